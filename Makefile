@@ -1,0 +1,66 @@
+# danegate — top-level build.
+#   make                 host board (Linux process), build/host/danegate
+#   make BOARD=qemu-virt bare-metal image, build/qemu-virt/danegate.elf
+#   make run             build and boot the qemu-virt image (SMTP on :2525)
+#   make test            set up the machine if needed, run every test
+#   make size            per-component size table of the qemu-virt image
+# The host board can also be cross-built: make BOARD=host TARGET=armhf.
+
+BOARD ?= host
+ROOT := $(abspath .)
+export ROOT
+
+include board/$(BOARD)/board.mk
+include toolchain/target-$(TARGET).mk
+
+BUILD := build/$(BOARD)$(if $(filter-out $(BOARD_DEFAULT_TARGET),$(TARGET)),-$(TARGET))
+DEPS := build/deps/$(TARGET)
+
+include toolchain/deps.mk
+include firmware/firmware.mk
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS += -Ifirmware $(BOARD_CPPFLAGS) $(DEPS_CPPFLAGS)
+CFLAGS += -std=c11 $(WARN) $(TARGET_CFLAGS) $(BOARD_CFLAGS) -ffunction-sections -fdata-sections -MMD -MP
+
+FW_OBJS := $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
+BOARD_OBJS := $(BOARD_SRCS:%.c=$(BUILD)/obj/%.o) $(BOARD_ASMS:%.S=$(BUILD)/obj/%.o)
+BOARD_MAIN_OBJ := $(BOARD_MAIN:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean
+all: firmware
+firmware: $(BUILD)/$(IMAGE)
+
+$(BUILD)/libdanegate.a: $(FW_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(BUILD)/libboard.a: $(BOARD_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+include board/$(BOARD)/image.mk
+include tests/tests.mk
+
+setup:
+	bash toolchain/setup.sh
+
+# make run always means the QEMU board, whatever BOARD says.
+run:
+	$(MAKE) BOARD=qemu-virt qemu-run
+
+size:
+	$(MAKE) BOARD=qemu-virt size-report
+
+clean:
+	rm -rf build/host build/host-* build/qemu-virt build/test*
+distclean:
+	rm -rf build
+
+-include $(FW_OBJS:.o=.d) $(BOARD_OBJS:.o=.d)
