@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# run-all.sh — what `make test` runs: machine set-up (idempotent), then
+# every test layer, then one total line "N passed, M failed".
+set -u
+cd "$(dirname "$0")/.."
+J=${DG_JOBS:-2}
+export DG_RESULTS
+DG_RESULTS=$(mktemp)
+status=0
+step() { echo; echo "==== $* ===="; }
+record_fail() { echo "$1 0 1" >>"$DG_RESULTS"; status=1; }
+
+step "set-up"
+bash toolchain/setup.sh || { echo "set-up failed"; exit 1; }
+
+step "host board: build"
+make -j"$J" BOARD=host || record_fail "build[host]"
+step "host board: unit tests (ASan + UBSan)"
+DG_LABEL=native make -j"$J" BOARD=host unit-run || status=1
+
+step "host board cross-built for armhf: unit tests under qemu-arm"
+DG_LABEL=armhf make -j"$J" BOARD=host TARGET=armhf unit-run || status=1
+
+step "qemu-virt board: build"
+if make -j"$J" BOARD=qemu-virt; then
+	for t in tests/qemu/test_*.py; do
+		[ -e "$t" ] || continue
+		step "qemu-virt: $t"
+		python3 "$t" || status=1
+	done
+else
+	record_fail "build[qemu-virt]"
+fi
+
+for t in tests/e2e/run-*.sh; do
+	[ -e "$t" ] || continue
+	step "e2e: $t"
+	bash "$t" || status=1
+done
+
+echo
+echo "==== totals ===="
+awk '{ printf "  %-24s %5d passed, %d failed\n", $1, $2, $3; p += $2; f += $3 }
+     END { printf "%d passed, %d failed\n", p, f }' "$DG_RESULTS"
+fails=$(awk '{ f += $3 } END { print f + 0 }' "$DG_RESULTS")
+rm -f "$DG_RESULTS"
+[ "$status" -eq 0 ] && [ "$fails" -eq 0 ]
