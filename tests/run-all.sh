@@ -9,6 +9,24 @@ DG_RESULTS=$(mktemp)
 status=0
 step() { echo; echo "==== $* ===="; }
 record_fail() { echo "$1 0 1" >>"$DG_RESULTS"; status=1; }
+# Run a test program that ends with a line "LABEL: N passed, M failed";
+# add its counts to the totals (a crash without that line is one failure).
+run_counted() {
+	local label=$1 out rc line
+	shift
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+	if [ -n "$line" ]; then
+		echo "$label $(echo " $line" | sed -E 's/.*[^0-9]([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')" >>"$DG_RESULTS"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		[ -z "$line" ] && echo "$label 0 1" >>"$DG_RESULTS"
+		status=1
+	fi
+	rm -f "$out"
+}
 
 step "set-up"
 bash toolchain/setup.sh || { echo "set-up failed"; exit 1; }
@@ -26,7 +44,7 @@ if make -j"$J" BOARD=qemu-virt; then
 	for t in tests/qemu/test_*.py; do
 		[ -e "$t" ] || continue
 		step "qemu-virt: $t"
-		python3 "$t" || status=1
+		run_counted "qemu[$(basename "$t" .py)]" timeout 900 python3 "$t"
 	done
 else
 	record_fail "build[qemu-virt]"
@@ -35,7 +53,7 @@ fi
 for t in tests/e2e/run-*.sh; do
 	[ -e "$t" ] || continue
 	step "e2e: $t"
-	bash "$t" || status=1
+	run_counted "e2e[$(basename "$t" .sh)]" timeout 2400 bash "$t"
 done
 
 echo
