@@ -53,6 +53,7 @@ setup:
 
 # make run always means the QEMU board, whatever BOARD says.
 run:
+	bash toolchain/setup.sh
 	$(MAKE) BOARD=qemu-virt qemu-run
 
 size:

@@ -1,9 +1,10 @@
 /* bootcount — see bootcount.h. Record: 16 bytes {magic, count, ~count,
- * magic}, padded to the program unit. The block fills front to back;
- * erased slots read as 0xFF. A record torn by a power cut fails the
- * count/~count check and is skipped; the next boot writes past it. When
- * the block is full it is erased and the count restarts from the last
- * good value, so the worst a cut can do is lose one increment. */
+ * magic}, padded to the program unit, appended to one of the first two
+ * erase blocks of the area; erased slots read as 0xFF. A record torn by a
+ * power cut fails the count/~count check and is skipped. When the block
+ * in use is full the next record goes to the other block, erased first;
+ * the full block keeps the last good count until then, so a cut at any
+ * point loses at most the increment in flight. */
 #include "bootcount.h"
 
 #include <string.h>
@@ -29,36 +30,55 @@ static bool slot_erased(const uint8_t *b, size_t n)
 	return true;
 }
 
-int bootcount_next(const struct port_flash *f, uint32_t *count)
+/* Scan one block: the highest good count in it (0 if none) and the first
+ * erased slot after the last good record (UINT32_MAX if none). */
+static int scan_block(const struct port_flash *f, uint32_t base, size_t ss, uint32_t *best,
+		      uint32_t *free_off)
 {
 	uint8_t slot[BOOTCOUNT_SLOT_MAX];
-	size_t ss = slot_size(f);
-	if (ss > sizeof(slot) || f->erase_size < ss)
-		return PORT_EINVAL;
-	uint32_t last = 0, free_off = UINT32_MAX;
-	for (uint32_t off = 0; off + ss <= f->erase_size; off += (uint32_t)ss) {
+	*best = 0;
+	*free_off = UINT32_MAX;
+	for (uint32_t off = base; off + ss <= base + f->erase_size; off += (uint32_t)ss) {
 		int err = port_flash_read(f, off, slot, ss);
 		if (err)
 			return err;
 		struct bootrec r;
 		memcpy(&r, slot, sizeof(r));
 		if (r.magic == BOOTCOUNT_MAGIC && r.magic2 == BOOTCOUNT_MAGIC && r.inv == ~r.count) {
-			last = r.count;
-			free_off = UINT32_MAX;
-		} else if (slot_erased(slot, ss) && free_off == UINT32_MAX) {
-			free_off = off; /* first erased slot after the last good one */
+			if (r.count > *best)
+				*best = r.count;
+			*free_off = UINT32_MAX;
+		} else if (slot_erased(slot, ss) && *free_off == UINT32_MAX) {
+			*free_off = off;
 		}
 	}
-	if (free_off == UINT32_MAX) {
-		int err = port_flash_erase(f, 0);
+	return 0;
+}
+
+int bootcount_next(const struct port_flash *f, uint32_t *count)
+{
+	uint8_t slot[BOOTCOUNT_SLOT_MAX];
+	size_t ss = slot_size(f);
+	if (ss > sizeof(slot) || f->size < 2 * f->erase_size || f->erase_size < ss)
+		return PORT_EINVAL;
+	uint32_t best[2], free_off[2];
+	for (uint32_t b = 0; b < 2; b++) {
+		int err = scan_block(f, b * f->erase_size, ss, &best[b], &free_off[b]);
 		if (err)
 			return err;
-		free_off = 0;
+	}
+	uint32_t cur = best[1] > best[0] ? 1 : 0, last = best[cur];
+	uint32_t off = free_off[cur];
+	if (off == UINT32_MAX) {
+		off = (1 - cur) * f->erase_size;
+		int err = port_flash_erase(f, off);
+		if (err)
+			return err;
 	}
 	struct bootrec r = { BOOTCOUNT_MAGIC, last + 1, ~(last + 1), BOOTCOUNT_MAGIC };
 	memset(slot, 0xFF, ss);
 	memcpy(slot, &r, sizeof(r));
-	int err = port_flash_program(f, free_off, slot, ss);
+	int err = port_flash_program(f, off, slot, ss);
 	if (!err)
 		err = port_flash_sync(f);
 	if (err)

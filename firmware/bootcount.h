@@ -1,4 +1,4 @@
-/* bootcount — counts boots in the first erase block of the config flash
+/* bootcount — counts boots in the first two erase blocks of the config flash
  * area: a power-cut-safe append log of small records, proving on every
  * board that flash writes survive a restart. Exports bootcount_next(). */
 #ifndef DANEGATE_BOOTCOUNT_H
