@@ -1,0 +1,82 @@
+/* tls — mbedTLS glue for every board: the static heap arena, the DRBG,
+ * the gateway's own key and self-signed certificate, and TLS sessions on
+ * port.h sockets through a non-blocking BIO (so STARTTLS is just "start
+ * the handshake on this socket now"). Exports tls_init(), tls_cred_*(),
+ * tls_server_config(), tls_conn_*(). */
+#ifndef DANEGATE_TLS_H
+#define DANEGATE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls/pk.h"
+#include "mbedtls/ssl.h"
+#include "mbedtls/x509_crt.h"
+
+/* All mbedTLS allocations come from one static arena (its peak is shown
+ * on the console). Sized for 4 inbound + 2 outbound sessions, see
+ * docs; a board may override it. */
+#ifndef TLS_ARENA_SIZE
+#define TLS_ARENA_SIZE (200 * 1024)
+#endif
+
+/* Negative results besides mbedTLS's own codes. */
+#define TLS_WANT_READ (-0x7F01)	 /* call again after PORT_EV_READABLE */
+#define TLS_WANT_WRITE (-0x7F02) /* call again after PORT_EV_WRITABLE */
+
+/* Once per boot: arena, PSA, entropy and DRBG. 0 or an mbedTLS error. */
+int tls_init(void);
+bool tls_ready(void);
+mbedtls_ctr_drbg_context *tls_drbg(void);
+/* Arena bytes in use now and at the peak since boot. */
+void tls_heap_stats(size_t *now, size_t *peak);
+
+/* ---- the gateway's own credentials ------------------------------------ */
+struct tls_cred {
+	mbedtls_pk_context key;
+	mbedtls_x509_crt cert;
+};
+
+/* Make a new ECDSA P-256 key and a self-signed certificate for hostname
+ * (CN and DNS SAN), valid from a day before now for ten years. Writes DER
+ * into key_der/crt_der (caller's buffers, sizes in/out). */
+int tls_cred_generate(const char *hostname, int64_t now, uint8_t *key_der, size_t *key_len,
+		      uint8_t *crt_der, size_t *crt_len);
+/* Parse DER or PEM key and certificate chain into cred (owned by cred;
+ * free with tls_cred_free). */
+int tls_cred_load(struct tls_cred *cred, const uint8_t *key, size_t key_len, const uint8_t *crt,
+		  size_t crt_len);
+void tls_cred_free(struct tls_cred *cred);
+
+/* ---- configurations ----------------------------------------------------- */
+/* Inbound STARTTLS / HTTPS: TLS 1.2 and 1.3 only, our certificate. */
+int tls_server_config(mbedtls_ssl_config *conf, struct tls_cred *cred);
+
+/* ---- sessions on port.h sockets --------------------------------------- */
+struct tls_conn {
+	mbedtls_ssl_context ssl;
+	int sock;
+	bool established;
+};
+
+/* Bind a fresh session to sock. sni (client side) may be NULL. */
+int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni);
+/* Drive the handshake: 0 when done, TLS_WANT_READ / TLS_WANT_WRITE, or a
+ * negative mbedTLS error (the session is then unusable). */
+int tls_conn_handshake(struct tls_conn *c);
+/* >0 bytes, 0 on close_notify or EOF, TLS_WANT_*, or a negative error. */
+long tls_conn_read(struct tls_conn *c, void *buf, size_t len);
+long tls_conn_write(struct tls_conn *c, const void *buf, size_t len);
+/* Bytes already decrypted and waiting (read them before waiting on the
+ * socket again: they produce no new socket event). */
+size_t tls_conn_pending(const struct tls_conn *c);
+/* Send close_notify best-effort and free the session (not the socket). */
+void tls_conn_free(struct tls_conn *c);
+const char *tls_conn_version(const struct tls_conn *c);
+const char *tls_conn_cipher(const struct tls_conn *c);
+/* A short English description of an mbedTLS or TLS_* error code. */
+const char *tls_strerror(int err);
+
+#endif
