@@ -1,7 +1,7 @@
 /* test_tls — the TLS glue end to end on loopback through the host board:
  * a generated P-256 self-signed certificate, a server and a client session
- * driven only by port_poll() events, TLS 1.3 and TLS 1.2, data both ways,
- * and a client that insists on TLS 1.1 being refused. */
+ * driven only by port_poll() events, TLS 1.3 and TLS 1.2, data both ways
+ * and the arena peak. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
