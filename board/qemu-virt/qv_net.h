@@ -1,0 +1,27 @@
+/* qv_net.h — networking and entropy of the qemu-virt board: virtio-rng,
+ * virtio-net and lwIP behind port.h's net and random calls.
+ * Exports the four calls the board's startup and port_poll use; the
+ * net_*.c files of this folder implement them (QV_NET_SRCS, netif.mk). */
+#ifndef QV_NET_H
+#define QV_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Where the virtio-mmio transports sit on `-M virt` (QEMU 7.2): 32 slots
+ * of 0x200 bytes from 0x0a000000; slot n raises GIC SPI 16+n (id 48+n). */
+#define QV_VIRTIO_MMIO_BASE 0x0a000000u
+#define QV_VIRTIO_MMIO_STRIDE 0x200u
+#define QV_VIRTIO_MMIO_SLOTS 32u
+#define QV_VIRTIO_MMIO_IRQ0 48u
+
+int qv_rng_init(void);                 /* find virtio-rng; 0 or PORT_E* */
+int qv_net_init(void);                 /* find virtio-net, bring up lwIP netif, start DHCP/SLAAC */
+void qv_net_poll(uint64_t now_ms);     /* service the NIC + lwIP timers (sys_check_timeouts); called from port_poll */
+bool qv_net_pending(void);             /* true if the NIC has work (port_poll must not sleep) */
+
+/* Internal to net_rng.c / net_lwip.c: seeds the generator behind
+ * LWIP_RAND from virtio-rng (must succeed before lwip_init). 0 or PORT_E*. */
+int qv_rand_seed(void);
+
+#endif
