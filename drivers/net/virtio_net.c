@@ -68,8 +68,8 @@ static void tx_reclaim(void)
 	struct vnet_buf *b;
 	while ((b = virtq_get_used(&vnet.txq, &len)) != NULL)
 		vnet.tx_busy[b - vnet.tx] = false;
-	if (virtq_has_used(&vnet.txq))
-		vnet.broken = true; /* entry left behind: bogus id */
+	if (vnet.txq.broken)
+		vnet.broken = true;
 }
 
 static int vnet_send(struct net_dev *dev, const struct net_iov *iov, unsigned n)
@@ -124,8 +124,10 @@ static int vnet_rx_peek(struct net_dev *dev, const void **frame, size_t *len)
 		uint32_t written;
 		struct vnet_buf *b = virtq_get_used(&vnet.rxq, &written);
 		if (!b) {
-			if (virtq_has_used(&vnet.rxq))
+			if (vnet.rxq.broken) {
 				vnet.broken = true;
+				return PORT_EIO;
+			}
 			return PORT_EAGAIN;
 		}
 		if (written < VNET_HDR_LEN + 14u || written > VNET_BUF_LEN) {

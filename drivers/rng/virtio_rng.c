@@ -46,7 +46,7 @@ static long vrng_read(struct rng_dev *dev, void *out, size_t len)
 	if (vrng.have == 0 && vrng.in_flight) {
 		uint32_t written;
 		if (virtq_get_used(&vrng.q, &written) == NULL) {
-			if (virtq_has_used(&vrng.q) || virtio_mmio_needs_reset(&vrng.mmio)) {
+			if (vrng.q.broken || virtio_mmio_needs_reset(&vrng.mmio)) {
 				vrng.broken = true;
 				return PORT_EIO;
 			}

@@ -75,15 +75,17 @@ bool virtq_has_used(const struct virtq *q)
 void *virtq_get_used(struct virtq *q, uint32_t *len)
 {
 	*len = 0;
-	if (!virtq_has_used(q))
+	if (q->broken || !virtq_has_used(q))
 		return NULL;
 	/* Read the index before the element it covers. */
 	virtq_mb();
 	const volatile struct virtq_used_elem *e = &q->mem->used.ring[q->last_used & (q->num - 1)];
 	uint32_t id = e->id;
 	uint32_t written = e->len;
-	if (id >= q->num || q->token[id] == NULL)
-		return NULL; /* device bug: leave the entry, the caller resets */
+	if (id >= q->num || q->token[id] == NULL) {
+		q->broken = true; /* device bug: never trust this ring again */
+		return NULL;
+	}
 	q->last_used++;
 
 	void *token = q->token[id];

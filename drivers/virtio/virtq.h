@@ -63,6 +63,7 @@ struct virtq {
 	uint16_t last_used;	/* next used->idx entry to consume */
 	void *token[VIRTQ_MAX_SIZE]; /* caller cookie per chain head */
 	uint16_t chain_len[VIRTQ_MAX_SIZE];
+	bool broken;		/* the device returned a bogus id: stop using it */
 };
 
 /* One buffer of a chain: device-readable (out) or device-writable (in). */
@@ -93,8 +94,8 @@ bool virtq_has_used(const struct virtq *q);
 
 /* Takes the next chain the device has finished: returns its token and the
  * number of bytes the device wrote (*len), and frees its descriptors.
- * NULL if none, or if the device returned a bogus id (then the queue is
- * broken and *len is 0). */
+ * NULL if none; also NULL, with q->broken set, if the device returned a
+ * bogus id (the entry is left alone; the device needs a reset). */
 void *virtq_get_used(struct virtq *q, uint32_t *len);
 
 /* Memory barrier between our ring writes and the device's view of them.

@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* newlib defines it in gnu modes; -std=c11 does not. */
+#ifndef BYTE_ORDER
 #define BYTE_ORDER LITTLE_ENDIAN
+#endif
 
 /* printf-style diagnostics from LWIP_DEBUGF and friends: one log line. */
 void qv_lwip_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
