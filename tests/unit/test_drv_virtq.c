@@ -1,0 +1,392 @@
+/* test_drv_virtq — the split virtqueue ring logic (drivers/virtio/virtq.c)
+ * and the virtio-mmio discovery/handshake, against a fake device that
+ * walks the rings the way QEMU does: chains, flags, free-list recycling,
+ * 16-bit index wrap-around, out-of-order completion, a lying device. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* The drivers are not part of the host board; compile them in here. */
+#include "../../drivers/virtio/virtq.c"
+#include "../../drivers/virtio/virtio_mmio.c"
+
+/* ---- a fake device on the other side of the rings --------------------- */
+
+struct fake_req {
+	uint16_t head;
+	uint32_t out_len, in_len; /* device-readable / device-writable bytes */
+	unsigned ndesc;
+};
+
+struct fake_dev {
+	struct virtq_mem *mem;
+	uint16_t num;
+	uint16_t last_avail;
+	uint16_t used_idx;
+	bool desc_busy[VIRTQ_MAX_SIZE];
+};
+
+/* Takes every newly available chain, checking it is well formed and shares
+ * no descriptor with a chain still in flight. Returns how many it took. */
+static unsigned fake_take(struct fake_dev *d, struct fake_req *out, unsigned max)
+{
+	unsigned n = 0;
+	while (d->last_avail != d->mem->avail.idx && n < max) {
+		uint16_t head = d->mem->avail.ring[d->last_avail % d->num];
+		d->last_avail++;
+		assert_true(head < d->num);
+		struct fake_req r = { .head = head };
+		uint16_t i = head;
+		bool seen_in = false;
+		for (;;) {
+			struct virtq_desc *desc = &d->mem->desc[i];
+			assert_false(d->desc_busy[i]); /* no sharing between chains */
+			d->desc_busy[i] = true;
+			r.ndesc++;
+			assert_true(r.ndesc <= d->num); /* no loop */
+			if (desc->flags & VIRTQ_DESC_F_WRITE) {
+				seen_in = true;
+				r.in_len += desc->len;
+			} else {
+				assert_false(seen_in); /* out after in is illegal */
+				r.out_len += desc->len;
+			}
+			if (!(desc->flags & VIRTQ_DESC_F_NEXT))
+				break;
+			i = desc->next;
+			assert_true(i < d->num);
+		}
+		out[n++] = r;
+	}
+	return n;
+}
+
+/* Completes one chain: frees its descriptors on the device side and puts
+ * it on the used ring with `written` bytes. */
+static void fake_complete(struct fake_dev *d, const struct fake_req *r, uint32_t written)
+{
+	uint16_t i = r->head;
+	for (unsigned k = 0; k < r->ndesc; k++) {
+		d->desc_busy[i] = false;
+		i = d->mem->desc[i].next;
+	}
+	struct virtq_used_elem *e = &d->mem->used.ring[d->used_idx % d->num];
+	e->id = r->head;
+	e->len = written;
+	d->used_idx++;
+	d->mem->used.idx = d->used_idx;
+}
+
+static struct virtq_mem mem;
+static struct virtq q;
+static uint8_t bufs[8][64];
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void init_rejects_bad_sizes(void **state)
+{
+	(void)state;
+	assert_int_equal(virtq_init(&q, &mem, 0), PORT_EINVAL);
+	assert_int_equal(virtq_init(&q, &mem, 12), PORT_EINVAL); /* not a power of two */
+	assert_int_equal(virtq_init(&q, &mem, VIRTQ_MAX_SIZE * 2), PORT_EINVAL);
+	assert_int_equal(virtq_init(&q, &mem, 8), 0);
+	assert_int_equal(q.num_free, 8);
+	assert_false(virtq_has_used(&q));
+}
+
+static void ring_layout_meets_spec_alignment(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct virtq_desc), 16);
+	assert_int_equal((uintptr_t)mem.desc % 16, 0);
+	assert_int_equal((uintptr_t)&mem.avail % 2, 0);
+	assert_int_equal((uintptr_t)&mem.used % 4, 0);
+	assert_int_equal(offsetof(struct virtq_avail, ring), 4);
+	assert_int_equal(offsetof(struct virtq_used, ring), 4);
+	assert_int_equal(sizeof(struct virtq_used_elem), 8);
+}
+
+static void one_buffer_is_published_and_returned(void **state)
+{
+	(void)state;
+	assert_int_equal(virtq_init(&q, &mem, 8), 0);
+	struct virtq_buf b = { .addr = bufs[0], .len = 64, .device_writes = true };
+	assert_int_equal(virtq_add(&q, &b, 1, bufs[0]), 0);
+	/* Not visible before publish: a device must never see half a chain. */
+	assert_int_equal(mem.avail.idx, 0);
+	assert_true(virtq_publish(&q));
+	assert_int_equal(mem.avail.idx, 1);
+	uint16_t head = mem.avail.ring[0];
+	assert_int_equal(mem.desc[head].addr, (uint64_t)(uintptr_t)bufs[0]);
+	assert_int_equal(mem.desc[head].len, 64);
+	assert_int_equal(mem.desc[head].flags, VIRTQ_DESC_F_WRITE);
+
+	struct fake_dev d = { .mem = &mem, .num = 8 };
+	struct fake_req r;
+	assert_int_equal(fake_take(&d, &r, 1), 1);
+	assert_int_equal(r.in_len, 64);
+	fake_complete(&d, &r, 17);
+	assert_true(virtq_has_used(&q));
+	uint32_t len;
+	assert_ptr_equal(virtq_get_used(&q, &len), bufs[0]);
+	assert_int_equal(len, 17);
+	assert_int_equal(q.num_free, 8);
+	assert_null(virtq_get_used(&q, &len));
+	assert_int_equal(len, 0);
+}
+
+static void publish_honours_no_notify(void **state)
+{
+	(void)state;
+	assert_int_equal(virtq_init(&q, &mem, 4), 0);
+	struct virtq_buf b = { .addr = bufs[0], .len = 8 };
+	assert_int_equal(virtq_add(&q, &b, 1, bufs[0]), 0);
+	mem.used.flags = VIRTQ_USED_F_NO_NOTIFY;
+	assert_false(virtq_publish(&q));
+	mem.used.flags = 0;
+	assert_true(virtq_publish(&q));
+}
+
+static void chains_link_out_before_in(void **state)
+{
+	(void)state;
+	assert_int_equal(virtq_init(&q, &mem, 8), 0);
+	struct virtq_buf c[3] = {
+		{ .addr = bufs[0], .len = 12 },
+		{ .addr = bufs[1], .len = 20 },
+		{ .addr = bufs[2], .len = 64, .device_writes = true },
+	};
+	assert_int_equal(virtq_add(&q, c, 3, bufs[0]), 0);
+	assert_int_equal(q.num_free, 5);
+	virtq_publish(&q);
+	struct fake_dev d = { .mem = &mem, .num = 8 };
+	struct fake_req r;
+	assert_int_equal(fake_take(&d, &r, 1), 1);
+	assert_int_equal(r.ndesc, 3);
+	assert_int_equal(r.out_len, 32);
+	assert_int_equal(r.in_len, 64);
+
+	struct virtq_buf bad[2] = {
+		{ .addr = bufs[3], .len = 8, .device_writes = true },
+		{ .addr = bufs[4], .len = 8 },
+	};
+	assert_int_equal(virtq_add(&q, bad, 2, bufs[3]), PORT_EINVAL);
+	assert_int_equal(virtq_add(&q, bad, 1, NULL), PORT_EINVAL);
+	assert_int_equal(virtq_add(&q, bad, 0, bufs[3]), PORT_EINVAL);
+	assert_int_equal(q.num_free, 5); /* refused adds take nothing */
+}
+
+static void full_ring_refuses_then_recovers(void **state)
+{
+	(void)state;
+	assert_int_equal(virtq_init(&q, &mem, 4), 0);
+	struct virtq_buf b[2] = { { .addr = bufs[0], .len = 8 }, { .addr = bufs[1], .len = 8 } };
+	assert_int_equal(virtq_add(&q, b, 2, bufs[0]), 0);
+	assert_int_equal(virtq_add(&q, b, 1, bufs[1]), 0);
+	assert_int_equal(virtq_add(&q, b, 2, bufs[2]), PORT_ENOSPC); /* 1 left, 2 wanted */
+	assert_int_equal(virtq_add(&q, b, 1, bufs[2]), 0);
+	assert_int_equal(virtq_add(&q, b, 1, bufs[3]), PORT_ENOSPC);
+	virtq_publish(&q);
+
+	struct fake_dev d = { .mem = &mem, .num = 4 };
+	struct fake_req r[4];
+	assert_int_equal(fake_take(&d, r, 4), 3);
+	fake_complete(&d, &r[0], 0); /* frees the 2-descriptor chain */
+	uint32_t len;
+	assert_ptr_equal(virtq_get_used(&q, &len), bufs[0]);
+	assert_int_equal(virtq_add(&q, b, 2, bufs[3]), 0);
+}
+
+/* Thousands of rounds past the 16-bit index wrap, chains of 1-3
+ * descriptors completed out of order: every token comes back exactly once
+ * with its length and no descriptor is ever in two chains. */
+static void indices_wrap_and_completions_reorder(void **state)
+{
+	(void)state;
+	const uint16_t num = 16;
+	assert_int_equal(virtq_init(&q, &mem, num), 0);
+	struct fake_dev d = { .mem = &mem, .num = num };
+	static uint8_t tok[4096];
+	uint32_t seed = 12345;
+	unsigned outstanding = 0, completed = 0;
+	unsigned long expect_sum = 0, got_sum = 0;
+	struct fake_req held[VIRTQ_MAX_SIZE];
+	unsigned nheld = 0;
+	for (unsigned round = 0; round < 100000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		unsigned n = 1 + (seed >> 16) % 3;
+		struct virtq_buf b[3];
+		for (unsigned k = 0; k < n; k++)
+			b[k] = (struct virtq_buf){ .addr = tok, .len = 10 * (k + 1),
+						   .device_writes = k == n - 1 };
+		unsigned id = round % sizeof(tok);
+		if (virtq_add(&q, b, n, &tok[id]) == 0) {
+			outstanding++;
+			expect_sum += id;
+			virtq_publish(&q);
+		}
+		nheld += fake_take(&d, held + nheld, VIRTQ_MAX_SIZE - nheld);
+		/* Complete from the back half the time: out of order. */
+		while (nheld && ((seed >> 8) & 1 || q.num_free < 3)) {
+			unsigned pick = (seed >> 20) % nheld;
+			fake_complete(&d, &held[pick], held[pick].in_len);
+			held[pick] = held[--nheld];
+			seed = seed * 1103515245u + 12345u;
+		}
+		uint32_t len;
+		uint8_t *t;
+		while ((t = virtq_get_used(&q, &len)) != NULL) {
+			got_sum += (unsigned long)(t - tok);
+			completed++;
+			outstanding--;
+		}
+		assert_false(q.broken);
+	}
+	assert_true(completed > 65536); /* the 16-bit indices wrapped */
+	/* Drain. */
+	for (unsigned i = 0; i < nheld; i++)
+		fake_complete(&d, &held[i], 0);
+	uint32_t len;
+	uint8_t *t;
+	while ((t = virtq_get_used(&q, &len)) != NULL) {
+		got_sum += (unsigned long)(t - tok);
+		outstanding--;
+	}
+	assert_int_equal(outstanding, 0);
+	assert_int_equal(got_sum, expect_sum);
+	assert_int_equal(q.num_free, num);
+}
+
+static void lying_device_breaks_the_queue(void **state)
+{
+	(void)state;
+	assert_int_equal(virtq_init(&q, &mem, 4), 0);
+	struct virtq_buf b = { .addr = bufs[0], .len = 8, .device_writes = true };
+	assert_int_equal(virtq_add(&q, &b, 1, bufs[0]), 0);
+	virtq_publish(&q);
+	/* The device claims it finished descriptor 3, which we never gave it. */
+	mem.used.ring[0].id = 3;
+	mem.used.ring[0].len = 8;
+	mem.used.idx = 1;
+	uint32_t len = 99;
+	assert_null(virtq_get_used(&q, &len));
+	assert_true(q.broken);
+	assert_int_equal(len, 0);
+	/* Even a now-correct entry is not trusted any more. */
+	mem.used.ring[0].id = mem.avail.ring[0];
+	assert_null(virtq_get_used(&q, &len));
+	/* An id past the ring is just as bad. */
+	assert_int_equal(virtq_init(&q, &mem, 4), 0);
+	assert_int_equal(virtq_add(&q, &b, 1, bufs[0]), 0);
+	virtq_publish(&q);
+	mem.used.ring[0].id = 40;
+	mem.used.idx = 1;
+	assert_null(virtq_get_used(&q, &len));
+	assert_true(q.broken);
+}
+
+/* ---- virtio-mmio against fake registers -------------------------------- */
+
+static uint32_t regs[32][0x200 / 4] __attribute__((aligned(4096)));
+
+static void fake_slot(unsigned n, uint32_t version, uint32_t id, uint32_t features)
+{
+	memset(regs[n], 0, sizeof(regs[n]));
+	regs[n][0] = 0x74726976u;
+	regs[n][1] = version;
+	regs[n][2] = id;
+	/* DeviceFeatures ignores the select register here, so the same word is
+	 * offered as bits 0-31 and 32-63: bit 0 doubles as VERSION_1. */
+	regs[n][0x10 / 4] = features;
+}
+
+static void discovery_finds_modern_devices_only(void **state)
+{
+	(void)state;
+	memset(regs, 0, sizeof(regs));
+	fake_slot(3, 2, VIRTIO_ID_RNG, 1);
+	fake_slot(30, 1, VIRTIO_ID_NET, 1); /* legacy transport */
+	fake_slot(31, 2, VIRTIO_ID_NET, 1);
+	struct virtio_mmio dev;
+	unsigned from = 0;
+	assert_int_equal(virtio_mmio_find((uintptr_t)regs, 0x200, 32, VIRTIO_ID_NET, &from, &dev), 0);
+	assert_int_equal(dev.slot, 31);
+	assert_int_equal(dev.base, (uintptr_t)regs[31]);
+	assert_int_equal(from, 32);
+	from = 0;
+	assert_int_equal(virtio_mmio_find((uintptr_t)regs, 0x200, 32, VIRTIO_ID_RNG, &from, &dev), 0);
+	assert_int_equal(dev.slot, 3);
+	/* No modern net left, but a legacy one: say so, so the operator learns
+	 * about force-legacy=false. */
+	regs[31][1] = 1;
+	from = 0;
+	assert_int_equal(virtio_mmio_find((uintptr_t)regs, 0x200, 32, VIRTIO_ID_NET, &from, &dev),
+			 PORT_ENOTSUP);
+	from = 0;
+	assert_int_equal(virtio_mmio_find((uintptr_t)regs, 0x200, 32, 9, &from, &dev), PORT_EIO);
+}
+
+static void negotiation_needs_version_1(void **state)
+{
+	(void)state;
+	memset(regs, 0, sizeof(regs));
+	fake_slot(0, 2, VIRTIO_ID_NET, (1u << 5) | 1u);
+	struct virtio_mmio dev = { .base = (uintptr_t)regs[0], .device_id = VIRTIO_ID_NET };
+	uint64_t got = 0;
+	assert_int_equal(virtio_mmio_negotiate(&dev, 1ull << 5, 1ull << 5, &got), 0);
+	assert_true(got & (1ull << VIRTIO_F_VERSION_1));
+	assert_true(got & (1ull << 5));
+	assert_int_equal(regs[0][0x70 / 4], 1 | 2 | 8); /* ACK, DRIVER, FEATURES_OK */
+	/* The driver wrote back only what both sides know. */
+	assert_int_equal(regs[0][0x20 / 4], (uint32_t)(got >> 32));
+
+	fake_slot(0, 2, VIRTIO_ID_NET, 1u << 5); /* no VERSION_1 */
+	assert_int_equal(virtio_mmio_negotiate(&dev, 1ull << 5, 1ull << 5, &got), PORT_ENOTSUP);
+	assert_true(regs[0][0x70 / 4] & 128); /* FAILED */
+}
+
+static void queue_setup_programs_ring_addresses(void **state)
+{
+	(void)state;
+	memset(regs, 0, sizeof(regs));
+	fake_slot(0, 2, VIRTIO_ID_RNG, 1);
+	regs[0][0x34 / 4] = 8; /* QueueNumMax */
+	struct virtio_mmio dev = { .base = (uintptr_t)regs[0] };
+	assert_int_equal(virtq_init(&q, &mem, 16), 0);
+	assert_int_equal(virtio_mmio_queue_setup(&dev, 0, &q), PORT_EINVAL); /* 16 > max 8 */
+	assert_int_equal(virtq_init(&q, &mem, 8), 0);
+	assert_int_equal(virtio_mmio_queue_setup(&dev, 0, &q), 0);
+	assert_int_equal(regs[0][0x38 / 4], 8);
+	uint64_t desc = (uint64_t)regs[0][0x80 / 4] | (uint64_t)regs[0][0x84 / 4] << 32;
+	uint64_t drv = (uint64_t)regs[0][0x90 / 4] | (uint64_t)regs[0][0x94 / 4] << 32;
+	uint64_t dv = (uint64_t)regs[0][0xa0 / 4] | (uint64_t)regs[0][0xa4 / 4] << 32;
+	assert_int_equal(desc, (uint64_t)(uintptr_t)mem.desc);
+	assert_int_equal(drv, (uint64_t)(uintptr_t)&mem.avail);
+	assert_int_equal(dv, (uint64_t)(uintptr_t)&mem.used);
+	assert_int_equal(regs[0][0x44 / 4], 1); /* QueueReady last */
+	/* A queue the device does not have. */
+	regs[0][0x34 / 4] = 0;
+	regs[0][0x44 / 4] = 0;
+	assert_int_equal(virtio_mmio_queue_setup(&dev, 0, &q), PORT_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(init_rejects_bad_sizes),
+		cmocka_unit_test(ring_layout_meets_spec_alignment),
+		cmocka_unit_test(one_buffer_is_published_and_returned),
+		cmocka_unit_test(publish_honours_no_notify),
+		cmocka_unit_test(chains_link_out_before_in),
+		cmocka_unit_test(full_ring_refuses_then_recovers),
+		cmocka_unit_test(indices_wrap_and_completions_reorder),
+		cmocka_unit_test(lying_device_breaks_the_queue),
+		cmocka_unit_test(discovery_finds_modern_devices_only),
+		cmocka_unit_test(negotiation_needs_version_1),
+		cmocka_unit_test(queue_setup_programs_ring_addresses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
