@@ -92,6 +92,7 @@ static struct {
 	bool v6_logged[LWIP_IPV6_NUM_ADDRESSES];
 	ip6_addr_t v6_addr[LWIP_IPV6_NUM_ADDRESSES];
 	uint32_t rx_nobuf, udp_drops;
+	uint32_t events;	/* dispatched so far (qv_net_events) */
 	uint8_t frame[NET_FRAME_MAX]; /* linearised TX frame for long pbuf chains */
 } qn;
 
@@ -798,6 +799,9 @@ static void report_addresses(void)
 		if (valid && (!qn.v6_logged[i] || !ip6_addr_eq(a6, &qn.v6_addr[i]))) {
 			char t[IP6ADDR_STRLEN_MAX];
 			ip6addr_ntoa_r(a6, t, sizeof(t));
+			for (char *c = t; *c; c++) /* RFC 5952 §4.3: lower case */
+				if (*c >= 'A' && *c <= 'F')
+					*c = (char)(*c - 'A' + 'a');
 			qv_log(PORT_LOG_INFO, "net: IPv6 %s", t);
 			ip6_addr_copy(qn.v6_addr[i], *a6);
 		}
@@ -884,6 +888,7 @@ static void dispatch_events(void)
 			s->pend &= (uint8_t)~order[k];
 			int err = order[k] == EV_CONNECTED ? s->conn_err : order[k] == EV_CLOSED ? s->err : 0;
 			uint8_t gen = s->gen;
+			qn.events++;
 			s->cb(s->ctx, h, ev_of[k], err);
 			if (s->gen != gen)
 				break; /* closed (and maybe reused) inside the callback */
@@ -915,6 +920,18 @@ void qv_net_poll(uint64_t now_ms)
 	sys_check_timeouts();
 	report_addresses();
 	dispatch_events();
+}
+
+uint32_t qv_net_events(void)
+{
+	return qn.events;
+}
+
+uint32_t qv_net_sleep_ms(void)
+{
+	if (!qn.up)
+		return UINT32_MAX;
+	return sys_timeouts_sleeptime();
 }
 
 bool qv_net_pending(void)

@@ -20,6 +20,14 @@ int qv_net_init(void);                 /* find virtio-net, bring up lwIP netif, 
 void qv_net_poll(uint64_t now_ms);     /* service the NIC + lwIP timers (sys_check_timeouts); called from port_poll */
 bool qv_net_pending(void);             /* true if the NIC has work (port_poll must not sleep) */
 
+/* Optional extras for port_poll (additive to the agreed four):
+ * qv_net_events() counts events dispatched so far, so port_poll can tell
+ * whether a qv_net_poll() dispatched anything and return at once;
+ * qv_net_sleep_ms() is how long the lwIP timers (TCP 250 ms, DHCP, ND)
+ * may wait, so port_poll can bound its WFI sleep. */
+uint32_t qv_net_events(void);
+uint32_t qv_net_sleep_ms(void);
+
 /* Internal to net_rng.c / net_lwip.c: seeds the generator behind
  * LWIP_RAND from virtio-rng (must succeed before lwip_init). 0 or PORT_E*. */
 int qv_rand_seed(void);
