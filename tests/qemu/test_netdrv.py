@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""test_netdrv — the qemu-virt network and entropy code in QEMU, on the
+netdrv test image (tests/qemu/netdrv/): virtio-rng bytes, DHCP lease (and a
+static address), SLAAC, echo through hostfwd (bulk, concurrent, reset),
+the accept backlog bound, outbound TCP over IPv4 and IPv6, a refused
+connect and UDP. Peers live on the host's loopback only; the board reaches
+them through QEMU user networking's host alias (10.0.2.2 / fec0::2).
+Ends with "netdrv: N passed, M failed"."""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+results = []
+
+
+def check(name, cond):
+    results.append(bool(cond))
+    print('  %-40s %s' % (name, 'PASS' if cond else 'FAIL'), flush=True)
+
+
+def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM, host='127.0.0.1'):
+    s = socket.socket(family, kind)
+    s.bind((host, 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Board:
+    """One QEMU run of the image; the serial log collects in self.log."""
+
+    def __init__(self, elf, fwd):
+        hostfwd = ','.join('hostfwd=tcp:127.0.0.1:%d-:%d' % (h, g) for h, g in fwd)
+        cmd = ['qemu-system-arm', '-M', 'virt', '-cpu', 'cortex-a15', '-m', '128M', '-nographic',
+               '-monitor', 'none', '-global', 'virtio-mmio.force-legacy=false',
+               '-netdev', 'user,id=n0,' + hostfwd, '-device', 'virtio-net-device,netdev=n0',
+               '-device', 'virtio-rng-device', '-kernel', elf]
+        self.log = b''
+        self.q = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in iter(self.q.stdout.readline, b''):
+            self.log += line
+            if os.environ.get('NETDRV_VERBOSE'):
+                print('    board:', line.decode(errors='replace').rstrip(), flush=True)
+
+    def wait_for(self, pattern, timeout):
+        end = time.time() + timeout
+        while pattern not in self.log and time.time() < end:
+            time.sleep(0.05)
+        return pattern in self.log
+
+    def stop(self):
+        self.q.kill()
+        self.q.wait()
+
+
+class HostPeers:
+    """Loopback peers: TCP on 127.0.0.1 and ::1 (reply once), UDP echo."""
+
+    def __init__(self):
+        self.tcp_port = free_port()
+        self.tcp6_port = free_port(socket.AF_INET6, host='::1')
+        self.udp_port = free_port(kind=socket.SOCK_DGRAM)
+        self.refused_port = free_port()  # nobody listens there
+        self.got = []
+        self.t4 = self._listen(socket.AF_INET, '127.0.0.1', self.tcp_port)
+        self.t6 = self._listen(socket.AF_INET6, '::1', self.tcp6_port)
+        self.u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.u.bind(('127.0.0.1', self.udp_port))
+        for s in (self.t4, self.t6):
+            threading.Thread(target=self._tcp, args=(s,), daemon=True).start()
+        threading.Thread(target=self._udp, daemon=True).start()
+
+    @staticmethod
+    def _listen(fam, host, port):
+        s = socket.socket(fam)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        s.listen(4)
+        return s
+
+    def _tcp(self, s):
+        while True:
+            c, _ = s.accept()
+            c.settimeout(10)
+            try:
+                d = c.recv(100)
+                self.got.append((s.family, d))
+                c.sendall(b'reply:' + d)
+            except OSError:
+                pass
+            c.close()
+
+    def _udp(self):
+        while True:
+            d, a = self.u.recvfrom(2048)
+            self.u.sendto(b'echo:' + d, a)
+
+
+def build(peers, ipv4=None):
+    args = ['make', '-s', '-j2', '-f', 'tests/qemu/netdrv/netdrv.mk',
+            'HOST_TCP=%d' % peers.tcp_port, 'HOST_TCP6=%d' % peers.tcp6_port,
+            'HOST_UDP=%d' % peers.udp_port, 'HOST_REFUSED=%d' % peers.refused_port]
+    if ipv4:
+        args.append('IPV4=' + ipv4)
+    r = subprocess.run(args, cwd=ROOT)
+    return os.path.join(ROOT, 'build/test-netdrv/netdrv.elf') if r.returncode == 0 else None
+
+
+def echo(port, n, out):
+    try:
+        s = socket.create_connection(('127.0.0.1', port), timeout=20)
+        payload = os.urandom(n)
+
+        def send():
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+        threading.Thread(target=send, daemon=True).start()
+        got = bytearray()
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        s.close()
+        out.append(bytes(got) == payload)
+    except OSError as e:
+        print('    echo error:', e)
+        out.append(False)
+
+
+def run_dhcp(peers):
+    print('netdrv: DHCP run', flush=True)
+    elf = build(peers)
+    check('image builds', elf)
+    if not elf:
+        return
+    p25, p26 = free_port(), free_port()
+    b = Board(elf, [(p25, 25), (p26, 26)])
+    try:
+        t0 = time.time()
+        check('DHCP lease line', b.wait_for(b'net: DHCP lease 10.0.2.15/24 gw 10.0.2.2', 30))
+        print('    lease %.2f s after QEMU start' % (time.time() - t0))
+        check('port_random from virtio-rng', b'random 0 0 ' in b.log and b'differ=1' in b.log
+              and b'random 4096 bytes: 0 in' in b.log)
+        check('second listener on :25 refused', b'dup -98' in b.log)
+        out = []
+        t0 = time.time()
+        echo(p25, 1000000, out)
+        el = time.time() - t0
+        check('echo 1 MB through hostfwd', out == [True])
+        print('    1 MB echoed in %.2f s (%.0f KiB/s each way)' % (el, 1000000 / 1024 / el))
+        out = []
+        th = [threading.Thread(target=echo, args=(p25, 100000, out)) for _ in range(8)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(60)
+        check('8 concurrent echo sessions', out == [True] * 8)
+        s = socket.create_connection(('127.0.0.1', p25), timeout=5)
+        s.sendall(b'x' * 10)
+        time.sleep(0.3)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        s.close()
+        check('peer reset -> PORT_EV_CLOSED ECONNRESET', b.wait_for(b'closed err -104', 5))
+        conns = [socket.create_connection(('127.0.0.1', p26), timeout=15) for _ in range(6)]
+        got = []
+        for c in conns:
+            try:
+                got.append(c.recv(100))
+            except OSError:
+                got.append(b'')
+            c.close()
+        check('backlog holds 4, refuses the rest',
+              sum(1 for d in got if d.startswith(b'hi ')) == 4 and got.count(b'') == 2)
+        check('outbound TCP over IPv4', b.wait_for(b"out v4: got 'reply:hello from board'", 10)
+              and (socket.AF_INET, b'hello from board\n') in peers.got)
+        check('UDP both ways, two sockets', b.wait_for(b"udp: got 'echo:ping-udp1'", 5)
+              and b.wait_for(b"udp: got 'echo:ping-udp2'", 5))
+        check('refused connect -> ECONNREFUSED', b.wait_for(b'out refused: connected err -111', 10))
+        check('SLAAC fec0::/64 and link-local',
+              b.wait_for(b'net: IPv6 fec0::5054:ff:fe12:3456', 15)
+              and b'net: IPv6 fe80::5054:ff:fe12:3456' in b.log)
+        check('outbound TCP over IPv6', b.wait_for(b"out v6: got 'reply:hello from board'", 10)
+              and (socket.AF_INET6, b'hello from board\n') in peers.got)
+        check('exactly one lease line', b.log.count(b'DHCP lease') == 1)
+        check('no lwIP assertion', b'assertion' not in b.log and b'REBOOT' not in b.log)
+    finally:
+        b.stop()
+
+
+def run_static(peers):
+    print('netdrv: static IPv4 run', flush=True)
+    elf = build(peers, '10.0.2.15/24 gw 10.0.2.2')
+    check('image builds (static)', elf)
+    if not elf:
+        return
+    p25, p26 = free_port(), free_port()
+    b = Board(elf, [(p25, 25), (p26, 26)])
+    try:
+        check('static address used', b.wait_for(b'net: static 10.0.2.15/24 gw 10.0.2.2', 20))
+        out = []
+        echo(p25, 10000, out)
+        check('echo with static address', out == [True])
+        check('no DHCP lease line', b'DHCP lease' not in b.log)
+    finally:
+        b.stop()
+
+
+def main():
+    peers = HostPeers()
+    run_dhcp(peers)
+    run_static(peers)
+    passed = sum(results)
+    print('netdrv: %d passed, %d failed' % (passed, len(results) - passed))
+    return 0 if all(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
