@@ -27,7 +27,7 @@ LWIP_C := $(LWIP_CORE:%=core/%.c) $(LWIP_CORE4:%=core/ipv4/%.c) $(LWIP_CORE6:%=c
 LWIP_CPPFLAGS := -I$(LWIP_SRC)/src/include -I$(LWIP_OPTS_DIR)
 # Third-party code: the project's -Werror set is not applied to it, but it
 # is built with the target's ABI flags so it links with everything else.
-LWIP_CFLAGS := -std=gnu11 -O2 -g $(TARGET_CFLAGS) -ffunction-sections -fdata-sections \
+LWIP_CFLAGS := -std=gnu11 $(TARGET_CFLAGS) -ffunction-sections -fdata-sections \
 	-Wall -Wno-address -MMD -MP
 
 LWIP_OBJS := $(LWIP_C:%.c=$(LWIP_DIR)/obj/%.o)

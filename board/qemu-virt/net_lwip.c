@@ -42,6 +42,10 @@
 #define QV_RX_BUDGET 32		/* frames per poll, so timers and events are not starved */
 #define QV_TCP_POLL_TICKS 2	/* tcp_poll interval (x 500 ms): retry a stalled send */
 #define QV_IOV_MAX 8		/* pbuf chain pieces handed to the driver without a copy */
+/* Received TCP data waits in pool pbufs (one 1.5 KiB pbuf per segment, however
+ * small). Past this many per socket the queue is folded into one heap pbuf,
+ * so a peer sending tiny segments to a slow reader cannot pin the RX pool. */
+#define QV_TCP_RX_PBUFS 6
 
 _Static_assert(QV_NET_SOCKETS <= 127, "backlog stores handles in int8_t");
 
@@ -280,6 +284,14 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		s->pend |= EV_READABLE;
 		return ERR_OK;
 	}
+	if (s->rx && pbuf_clen(s->rx) >= QV_TCP_RX_PBUFS) {
+		/* <= TCP_WND bytes, so it fits a u16 pbuf. */
+		struct pbuf *flat = pbuf_clone(PBUF_RAW, PBUF_RAM, s->rx);
+		if (!flat)
+			return ERR_MEM; /* lwIP keeps p as refused data and retries */
+		pbuf_free(s->rx);
+		s->rx = flat;
+	}
 	/* Ownership of p passes to the socket; released by port_tcp_recv or
 	 * port_close. The receive window bounds how much can pile up. */
 	if (s->rx)
@@ -387,6 +399,15 @@ static u8_t lwip_type(uint8_t family)
 	return family == PORT_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4;
 }
 
+/* A random unprivileged port (RFC 6056): lwIP's own choice is sequential,
+ * which lets an off-path attacker guess DNS source ports. */
+static u16_t random_port(void)
+{
+	return (u16_t)(1024u + qv_lwip_rand() % (65536u - 1024u));
+}
+
+#define QV_BIND_TRIES 16
+
 int port_tcp_listen(const struct port_addr *local, port_net_cb cb, void *ctx)
 {
 	ip_addr_t ip;
@@ -467,7 +488,12 @@ int port_tcp_connect(const struct port_addr *remote, port_net_cb cb, void *ctx)
 	s->ctx = ctx;
 	tcp_attach(s, pcb);
 	s->connecting = true;
-	err_t e = tcp_connect(pcb, &ip, remote->port, on_tcp_connected);
+	const ip_addr_t *any = remote->family == PORT_AF_INET6 ? IP6_ADDR_ANY : IP4_ADDR_ANY;
+	err_t e = ERR_USE;
+	for (int tries = 0; tries < QV_BIND_TRIES && e == ERR_USE; tries++)
+		e = tcp_bind(pcb, any, random_port());
+	if (e == ERR_OK)
+		e = tcp_connect(pcb, &ip, remote->port, on_tcp_connected);
 	if (e != ERR_OK) {
 		tcp_drop(pcb, false);
 		qs_free(s);
@@ -584,14 +610,10 @@ int port_udp_open(enum port_af family, port_net_cb cb, void *ctx)
 		qs_free(s);
 		return PORT_ENOMEM;
 	}
-	/* Random source port from the whole unprivileged range (RFC 6056):
-	 * lwIP's own choice is sequential, which a DNS spoofer can guess. */
 	const ip_addr_t *any = family == PORT_AF_INET6 ? IP6_ADDR_ANY : IP4_ADDR_ANY;
 	err_t e = ERR_USE;
-	for (int tries = 0; tries < 16 && e == ERR_USE; tries++) {
-		u16_t port = (u16_t)(1024u + qv_lwip_rand() % (65536u - 1024u));
-		e = udp_bind(pcb, any, port);
-	}
+	for (int tries = 0; tries < QV_BIND_TRIES && e == ERR_USE; tries++)
+		e = udp_bind(pcb, any, random_port());
 	if (e != ERR_OK) {
 		udp_remove(pcb);
 		qs_free(s);

@@ -214,6 +214,9 @@ int virtio_net_probe(uintptr_t mmio_base, uintptr_t stride, unsigned nslots, uns
 	dev->irq = irq_base + vnet.mmio.slot;
 	dev->api = &vnet_api;
 	dev->priv = &vnet;
+	/* TX buffers are reclaimed lazily on the next send: no interrupt
+	 * per transmitted frame. RX interrupts stay on to wake the WFI. */
+	virtq_no_interrupt(&vnet.txq, true);
 	for (unsigned i = 0; i < VIRTIO_NET_RX_BUFS; i++)
 		rx_post(&vnet.rx[i]);
 	/* Buffers are posted before DRIVER_OK so the first frame has a home. */

@@ -67,6 +67,11 @@ bool virtq_publish(struct virtq *q)
 	return (*(volatile uint16_t *)&q->mem->used.flags & VIRTQ_USED_F_NO_NOTIFY) == 0;
 }
 
+void virtq_no_interrupt(struct virtq *q, bool quiet)
+{
+	*(volatile uint16_t *)&q->mem->avail.flags = quiet ? VIRTQ_AVAIL_F_NO_INTERRUPT : 0;
+}
+
 bool virtq_has_used(const struct virtq *q)
 {
 	return *(const volatile uint16_t *)&q->mem->used.idx != q->last_used;

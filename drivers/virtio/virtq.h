@@ -89,6 +89,10 @@ int virtq_add(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *t
  * notified (VIRTQ_USED_F_NO_NOTIFY clear). */
 bool virtq_publish(struct virtq *q);
 
+/* Asks the device not to interrupt when it returns chains on this queue
+ * (a hint the device may ignore): for queues reclaimed by polling. */
+void virtq_no_interrupt(struct virtq *q, bool quiet);
+
 /* True if the device has returned a chain we have not consumed yet. */
 bool virtq_has_used(const struct virtq *q);
 

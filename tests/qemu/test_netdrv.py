@@ -69,15 +69,19 @@ class HostPeers:
         self.tcp_port = free_port()
         self.tcp6_port = free_port(socket.AF_INET6, host='::1')
         self.udp_port = free_port(kind=socket.SOCK_DGRAM)
+        self.udp6_port = free_port(socket.AF_INET6, socket.SOCK_DGRAM, '::1')
         self.refused_port = free_port()  # nobody listens there
         self.got = []
         self.t4 = self._listen(socket.AF_INET, '127.0.0.1', self.tcp_port)
         self.t6 = self._listen(socket.AF_INET6, '::1', self.tcp6_port)
         self.u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.u.bind(('127.0.0.1', self.udp_port))
+        self.u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        self.u6.bind(('::1', self.udp6_port))
         for s in (self.t4, self.t6):
             threading.Thread(target=self._tcp, args=(s,), daemon=True).start()
-        threading.Thread(target=self._udp, daemon=True).start()
+        for u in (self.u, self.u6):
+            threading.Thread(target=self._udp, args=(u,), daemon=True).start()
 
     @staticmethod
     def _listen(fam, host, port):
@@ -99,16 +103,17 @@ class HostPeers:
                 pass
             c.close()
 
-    def _udp(self):
+    @staticmethod
+    def _udp(u):
         while True:
-            d, a = self.u.recvfrom(2048)
-            self.u.sendto(b'echo:' + d, a)
+            d, a = u.recvfrom(2048)
+            u.sendto(b'echo:' + d, a)
 
 
 def build(peers, ipv4=None):
     args = ['make', '-s', '-j2', '-f', 'tests/qemu/netdrv/netdrv.mk',
             'HOST_TCP=%d' % peers.tcp_port, 'HOST_TCP6=%d' % peers.tcp6_port,
-            'HOST_UDP=%d' % peers.udp_port, 'HOST_REFUSED=%d' % peers.refused_port]
+            'HOST_UDP=%d' % peers.udp_port, 'HOST_UDP6=%d' % peers.udp6_port, 'HOST_REFUSED=%d' % peers.refused_port]
     if ipv4:
         args.append('IPV4=' + ipv4)
     r = subprocess.run(args, cwd=ROOT)
@@ -191,6 +196,8 @@ def run_dhcp(peers):
               and b'net: IPv6 fe80::5054:ff:fe12:3456' in b.log)
         check('outbound TCP over IPv6', b.wait_for(b"out v6: got 'reply:hello from board'", 10)
               and (socket.AF_INET6, b'hello from board\n') in peers.got)
+        check('UDP over IPv6', b.wait_for(b"udp: got 'echo:ping-udp6'", 10))
+        check('IPv4 socket refuses an IPv6 peer', b'udp6 on v4 socket -22' in b.log)
         check('exactly one lease line', b.log.count(b'DHCP lease') == 1)
         check('no lwIP assertion', b'assertion' not in b.log and b'REBOOT' not in b.log)
     finally:

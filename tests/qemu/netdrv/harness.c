@@ -315,7 +315,8 @@ int main(void)
 	slow.listener = port_tcp_listen(&p26, slow_listen_event, NULL);
 	int u1 = port_udp_open(PORT_AF_INET, udp_event, NULL);
 	int u2 = port_udp_open(PORT_AF_INET, udp_event, NULL);
-	say("udp %d %d", u1, u2);
+	int u6 = port_udp_open(PORT_AF_INET6, udp_event, NULL);
+	say("udp %d %d %d", u1, u2, u6);
 
 	bool v4_done = false, v6_done = false;
 	uint64_t last = 0;
@@ -338,6 +339,9 @@ int main(void)
 						.ip = { 0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 },
 						.port = HOST_TCP6 };
 			say("connect v6 %d", port_tcp_connect(&h6, out_event, "v6"));
+			h6.port = HOST_UDP6;
+			say("udp6 send %ld", port_udp_sendto(u6, "ping-udp6", 9, &h6));
+			say("udp6 on v4 socket %ld", port_udp_sendto(u1, "x", 1, &h6));
 		}
 		if (port_now_ms() - last > 5000) {
 			last = port_now_ms();
