@@ -148,8 +148,8 @@ def run_dhcp(peers):
     check('image builds', elf)
     if not elf:
         return
-    p25, p26 = free_port(), free_port()
-    b = Board(elf, [(p25, 25), (p26, 26)])
+    p25, p26, p27 = free_port(), free_port(), free_port()
+    b = Board(elf, [(p25, 25), (p26, 26), (p27, 27)])
     try:
         t0 = time.time()
         check('DHCP lease line', b.wait_for(b'net: DHCP lease 10.0.2.15/24 gw 10.0.2.2', 30))
@@ -186,6 +186,27 @@ def run_dhcp(peers):
             c.close()
         check('backlog holds 4, refuses the rest',
               sum(1 for d in got if d.startswith(b'hi ')) == 4 and got.count(b'') == 2)
+        # 400 tiny segments to a socket nobody reads for 5 s; meanwhile
+        # another session must still get through at once (a pinned RX pool
+        # would stall it until the reader wakes up).
+        lz = socket.create_connection(('127.0.0.1', p27), timeout=20)
+        lz.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(400):
+            lz.send(b'%09d\n' % i)
+            time.sleep(0.002)
+        out = []
+        t0 = time.time()
+        echo(p25, 100000, out)
+        el = time.time() - t0
+        print('    echo beside the idle reader took %.2f s' % el)
+        check('echo while a reader sits on tiny segments', out == [True] and el < 2.0)
+        lz.shutdown(socket.SHUT_WR)
+        try:
+            reply = lz.recv(100)
+        except OSError:
+            reply = b''
+        lz.close()
+        check('tiny segments all delivered', reply == b'got 4000 bytes\n')
         check('outbound TCP over IPv4', b.wait_for(b"out v4: got 'reply:hello from board'", 10)
               and (socket.AF_INET, b'hello from board\n') in peers.got)
         check('UDP both ways, two sockets', b.wait_for(b"udp: got 'echo:ping-udp1'", 5)

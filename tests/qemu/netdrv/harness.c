@@ -65,6 +65,17 @@ void port_reboot(void)
 		;
 }
 
+#if defined(__has_include)
+#if __has_include("qv_irq.h")
+#include "qv_irq.h"
+/* No GIC in this image: the network code falls back to pure polling. */
+int qv_irq_enable(unsigned irq, void (*handler)(void *), void *ctx)
+{
+	return PORT_ENOTSUP;
+}
+#endif
+#endif
+
 const char *port_strerror(int err)
 {
 	static char buf[16];
@@ -224,6 +235,53 @@ static void slow_check(void)
 	slow.first_ms = 0;
 }
 
+/* ---- a reader on :27 that ignores its input for 5 s: many tiny segments
+ * pile up in the socket and must not pin the RX pool ------------------- */
+
+static struct {
+	int sock;
+	uint64_t since_ms;
+	unsigned total;
+	bool eof;
+} lazy = { .sock = -1 };
+
+static void lazy_conn_event(void *ctx, int sock, enum port_event ev, int err)
+{
+}
+
+static void lazy_listen_event(void *ctx, int sock, enum port_event ev, int err)
+{
+	int c;
+	while ((c = port_tcp_accept(sock, NULL, lazy_conn_event, NULL)) >= 0) {
+		if (lazy.sock >= 0) {
+			port_close(c);
+			continue;
+		}
+		lazy.sock = c;
+		lazy.since_ms = port_now_ms();
+		lazy.total = 0;
+		lazy.eof = false;
+	}
+}
+
+static void lazy_check(void)
+{
+	if (lazy.sock < 0 || port_now_ms() - lazy.since_ms < 5000)
+		return;
+	char buf[100];
+	long n;
+	while ((n = port_tcp_recv(lazy.sock, buf, sizeof(buf))) > 0)
+		lazy.total += (unsigned)n;
+	if (n == 0 && !lazy.eof) {
+		lazy.eof = true;
+		int k = snprintf(buf, sizeof(buf), "got %u bytes\n", lazy.total);
+		port_tcp_send(lazy.sock, buf, (size_t)k);
+		say("lazy: %s", buf);
+		port_close(lazy.sock);
+		lazy.sock = -1;
+	}
+}
+
 /* ---- outbound TCP and UDP to the host alias ---------------------------- */
 
 static void out_event(void *ctx, int sock, enum port_event ev, int err)
@@ -313,6 +371,8 @@ int main(void)
 	say("listen v4 %d v6 %d dup %d", l4, l6, dup);
 	struct port_addr p26 = { .family = PORT_AF_INET, .port = 26 };
 	slow.listener = port_tcp_listen(&p26, slow_listen_event, NULL);
+	struct port_addr p27 = { .family = PORT_AF_INET, .port = 27 };
+	port_tcp_listen(&p27, lazy_listen_event, NULL);
 	int u1 = port_udp_open(PORT_AF_INET, udp_event, NULL);
 	int u2 = port_udp_open(PORT_AF_INET, udp_event, NULL);
 	int u6 = port_udp_open(PORT_AF_INET6, udp_event, NULL);
@@ -323,6 +383,7 @@ int main(void)
 	for (;;) {
 		qv_net_poll(port_now_ms());
 		slow_check();
+		lazy_check();
 		if (!v4_done && have_addr(PORT_AF_INET, 0, 0)) {
 			v4_done = true;
 			struct port_addr host = { .family = PORT_AF_INET, .ip = { 10, 0, 2, 2 }, .port = HOST_TCP };
