@@ -354,8 +354,12 @@ static void on_tcp_err(void *arg, err_t err)
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct qs *s = arg;
-	if (!s)
+	if (!s) {
+		/* Orphaned (cannot happen: port_close frees SYN_SENT pcbs at
+		 * once); lwIP wants ERR_ABRT only for a pcb really aborted. */
+		tcp_abort(pcb);
 		return ERR_ABRT;
+	}
 	s->connecting = false;
 	s->conn_err = 0;
 	s->pend |= EV_CONNECTED;
