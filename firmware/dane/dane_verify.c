@@ -1,7 +1,7 @@
 /* dane_verify — see dane.h. This file: matching TLSA records against the
  * server's mbedTLS chain, DANE-TA chain validation with the caller's clock,
- * anchors taken from DNS (`2 0 0`, `2 1 0`), leaf name checks, the client
- * TLS settings and the one-line verdict for the log. */
+ * anchors taken from DNS (`2 0 0`, `2 1 0`), leaf name checks and the
+ * one-line verdict for the log. Pure: no SSL session, no clock. */
 #include "dane/dane.h"
 
 #include <stdio.h>
@@ -393,25 +393,6 @@ int dane_verify_chain(const struct dane_tlsa_set *usable, const mbedtls_x509_crt
 	if (res->record < 0)
 		res->status = DANE_ERR_NOMATCH; /* an empty usable set */
 	return res->status;
-}
-
-int dane_verify_session(const mbedtls_ssl_context *ssl, const struct dane_tlsa_set *usable,
-			const struct dane_refids *names, int64_t now, struct dane_result *res)
-{
-	if (!ssl)
-		return DANE_ERR_INVAL;
-	/* Needs MBEDTLS_SSL_KEEP_PEER_CERTIFICATE (DESIGN.md: on). */
-	return dane_verify_chain(usable, mbedtls_ssl_get_peer_cert(ssl), names, now, res);
-}
-
-void dane_conf_client(mbedtls_ssl_config *conf)
-{
-	/* OPTIONAL: mbedTLS still checks the handshake signatures with the
-	 * leaf's key (proof of possession) but does not fail a chain without
-	 * a configured CA; dane_verify_session() decides, and the SMTP client
-	 * aborts before MAIL FROM when it says no. */
-	mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
-	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
 }
 
 /* ---- names on the leaf ---------------------------------------------------- */
