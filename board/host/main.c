@@ -1,0 +1,116 @@
+/* main — the host board's entry: command line, board set-up (flash files,
+ * settings for port_setting), then danegate_main(). Exports main(). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "port.h"
+
+#define HOST_DEFAULT_FLASH "build/host/flash.img"
+#define HOST_DEFAULT_SMTP_PORT "2525" /* 25 needs root; tests run several instances */
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [options]\n"
+		"  --flash FILE          queue flash image (default " HOST_DEFAULT_FLASH "),\n"
+		"                        config area in FILE.config; created erased if missing\n"
+		"  --smtp-port N         SMTP listen port (default " HOST_DEFAULT_SMTP_PORT ")\n"
+		"  --listen ADDR         numeric address to listen on (default: any)\n"
+		"  --hostname NAME       name in the SMTP greeting\n"
+		"  --powercut-after N    cut the queue flash's power at its N-th program or\n"
+		"                        erase from now; the process exits with status 99\n"
+		"  --powercut-half       the cut operation is left half done (default: clean)\n"
+		"  --help                this text\n"
+		"Flash: queue %u KiB, config %u KiB, erase block %u KiB, program unit %u bytes.\n",
+		prog, HOST_QUEUE_SIZE / 1024, HOST_CONFIG_SIZE / 1024, HOST_FLASH_ERASE / 1024,
+		HOST_FLASH_PROGRAM);
+}
+
+/* Strict decimal in [lo, hi]; false on anything else. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	host_stack_paint();
+	/* A peer or a closed stdout must never kill the relay; sockets use
+	 * MSG_NOSIGNAL, this covers the console. */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct host_config cfg = { .flash_path = HOST_DEFAULT_FLASH,
+				   .smtp_port = HOST_DEFAULT_SMTP_PORT,
+				   .powercut_after = -1,
+				   .powercut_how = FLASHSIM_CUT_CLEAN,
+				   .argv = argv };
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+			usage(stdout, argv[0]);
+			return 0;
+		} else if (strcmp(o, "--powercut-half") == 0) {
+			cfg.powercut_how = FLASHSIM_CUT_HALF;
+			continue;
+		} else if (!v) {
+			fprintf(stderr, "%s: %s needs a value (or is unknown; see --help)\n", argv[0], o);
+			return 2;
+		} else if (strcmp(o, "--flash") == 0) {
+			cfg.flash_path = v;
+		} else if (strcmp(o, "--smtp-port") == 0) {
+			if (!parse_long(v, 1, 65535, &n)) {
+				fprintf(stderr, "%s: bad port '%s'\n", argv[0], v);
+				return 2;
+			}
+			cfg.smtp_port = v;
+		} else if (strcmp(o, "--listen") == 0) {
+			struct port_addr a;
+			if (port_addr_parse(v, &a) != 0) {
+				fprintf(stderr, "%s: '%s' is not a numeric IPv4/IPv6 address\n", argv[0], v);
+				return 2;
+			}
+			cfg.listen = v;
+		} else if (strcmp(o, "--hostname") == 0) {
+			if (!*v || strlen(v) > 253) {
+				fprintf(stderr, "%s: bad hostname\n", argv[0]);
+				return 2;
+			}
+			cfg.hostname = v;
+		} else if (strcmp(o, "--powercut-after") == 0) {
+			if (!parse_long(v, 0, 1000000000L, &n)) {
+				fprintf(stderr, "%s: bad count '%s'\n", argv[0], v);
+				return 2;
+			}
+			cfg.powercut_after = n;
+		} else {
+			fprintf(stderr, "%s: unknown option %s (see --help)\n", argv[0], o);
+			return 2;
+		}
+		i++;
+	}
+
+	int err = host_board_init(&cfg);
+	if (err) {
+		fprintf(stderr, "%s: flash %s: %s\n", argv[0], cfg.flash_path, port_strerror(err));
+		return 1;
+	}
+	int rc = danegate_main();
+	host_net_close_all();
+	host_board_fini();
+	return rc;
+}
