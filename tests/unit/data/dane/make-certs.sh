@@ -4,6 +4,8 @@
 # plus TLSA association data computed by openssl, independently of the
 # code under test). Run it again only to change the PKI; the outputs are
 # committed so the unit tests are deterministic. Needs: openssl (3.x).
+# fixtures.h also carries leaf-mx's private key (test-only) for the
+# handshake test.
 #
 #   root-a (RSA 2048)  -> int-a (ECDSA P-256, CA, pathlen 0) -> leaves
 #   root-b (ECDSA P-384) -> leaf-b-mx                (a different root)
@@ -163,6 +165,12 @@ out="$here/fixtures.h"
 			;;
 		esac
 	done
+	# The one private key the tests need: leaf-mx's, for a real handshake
+	# (a throw-away test key of this private PKI, nothing else).
+	echo
+	echo "static const char leaf_mx_key_pem[] ="
+	openssl pkey -in leaf-mx.key | sed 's/^/\t"/; s/$/\\n"/'
+	echo "\t;" | sed 's/\\t/\t/'
 	echo
 	echo "#endif"
 } >"$out"
