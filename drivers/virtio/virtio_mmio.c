@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "../mmio.h"
 #include "port.h"
 
 enum {
@@ -49,12 +50,12 @@ enum {
 
 static inline uint32_t rd32(const struct virtio_mmio *d, uint32_t off)
 {
-	return *(volatile uint32_t *)(d->base + off);
+	return mmio_read32(d->base + off);
 }
 
 static inline void wr32(const struct virtio_mmio *d, uint32_t off, uint32_t v)
 {
-	*(volatile uint32_t *)(d->base + off) = v;
+	mmio_write32(d->base + off, v);
 }
 
 int virtio_mmio_find(uintptr_t base, uintptr_t stride, unsigned nslots, uint32_t device_id,
@@ -199,7 +200,7 @@ int virtio_mmio_config_read(struct virtio_mmio *dev, uint32_t off, void *buf, ui
 	do {
 		gen = rd32(dev, VM_CONFIG_GENERATION);
 		for (uint32_t i = 0; i < len; i++)
-			out[i] = *(volatile uint8_t *)(dev->base + VM_CONFIG + off + i);
+			out[i] = mmio_read8(dev->base + VM_CONFIG + off + i);
 	} while (rd32(dev, VM_CONFIG_GENERATION) != gen);
 	return 0;
 }
