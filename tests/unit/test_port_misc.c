@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -203,6 +204,66 @@ static void log_sink_writes_one_stamped_line(void **state)
 	ptu_rmtree(dir);
 }
 
+/* --powercut-after: the process dies at the cut like a router losing
+ * power (exit 99), and what completed is in the file. Child process. */
+static void powercut_kills_the_board_after_n_ops(void **state)
+{
+	(void)state;
+	char dir[PTU_PATH_MAX], path[PTU_PATH_MAX + 32];
+	ptu_tempdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/flash.img", dir);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct host_config cfg = { .flash_path = path, .powercut_after = 2,
+					   .powercut_how = FLASHSIM_CUT_CLEAN };
+		if (host_board_init(&cfg) != 0)
+			_exit(10);
+		const struct port_flash *q = port_flash_area(PORT_FLASH_QUEUE);
+		uint8_t d[4] = { 0x12, 0x34, 0x56, 0x78 };
+		if (port_flash_program(q, 0, d, 4) != 0)
+			_exit(11);
+		(void)port_flash_program(q, 4, d, 4); /* the power dies here */
+		_exit(12);			      /* never reached */
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 99);
+	struct host_config cfg = { .flash_path = path, .powercut_after = -1 };
+	assert_int_equal(host_board_init(&cfg), 0);
+	uint8_t r[12];
+	assert_int_equal(port_flash_read(port_flash_area(PORT_FLASH_QUEUE), 0, r, sizeof(r)), 0);
+	const uint8_t want[12] = { 0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78, 0xFF, 0xFF, 0xFF, 0xFF };
+	assert_memory_equal(r, want, sizeof(r));
+	host_board_fini();
+	ptu_rmtree(dir);
+}
+
+static char *self_path;
+
+/* port_reboot re-executes the program with the argv given at init. */
+static void reboot_re_executes_self(void **state)
+{
+	(void)state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { self_path, (char *)"--rebooted", NULL };
+		struct host_config cfg = { .powercut_after = -1, .argv = argv };
+		if (host_board_init(&cfg) != 0)
+			_exit(10);
+		port_reboot();
+		_exit(11); /* never reached */
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 42);
+}
+
 /* Runs last: the console's EOF is sticky for the process. */
 static void console_reads_stdin_without_blocking(void **state)
 {
@@ -243,8 +304,11 @@ static void console_reads_stdin_without_blocking(void **state)
 	port_console_write("console ok\n", 11);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--rebooted") == 0)
+		return 42; /* the second life of reboot_re_executes_self */
+	self_path = argv[0];
 	host_stack_paint();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(monotonic_clock_moves_forward_only),
@@ -254,6 +318,8 @@ int main(void)
 		cmocka_unit_test(stack_peak_sees_a_deep_call),
 		cmocka_unit_test(board_init_opens_flash_and_answers_settings),
 		cmocka_unit_test(log_sink_writes_one_stamped_line),
+		cmocka_unit_test(powercut_kills_the_board_after_n_ops),
+		cmocka_unit_test(reboot_re_executes_self),
 		cmocka_unit_test(console_reads_stdin_without_blocking),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
