@@ -4,7 +4,20 @@
  * peer's mbedTLS chain with DANE-TA chain and reference-name checks, and the
  * log classes. Exports dane_tlsa_*(), dane_select(), dane_outcome_*(),
  * dane_verify_chain(), dane_verify_session(), dane_name_matches(),
- * dane_result_text(), dane_classify(), dane_class_name(). */
+ * dane_result_text(), dane_classify(), dane_class_name().
+ *
+ * Use, per MX host (the SMTP client):
+ *   secure TLSA answer -> dane_tlsa_parse_rdata() + dane_tlsa_set_add() for
+ *   each record (data stays in the answer buffer) -> dane_select() ->
+ *   dane_outcome_demand() says: skip host / TLS required / auth required /
+ *   clear allowed. Insecure answer: DANE_NONE; lookup failure:
+ *   DANE_LOOKUP_FAILED. For TLS: dane_conf_client() on the client config,
+ *   SNI = TLSA base domain; after the handshake dane_verify_session();
+ *   a failure with auth_required -> QUIT, defer 4.7.5. Log
+ *   dane_class_name(dane_classify(...)) and dane_result_text().
+ * Cost: ~5 KB code (Cortex-A15 Thumb-2, -Os); under 1.5 KB of stack of its
+ * own plus mbedTLS's chain verification; one parsed anchor certificate on
+ * the mbedTLS heap during dane_verify_chain(). */
 #ifndef DANEGATE_DANE_H
 #define DANEGATE_DANE_H
 
