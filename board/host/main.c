@@ -51,6 +51,10 @@ int main(int argc, char **argv)
 	/* A peer or a closed stdout must never kill the relay; sockets use
 	 * MSG_NOSIGNAL, this covers the console. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Started in the background of an interactive shell, a console read
+	 * would stop the whole relay (SIGTTIN); ignored, read() fails with
+	 * EIO and the console simply ends. */
+	signal(SIGTTIN, SIG_IGN);
 
 	struct host_config cfg = { .flash_path = HOST_DEFAULT_FLASH,
 				   .smtp_port = HOST_DEFAULT_SMTP_PORT,

@@ -33,6 +33,7 @@ static struct {
 	struct host_config cfg;
 	bool inited;
 	char config_path[HOST_PATH_MAX + 8];
+	char exe_path[HOST_PATH_MAX];	/* this program, for port_reboot */
 	struct flashsim *flash[PORT_FLASH_AREAS];
 	struct utsname uts;
 	struct port_board_info info;
@@ -123,8 +124,13 @@ void port_reboot(void)
 	fflush(NULL);
 	host_net_close_all();
 	host_board_fini();
-	if (host.cfg.argv)
+	if (host.cfg.argv) {
+		/* The path resolved at init first: qemu-user (armhf tests)
+		 * emulates readlink of /proc/self/exe but not exec of it. */
+		if (host.exe_path[0])
+			execv(host.exe_path, host.cfg.argv);
 		execv("/proc/self/exe", host.cfg.argv);
+	}
 	static const char fail[] = "host: reboot failed, exiting\n";
 	(void)!write(2, fail, sizeof(fail) - 1);
 	_exit(1);
@@ -290,6 +296,8 @@ int host_board_init(const struct host_config *cfg)
 {
 	host.cfg = *cfg;
 	host.inited = true;
+	ssize_t el = readlink("/proc/self/exe", host.exe_path, sizeof(host.exe_path) - 1);
+	host.exe_path[el > 0 ? el : 0] = '\0';
 	if (!cfg->flash_path)
 		return 0;
 	size_t plen = strlen(cfg->flash_path);

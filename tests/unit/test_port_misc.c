@@ -244,9 +244,31 @@ static void powercut_kills_the_board_after_n_ops(void **state)
 static char *self_path;
 
 /* port_reboot re-executes the program with the argv given at init. */
+/* Exit status of a child that execs this program with --rebooted. */
+static int plain_exec_status(void)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { self_path, (char *)"--rebooted", NULL };
+		execv(self_path, argv);
+		_exit(13);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void reboot_re_executes_self(void **state)
 {
 	(void)state;
+	if (plain_exec_status() != 42) {
+		/* qemu-user without binfmt_misc cannot exec an ARM program
+		 * from inside one: nothing port_reboot could do about it. */
+		print_message("SKIPPED: this machine cannot exec the test binary again\n");
+		skip();
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
