@@ -97,6 +97,7 @@ static struct {
 	ip6_addr_t v6_addr[LWIP_IPV6_NUM_ADDRESSES];
 	uint32_t rx_nobuf, udp_drops;
 	uint32_t events;	/* dispatched so far (qv_net_events) */
+	bool nic_failed;	/* logged once */
 	uint8_t frame[NET_FRAME_MAX]; /* linearised TX frame for long pbuf chains */
 } qn;
 
@@ -930,7 +931,14 @@ void qv_net_poll(uint64_t now_ms)
 	for (int i = 0; i < QV_RX_BUDGET; i++) {
 		const void *frame;
 		size_t len;
-		if (dev->api->rx_peek(dev, &frame, &len) != 0)
+		int err = dev->api->rx_peek(dev, &frame, &len);
+		if (err == PORT_EIO && !qn.nic_failed) {
+			/* The device broke its ring protocol; it stays down until
+			 * a reboot, and the operator should know why. */
+			qn.nic_failed = true;
+			qv_log(PORT_LOG_ERR, "net: virtio-net failed, network down until reboot");
+		}
+		if (err)
 			break;
 		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 		if (p)
