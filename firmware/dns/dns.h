@@ -305,7 +305,8 @@ struct dns_slot {
 	bool all_ad;
 	bool first_ad;
 	uint32_t ttl_min;
-	struct dns_query q;	/* current question (name may be a CNAME target) */
+	char q_name[DNS_NAME_TEXT_SIZE]; /* current question: name or a CNAME target */
+	struct dns_query q;	/* its wire form, with this attempt's ID */
 	uint16_t tcp_off;	/* bytes sent (SEND) or received (RECV) */
 	uint16_t tcp_need;	/* expected answer length (RECV, 0 = not yet) */
 	uint8_t tcp_buf[DNS_TCP_MSG_MAX];
@@ -316,6 +317,7 @@ struct dns_resolver {
 	struct dns_cache cache;
 	struct dns_slot slot[DNS_OUTSTANDING_MAX];
 	enum dns_validation validation;
+	bool in_resolve;	/* inside dns_resolve(): callbacks are deferred */
 	struct dns_answer scratch;	/* parse target; one at a time (single loop) */
 	uint8_t udp_buf[DNS_EDNS_UDP_SIZE];
 	struct {
@@ -339,7 +341,8 @@ void dns_resolver_tick(struct dns_resolver *r, uint64_t now_ms);
 uint32_t dns_resolver_next_ms(const struct dns_resolver *r, uint64_t now_ms);
 /* Asks cfg.probe_name/probe_type (bypassing the cache) and reports whether
  * the resolver validates; the result is also logged and kept in
- * r->validation. cb may be NULL. Returns 0 or a dns_resolve() error. */
+ * r->validation. cb may be NULL. Returns a handle >= 0 (for dns_cancel)
+ * or a dns_resolve() error. */
 int dns_probe_validation(struct dns_resolver *r, dns_probe_cb cb, void *ctx);
 
 #endif

@@ -21,31 +21,31 @@ struct wb {
 	int section;		/* where wb_rr() counts the next record */
 };
 
-static void wb_u8(struct wb *w, uint8_t v)
+static inline void wb_u8(struct wb *w, uint8_t v)
 {
 	if (w->n < WB_MAX)
 		w->b[w->n++] = v;
 }
 
-static void wb_u16(struct wb *w, uint16_t v)
+static inline void wb_u16(struct wb *w, uint16_t v)
 {
 	wb_u8(w, (uint8_t)(v >> 8));
 	wb_u8(w, (uint8_t)v);
 }
 
-static void wb_u32(struct wb *w, uint32_t v)
+static inline void wb_u32(struct wb *w, uint32_t v)
 {
 	wb_u16(w, (uint16_t)(v >> 16));
 	wb_u16(w, (uint16_t)v);
 }
 
-static void wb_bytes(struct wb *w, const void *p, size_t n)
+static inline void wb_bytes(struct wb *w, const void *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		wb_u8(w, ((const uint8_t *)p)[i]);
 }
 
-static void wb_name(struct wb *w, const char *name)
+static inline void wb_name(struct wb *w, const char *name)
 {
 	uint8_t wire[DNS_NAME_WIRE_MAX];
 	int n = dns_name_to_wire(name, wire, sizeof(wire));
@@ -55,7 +55,7 @@ static void wb_name(struct wb *w, const char *name)
 
 /* Header for an answer to (id, name, qtype) with the given flags and
  * rcode; the question follows at once. Counts are patched by wb_done(). */
-static void wb_start(struct wb *w, uint16_t id, uint16_t flags, uint8_t rcode, const char *qname,
+static inline void wb_start(struct wb *w, uint16_t id, uint16_t flags, uint8_t rcode, const char *qname,
 		     uint16_t qtype)
 {
 	memset(w, 0, sizeof(*w));
@@ -69,12 +69,12 @@ static void wb_start(struct wb *w, uint16_t id, uint16_t flags, uint8_t rcode, c
 	w->section = 1;
 }
 
-static void wb_section(struct wb *w, int section)
+static inline void wb_section(struct wb *w, int section)
 {
 	w->section = section;
 }
 
-static void wb_rr(struct wb *w, const char *owner, uint16_t type, uint32_t ttl, const void *rdata,
+static inline void wb_rr(struct wb *w, const char *owner, uint16_t type, uint32_t ttl, const void *rdata,
 		  size_t rdlen)
 {
 	wb_name(w, owner);
@@ -86,21 +86,21 @@ static void wb_rr(struct wb *w, const char *owner, uint16_t type, uint32_t ttl, 
 	w->counts[w->section]++;
 }
 
-static void wb_a(struct wb *w, const char *owner, uint32_t ttl, uint8_t a, uint8_t b, uint8_t c,
+static inline void wb_a(struct wb *w, const char *owner, uint32_t ttl, uint8_t a, uint8_t b, uint8_t c,
 		 uint8_t d)
 {
 	uint8_t ip[4] = { a, b, c, d };
 	wb_rr(w, owner, DNS_T_A, ttl, ip, 4);
 }
 
-static void wb_cname(struct wb *w, const char *owner, uint32_t ttl, const char *target)
+static inline void wb_cname(struct wb *w, const char *owner, uint32_t ttl, const char *target)
 {
 	uint8_t wire[DNS_NAME_WIRE_MAX];
 	int n = dns_name_to_wire(target, wire, sizeof(wire));
 	wb_rr(w, owner, DNS_T_CNAME, ttl, wire, n > 0 ? (size_t)n : 0);
 }
 
-static void wb_mx(struct wb *w, const char *owner, uint32_t ttl, uint16_t pref, const char *exch)
+static inline void wb_mx(struct wb *w, const char *owner, uint32_t ttl, uint16_t pref, const char *exch)
 {
 	uint8_t rd[2 + DNS_NAME_WIRE_MAX];
 	rd[0] = (uint8_t)(pref >> 8);
@@ -109,7 +109,7 @@ static void wb_mx(struct wb *w, const char *owner, uint32_t ttl, uint16_t pref, 
 	wb_rr(w, owner, DNS_T_MX, ttl, rd, 2 + (n > 0 ? (size_t)n : 0));
 }
 
-static void wb_tlsa(struct wb *w, const char *owner, uint32_t ttl, uint8_t u, uint8_t s, uint8_t m,
+static inline void wb_tlsa(struct wb *w, const char *owner, uint32_t ttl, uint8_t u, uint8_t s, uint8_t m,
 		    const uint8_t *data, size_t len)
 {
 	static uint8_t rd[4096];
@@ -121,7 +121,7 @@ static void wb_tlsa(struct wb *w, const char *owner, uint32_t ttl, uint8_t u, ui
 }
 
 /* SOA with the given MINIMUM (RFC 2308 negative TTL). */
-static void wb_soa(struct wb *w, const char *owner, uint32_t ttl, uint32_t minimum)
+static inline void wb_soa(struct wb *w, const char *owner, uint32_t ttl, uint32_t minimum)
 {
 	struct wb t = { .n = 0 };
 	wb_name(&t, "ns.example");
@@ -136,7 +136,7 @@ static void wb_soa(struct wb *w, const char *owner, uint32_t ttl, uint32_t minim
 
 /* A syntactically valid RRSIG over type covered (contents are not checked
  * by a stub: the AD bit is the verdict). */
-static void wb_rrsig(struct wb *w, const char *owner, uint32_t ttl, uint16_t covered)
+static inline void wb_rrsig(struct wb *w, const char *owner, uint32_t ttl, uint16_t covered)
 {
 	struct wb t = { .n = 0 };
 	wb_u16(&t, covered);
@@ -153,7 +153,7 @@ static void wb_rrsig(struct wb *w, const char *owner, uint32_t ttl, uint16_t cov
 }
 
 /* OPT RR in the additional section, as a validating resolver sends it. */
-static void wb_opt(struct wb *w, bool dnssec_ok)
+static inline void wb_opt(struct wb *w, bool dnssec_ok)
 {
 	wb_u8(w, 0);
 	wb_u16(w, 41);
@@ -163,7 +163,7 @@ static void wb_opt(struct wb *w, bool dnssec_ok)
 	w->counts[3]++;
 }
 
-static size_t wb_done(struct wb *w)
+static inline size_t wb_done(struct wb *w)
 {
 	for (int i = 0; i < 4; i++) {
 		w->b[4 + 2 * i] = (uint8_t)(w->counts[i] >> 8);

@@ -1,0 +1,632 @@
+/* test_dns_resolver — the resolver driver on the host board against fake
+ * DNS servers on 127.0.0.1 (plain POSIX sockets in this test, answering
+ * with hand-built wire packets): random IDs and source ports, the query
+ * flags on the wire, TC -> TCP, timeout -> failover, spoofed and stale
+ * answers ignored, SERVFAIL, CNAME chains across responses, the cache,
+ * the bound on outstanding lookups, and the validation probe. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "dns/dns.h"
+#include "log/log.h"
+#include "port.h"
+#include "test_dns_wire.h"
+
+/* ---- a fake DNS server on 127.0.0.1 ------------------------------------------ */
+
+struct fake;
+/* Builds the reply to one query into w; returns false to stay silent. */
+typedef bool (*responder)(struct fake *f, const char *qname, uint16_t qtype, uint16_t id,
+			  bool tcp, struct wb *w);
+
+#define FAKE_LOG 32
+
+struct fake {
+	int udp, lis;
+	uint16_t port;
+	responder respond;
+	int udp_queries, tcp_queries;
+	/* the queries seen, for checking IDs, ports and flags */
+	uint16_t ids[FAKE_LOG];
+	uint16_t src_ports[FAKE_LOG];
+	uint8_t last[DNS_QUERY_WIRE_MAX];
+	size_t last_len;
+	struct sockaddr_in last_from;
+	int conn;		/* accepted TCP connection, -1: none */
+	size_t conn_len;
+	uint8_t conn_buf[2 + 1500];
+};
+
+static struct fake fk[2];
+static struct wb reply;
+
+static void fake_open(struct fake *f, responder resp)
+{
+	memset(f, 0, sizeof(*f));
+	f->respond = resp;
+	f->conn = -1;
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		f->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		assert_true(f->udp >= 0);
+		assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
+		socklen_t l = sizeof(a);
+		assert_int_equal(getsockname(f->udp, (struct sockaddr *)&a, &l), 0);
+		f->port = ntohs(a.sin_port);
+		/* TCP on the same port number, as a real server has it */
+		f->lis = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int one = 1;
+		setsockopt(f->lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(f->lis, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(f->lis, 4) == 0)
+			return;
+		close(f->lis);
+		close(f->udp);
+	}
+	fail_msg("no loopback port for the fake server");
+}
+
+static void fake_close(struct fake *f)
+{
+	if (f->conn >= 0)
+		close(f->conn);
+	close(f->udp);
+	close(f->lis);
+}
+
+static struct port_addr fake_addr(const struct fake *f)
+{
+	struct port_addr a;
+	assert_int_equal(port_addr_parse("127.0.0.1", &a), 0);
+	a.port = f->port;
+	return a;
+}
+
+/* Records the query and asks the responder; returns the reply length. */
+static size_t fake_answer(struct fake *f, const uint8_t *q, size_t n, bool tcp)
+{
+	assert_true(n >= 12 && n <= sizeof(f->last));
+	memcpy(f->last, q, n);
+	f->last_len = n;
+	char name[DNS_NAME_TEXT_SIZE];
+	size_t nl = 0;
+	while (12 + nl < n && q[12 + nl] != 0)
+		nl += 1u + q[12 + nl];
+	nl++;
+	assert_true(dns_name_to_text(q + 12, nl, name, sizeof(name)) > 0);
+	uint16_t qtype = (uint16_t)(q[12 + nl] << 8 | q[13 + nl]);
+	uint16_t id = (uint16_t)(q[0] << 8 | q[1]);
+	int k = f->udp_queries + f->tcp_queries;
+	if (k < FAKE_LOG) {
+		f->ids[k] = id;
+		f->src_ports[k] = ntohs(f->last_from.sin_port);
+	}
+	if (tcp)
+		f->tcp_queries++;
+	else
+		f->udp_queries++;
+	if (!f->respond(f, name, qtype, id, tcp, &reply))
+		return 0;
+	return wb_done(&reply);
+}
+
+static void fake_service(struct fake *f)
+{
+	uint8_t q[1500];
+	while (1) {
+		socklen_t fl = sizeof(f->last_from);
+		ssize_t n = recvfrom(f->udp, q, sizeof(q), 0, (struct sockaddr *)&f->last_from, &fl);
+		if (n < 0)
+			break;
+		size_t rl = fake_answer(f, q, (size_t)n, false);
+		if (rl)
+			sendto(f->udp, reply.b, rl, 0, (struct sockaddr *)&f->last_from, fl);
+	}
+	/* TCP: one connection at a time, read without blocking (the
+	 * resolver runs in this same thread) */
+	if (f->conn < 0) {
+		socklen_t fl = sizeof(f->last_from);
+		f->conn = accept4(f->lis, (struct sockaddr *)&f->last_from, &fl, SOCK_NONBLOCK);
+		f->conn_len = 0;
+		if (f->conn < 0)
+			return;
+	}
+	ssize_t n = recv(f->conn, f->conn_buf + f->conn_len, sizeof(f->conn_buf) - f->conn_len, 0);
+	if (n > 0)
+		f->conn_len += (size_t)n;
+	else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		goto drop;
+	if (f->conn_len < 2)
+		return;
+	size_t ql = (size_t)(f->conn_buf[0] << 8 | f->conn_buf[1]);
+	if (f->conn_len < 2 + ql)
+		return;
+	size_t rl = fake_answer(f, f->conn_buf + 2, ql, true);
+	if (rl) {
+		uint8_t hdr[2] = { (uint8_t)(rl >> 8), (uint8_t)rl };
+		/* loopback socket buffers take a few KB at once */
+		assert_int_equal(send(f->conn, hdr, 2, MSG_NOSIGNAL), 2);
+		assert_int_equal(send(f->conn, reply.b, rl, MSG_NOSIGNAL), (ssize_t)rl);
+	}
+drop:
+	close(f->conn);
+	f->conn = -1;
+}
+
+/* ---- the resolver under test ---------------------------------------------------- */
+
+static struct dns_resolver res;
+static struct dns_answer got;
+static int calls;
+static bool in_resolve_call;
+
+static void done(void *ctx, const struct dns_answer *a)
+{
+	(void)ctx;
+	assert_false(in_resolve_call);
+	got = *a;
+	calls++;
+}
+
+static void resolver_up(int n_servers, uint32_t timeout_ms)
+{
+	struct dns_resolver_config cfg;
+	dns_resolver_config_default(&cfg);
+	cfg.n_servers = (uint8_t)n_servers;
+	for (int i = 0; i < n_servers; i++)
+		cfg.servers[i] = fake_addr(&fk[i]);
+	cfg.timeout_ms = timeout_ms;
+	snprintf(cfg.probe_name, sizeof(cfg.probe_name), "signed.test");
+	assert_int_equal(dns_resolver_init(&res, &cfg), 0);
+	calls = 0;
+}
+
+static int resolve(const char *name, uint16_t qtype)
+{
+	in_resolve_call = true;
+	int h = dns_resolve(&res, name, qtype, done, NULL);
+	in_resolve_call = false;
+	return h;
+}
+
+/* Runs the loop (port events, both fakes, ticks) until `want` callbacks
+ * have run, at most max_ms. */
+static bool run_until(int want, uint32_t max_ms)
+{
+	uint64_t end = port_now_ms() + max_ms;
+	while (calls < want && port_now_ms() < end) {
+		port_poll(5);
+		fake_service(&fk[0]);
+		fake_service(&fk[1]);
+		dns_resolver_tick(&res, port_now_ms());
+	}
+	return calls >= want;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < DNS_OUTSTANDING_MAX; i++)
+		dns_cancel(&res, (int)((unsigned)(res.slot[i].gen & 0x7f) << 8 | (unsigned)i));
+	fake_close(&fk[0]);
+	fake_close(&fk[1]);
+	return 0;
+}
+
+/* ---- responders ---------------------------------------------------------------- */
+
+static const uint8_t digest[32] = { 0xde, 0xad, 0xbe, 0xef, [31] = 0x42 };
+
+static bool secure_a(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+		     struct wb *w)
+{
+	(void)f;
+	(void)tcp;
+	wb_start(w, id, WB_QR | WB_RD | WB_RA | WB_AD, 0, qname, qtype);
+	if (qtype == DNS_T_A)
+		wb_a(w, qname, 300, 192, 0, 2, (uint8_t)(f == &fk[0] ? 1 : 2));
+	return true;
+}
+
+static bool silent(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+		   struct wb *w)
+{
+	(void)f, (void)qname, (void)qtype, (void)id, (void)tcp, (void)w;
+	return false;
+}
+
+static bool servfail(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+		     struct wb *w)
+{
+	(void)f, (void)tcp;
+	wb_start(w, id, WB_QR | WB_RD | WB_RA, DNS_RCODE_SERVFAIL, qname, qtype);
+	return true;
+}
+
+/* TC over UDP (empty answer), the TLSA RRset over TCP. */
+static bool truncating(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+		       struct wb *w)
+{
+	(void)f;
+	if (!tcp) {
+		wb_start(w, id, WB_QR | WB_RD | WB_RA | WB_AD | WB_TC, 0, qname, qtype);
+		return true;
+	}
+	wb_start(w, id, WB_QR | WB_RD | WB_RA | WB_AD, 0, qname, qtype);
+	static uint8_t big[1400];
+	memset(big, 0x5a, sizeof(big));
+	wb_tlsa(w, qname, 600, 3, 1, 1, digest, sizeof(digest));
+	wb_tlsa(w, qname, 600, 2, 0, 0, big, sizeof(big));
+	return true;
+}
+
+/* www.chain.test -> CNAME far.chain.test, stopping there (no SOA); the
+ * target is answered by a second response, with AD only if the fake's
+ * target_secure says so. */
+static bool target_secure;
+static bool split_chain(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+			struct wb *w)
+{
+	(void)f, (void)tcp;
+	if (!strcmp(qname, "www.chain.test")) {
+		wb_start(w, id, WB_QR | WB_RA | WB_AD, 0, qname, qtype);
+		wb_cname(w, qname, 100, "far.chain.test");
+		return true;
+	}
+	wb_start(w, id, WB_QR | WB_RA | (target_secure ? WB_AD : 0), 0, qname, qtype);
+	wb_a(w, qname, 50, 192, 0, 2, 99);
+	return true;
+}
+
+static bool probe_ad;
+static bool probe_answer(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+			 struct wb *w)
+{
+	(void)f, (void)tcp;
+	wb_start(w, id, WB_QR | WB_RA | (probe_ad ? WB_AD : 0), 0, qname, qtype);
+	static const uint8_t key[] = { 1, 1, 3, 13, 0xaa, 0xbb, 0xcc, 0xdd };
+	wb_rr(w, qname, DNS_T_DNSKEY, 3600, key, sizeof(key));
+	return true;
+}
+
+/* A forger on another port: it sees the query (as an on-path attacker
+ * would) and answers first with the right ID but from the wrong source;
+ * then the real server answers. Also sends stale/wrong-ID junk. */
+static int forger = -1;
+static bool forged_then_real(struct fake *f, const char *qname, uint16_t qtype, uint16_t id,
+			     bool tcp, struct wb *w)
+{
+	(void)tcp;
+	struct wb evil;
+	wb_start(&evil, id, WB_QR | WB_AD, 0, qname, qtype);
+	wb_a(&evil, qname, 86400, 6, 6, 6, 6);
+	size_t n = wb_done(&evil);
+	sendto(forger, evil.b, n, 0, (struct sockaddr *)&f->last_from, sizeof(f->last_from));
+	/* from the right address but with the wrong ID, and for another name */
+	wb_start(&evil, (uint16_t)(id + 1), WB_QR | WB_AD, 0, qname, qtype);
+	wb_a(&evil, qname, 86400, 6, 6, 6, 7);
+	n = wb_done(&evil);
+	sendto(f->udp, evil.b, n, 0, (struct sockaddr *)&f->last_from, sizeof(f->last_from));
+	wb_start(&evil, id, WB_QR | WB_AD, 0, "evil.test", qtype);
+	wb_a(&evil, "evil.test", 86400, 6, 6, 6, 8);
+	n = wb_done(&evil);
+	sendto(f->udp, evil.b, n, 0, (struct sockaddr *)&f->last_from, sizeof(f->last_from));
+	/* the truth comes last */
+	return secure_a(f, qname, qtype, id, false, w);
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void answers_over_udp_with_our_flags(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], secure_a);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 1000);
+	assert_true(resolve("mx.example.test", DNS_T_A) >= 0);
+	assert_int_equal(calls, 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_int_equal(got.n_rr, 1);
+	assert_memory_equal(got.rr[0].u.a, "\xc0\x00\x02\x01", 4);
+	assert_string_equal(got.qname, "mx.example.test");
+
+	/* what went on the wire: RD, AD, EDNS0 1232 with DO */
+	const uint8_t *b = fk[0].last;
+	assert_int_equal(b[2] & 0x01, 0x01);
+	assert_int_equal(b[3] & 0x20, 0x20);
+	size_t opt = fk[0].last_len - 11;
+	assert_int_equal(b[opt + 1] << 8 | b[opt + 2], 41);
+	assert_int_equal(b[opt + 3] << 8 | b[opt + 4], DNS_EDNS_UDP_SIZE);
+	assert_int_equal(b[opt + 7] & 0x80, 0x80);
+}
+
+static void ids_and_source_ports_are_random(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], secure_a);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 1000);
+	char name[32];
+	enum { N = 12 };
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "h%d.example.test", i);
+		assert_true(resolve(name, DNS_T_A) >= 0);
+		assert_true(run_until(i + 1, 3000));
+	}
+	assert_int_equal(fk[0].udp_queries, N);
+	int same_id = 0, same_port = 0;
+	for (int i = 1; i < N; i++) {
+		same_id += fk[0].ids[i] == fk[0].ids[i - 1];
+		same_port += fk[0].src_ports[i] == fk[0].src_ports[i - 1];
+		assert_int_not_equal(fk[0].src_ports[i], 53);
+	}
+	/* a counter or a fixed port would repeat or step by one */
+	assert_true(same_id == 0);
+	assert_true(same_port < 2);
+	int steps = 0;
+	for (int i = 1; i < N; i++)
+		steps += (uint16_t)(fk[0].ids[i] - fk[0].ids[i - 1]) == 1;
+	assert_true(steps < 2);
+}
+
+static void truncated_answer_is_fetched_over_tcp(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], truncating);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 2000);
+	assert_true(resolve("_25._tcp.mx.example.test", DNS_T_TLSA) >= 0);
+	assert_true(run_until(1, 4000));
+	assert_int_equal(fk[0].udp_queries, 1);
+	assert_int_equal(fk[0].tcp_queries, 1);
+	assert_int_equal(res.stats.tcp, 1);
+	assert_int_equal(res.stats.timeouts, 0);
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_int_equal(got.n_rr, 2);
+	assert_int_equal(got.rr[0].u.tlsa.usage, 3);
+	assert_memory_equal(got.data + got.rr[0].u.tlsa.off, digest, sizeof(digest));
+	assert_int_equal(got.rr[1].u.tlsa.len, 1400);
+}
+
+static void silent_resolver_fails_over_to_the_next(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], silent);
+	fake_open(&fk[1], secure_a);
+	resolver_up(2, 200);
+	uint64_t t0 = port_now_ms();
+	assert_true(resolve("mx.example.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	uint64_t took = port_now_ms() - t0;
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_memory_equal(got.rr[0].u.a, "\xc0\x00\x02\x02", 4); /* from the second */
+	assert_int_equal(fk[0].udp_queries, 1);
+	assert_int_equal(fk[1].udp_queries, 1);
+	assert_int_equal(res.stats.timeouts, 1);
+	assert_true(took >= 200);
+	assert_true(took < 1500);
+}
+
+static void no_answer_anywhere_is_a_timeout_failure(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], silent);
+	fake_open(&fk[1], silent);
+	resolver_up(2, 100);
+	assert_true(resolve("mx.example.test", DNS_T_MX) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(got.status, DNS_FAIL);
+	assert_string_equal(got.reason, "timeout");
+	assert_string_equal(got.qname, "mx.example.test");
+	/* two rounds over both servers */
+	assert_int_equal(fk[0].udp_queries, 2);
+	assert_int_equal(fk[1].udp_queries, 2);
+	assert_int_equal(res.stats.timeouts, 4);
+	/* and nothing is left running */
+	assert_int_equal(dns_resolver_next_ms(&res, port_now_ms()), UINT32_MAX);
+}
+
+static void forged_and_stale_answers_are_ignored(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], forged_then_real);
+	fake_open(&fk[1], silent);
+	forger = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(forger >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(forger, (struct sockaddr *)&a, sizeof(a)), 0);
+	resolver_up(1, 1000);
+	assert_true(resolve("mx.example.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	close(forger);
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_int_equal(got.n_rr, 1);
+	assert_memory_equal(got.rr[0].u.a, "\xc0\x00\x02\x01", 4);
+	assert_true(res.stats.ignored >= 3);
+}
+
+static void servfail_is_a_failure_after_each_server_had_its_say(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], servfail);
+	fake_open(&fk[1], servfail);
+	resolver_up(2, 1000);
+	assert_true(resolve("bogus.example.test", DNS_T_TLSA) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(got.status, DNS_FAIL);
+	assert_int_equal(got.rcode, DNS_RCODE_SERVFAIL);
+	assert_int_equal(fk[0].udp_queries, 1);
+	assert_int_equal(fk[1].udp_queries, 1);
+	/* kept briefly: asking again at once does not reach the servers */
+	assert_true(resolve("bogus.example.test", DNS_T_TLSA) >= 0);
+	assert_true(run_until(2, 3000));
+	assert_int_equal(got.status, DNS_FAIL);
+	assert_int_equal(fk[0].udp_queries + fk[1].udp_queries, 2);
+}
+
+static void cached_answers_come_from_the_next_tick(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], secure_a);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 1000);
+	assert_true(resolve("mx.example.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_true(resolve("MX.example.test.", DNS_T_A) >= 0);
+	assert_int_equal(calls, 1);	/* not from inside dns_resolve() */
+	assert_int_equal(dns_resolver_next_ms(&res, port_now_ms()), 0);
+	dns_resolver_tick(&res, port_now_ms());
+	assert_int_equal(calls, 2);
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_true(got.ttl <= 300 && got.ttl >= 299);
+	assert_int_equal(fk[0].udp_queries, 1);
+}
+
+static void cname_chain_across_responses_is_combined(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], split_chain);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 1000);
+	target_secure = true;
+	assert_true(resolve("www.chain.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(fk[0].udp_queries, 2);
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_string_equal(got.qname, "www.chain.test");
+	assert_string_equal(got.final_name, "far.chain.test");
+	assert_int_equal(got.cname_count, 1);
+	assert_true(got.cname_secure_first);
+	assert_int_equal(got.ttl, 50);
+	assert_memory_equal(got.rr[0].u.a, "\xc0\x00\x02\x63", 4);
+
+	/* DANE rule 8: secure first CNAME, insecure target */
+	dns_cache_flush(&res.cache);
+	target_secure = false;
+	assert_true(resolve("www.chain.test", DNS_T_A) >= 0);
+	assert_true(run_until(2, 3000));
+	assert_int_equal(got.status, DNS_INSECURE);
+	assert_false(got.ad);
+	assert_true(got.cname_secure_first);
+	assert_string_equal(got.final_name, "far.chain.test");
+}
+
+static void outstanding_lookups_are_bounded(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], silent);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 5000);
+	int h[DNS_OUTSTANDING_MAX];
+	char name[32];
+	for (int i = 0; i < DNS_OUTSTANDING_MAX; i++) {
+		snprintf(name, sizeof(name), "h%d.example.test", i);
+		h[i] = resolve(name, DNS_T_A);
+		assert_true(h[i] >= 0);
+	}
+	assert_int_equal(resolve("one-too-many.example.test", DNS_T_A), DNS_ENOSPC);
+	dns_cancel(&res, h[3]);
+	dns_cancel(&res, h[3]);	/* stale: no effect */
+	int again = resolve("one-too-many.example.test", DNS_T_A);
+	assert_true(again >= 0);
+	assert_int_not_equal(again, h[3]);
+	dns_cancel(&res, h[3]);	/* stale handle must not cancel the new lookup */
+	assert_int_not_equal(res.slot[again & 0xff].state, DNS_SLOT_FREE);
+	assert_int_equal(resolve("bad..name", DNS_T_A), DNS_ENAME);
+	for (int i = 0; i < 20; i++) {
+		port_poll(5);
+		dns_resolver_tick(&res, port_now_ms());
+	}
+	assert_int_equal(calls, 0);
+}
+
+static enum dns_validation probed;
+static int probes;
+static void probe_done(void *ctx, enum dns_validation v)
+{
+	(void)ctx;
+	probed = v;
+	probes++;
+	calls++;
+}
+
+static bool log_has(uint32_t *cur, const char *needle)
+{
+	char line[LOG_LINE_MAX + 1];
+	bool found = false;
+	while (log_read(cur, NULL, line, sizeof(line)))
+		if (strstr(line, needle))
+			found = true;
+	return found;
+}
+
+static void probe_tells_validating_from_not(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], probe_answer);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 300);
+	uint32_t cur = 0;
+	log_has(&cur, "");
+
+	probe_ad = true;
+	assert_true(dns_probe_validation(&res, probe_done, NULL) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(probed, DNS_VALIDATING);
+	assert_int_equal(res.validation, DNS_VALIDATING);
+	assert_true(log_has(&cur, "resolver validates DNSSEC"));
+	/* the probe asked the configured name and type */
+	assert_memory_equal(fk[0].last + 12, "\006signed\004test\000", 13);
+	assert_int_equal(fk[0].last[25] << 8 | fk[0].last[26], DNS_T_DNSKEY);
+
+	/* probes bypass the cache: a resolver that stopped validating is seen */
+	probe_ad = false;
+	assert_true(dns_probe_validation(&res, probe_done, NULL) >= 0);
+	assert_true(run_until(2, 3000));
+	assert_int_equal(probed, DNS_NOT_VALIDATING);
+	assert_int_equal(fk[0].udp_queries, 2);
+	assert_true(log_has(&cur, "does NOT validate"));
+
+	fk[0].respond = silent;
+	assert_true(dns_probe_validation(&res, probe_done, NULL) >= 0);
+	assert_true(run_until(3, 3000));
+	assert_int_equal(probed, DNS_UNREACHABLE);
+	assert_true(log_has(&cur, "resolver check failed"));
+	assert_int_equal(probes, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(answers_over_udp_with_our_flags, teardown),
+		cmocka_unit_test_teardown(ids_and_source_ports_are_random, teardown),
+		cmocka_unit_test_teardown(truncated_answer_is_fetched_over_tcp, teardown),
+		cmocka_unit_test_teardown(silent_resolver_fails_over_to_the_next, teardown),
+		cmocka_unit_test_teardown(no_answer_anywhere_is_a_timeout_failure, teardown),
+		cmocka_unit_test_teardown(forged_and_stale_answers_are_ignored, teardown),
+		cmocka_unit_test_teardown(servfail_is_a_failure_after_each_server_had_its_say,
+					  teardown),
+		cmocka_unit_test_teardown(cached_answers_come_from_the_next_tick, teardown),
+		cmocka_unit_test_teardown(cname_chain_across_responses_is_combined, teardown),
+		cmocka_unit_test_teardown(outstanding_lookups_are_bounded, teardown),
+		cmocka_unit_test_teardown(probe_tells_validating_from_not, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
