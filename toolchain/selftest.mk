@@ -20,16 +20,18 @@ ifeq ($(TARGET),arm-none-eabi)
 ST_LDFLAGS := $(TARGET_LDFLAGS) --specs=nosys.specs -Wl,-Map,$(ST)/deps_selftest.map
 # The same program with ARM semihosting (newlib's rdimon) runs under
 # qemu-arm's user mode: stdout, clock and /dev/urandom are the host's.
-ST_SEMI := $(ST)/deps_selftest-semihosting
+ST_SEMI := $(ST)/deps_selftest-semihosting $(ST)/size_probe
 ST_SEMI_RUN := qemu-arm -cpu cortex-a15
 else
 ST_LDFLAGS := $(TARGET_LDFLAGS)
 ST_SEMI :=
+# cmocka on the host targets: the unit tests' framework.
+ST_CMOCKA := $(ST)/cmocka_selftest
 endif
 
 .PHONY: all run
 .DEFAULT_GOAL := all
-all: $(ST_BIN) $(ST_SEMI)
+all: $(ST_BIN) $(ST_SEMI) $(ST_CMOCKA)
 
 $(ST)/deps_selftest.o: toolchain/selftest/deps_selftest.c | deps
 	@mkdir -p $(@D)
@@ -43,9 +45,23 @@ $(ST)/deps_selftest-semihosting.o: toolchain/selftest/deps_selftest.c | deps
 $(ST)/deps_selftest-semihosting: $(ST)/deps_selftest-semihosting.o $(DEPS_LIBS) | deps
 	$(CC) -o $@ $< $(DEPS_LIBS) $(TARGET_LDFLAGS) --specs=rdimon.specs
 
-run: $(ST_BIN) $(ST_SEMI)
+$(ST)/cmocka_selftest.o: toolchain/selftest/cmocka_selftest.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CMOCKA_CPPFLAGS) $(ST_CFLAGS) -c $< -o $@
+$(ST)/cmocka_selftest: $(ST)/cmocka_selftest.o $(CMOCKA_LIB_FILES) | deps
+	$(CC) -o $@ $< $(CMOCKA_LIBS) $(TARGET_LDFLAGS)
+
+# What the firmware's use of mbedTLS + ldns costs after --gc-sections.
+$(ST)/size_probe.o: toolchain/selftest/size_probe.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(DEPS_CPPFLAGS) $(ST_CFLAGS) -c $< -o $@
+$(ST)/size_probe: $(ST)/size_probe.o $(DEPS_LIBS) | deps
+	$(CC) -o $@ $< $(DEPS_LIBS) $(TARGET_LDFLAGS) --specs=nosys.specs -Wl,-Map,$@.map
+
+run: $(ST_BIN) $(ST_SEMI) $(ST_CMOCKA)
 ifeq ($(TARGET),arm-none-eabi)
-	$(ST_SEMI_RUN) $(ST_SEMI)
+	$(ST_SEMI_RUN) $(ST)/deps_selftest-semihosting
 else
 	$(RUNNER) $(ST_BIN)
+	$(RUNNER) $(ST_CMOCKA)
 endif
