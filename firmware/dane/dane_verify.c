@@ -338,9 +338,8 @@ static int dane_try_record(struct dane_ctx *c, int rec)
 	/* Rule 17: the full anchor from DNS signs the top of the chain. */
 	if (rr->selector == DANE_SEL_SPKI)
 		return dane_ta_key_from_dns(c, rec);
-	/* `2 0 0`: its key must not be the leaf's key either. We can check
-	 * that without parsing: compare against the leaf's SPKI inside the
-	 * record (a DER substring search would be sloppy; parse instead). */
+	/* `2 0 0`: a different certificate for the leaf's own key is the leaf
+	 * in disguise (scenario 22); parse the anchor to compare its SPKI. */
 	mbedtls_x509_crt anchor;
 	mbedtls_x509_crt_init(&anchor);
 	int err = mbedtls_x509_crt_parse_der_nocopy(&anchor, rr->data, rr->len);
