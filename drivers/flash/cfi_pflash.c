@@ -16,6 +16,7 @@
 #define CMD_BLOCK_ERASE 0x20u
 #define CMD_CONFIRM 0xd0u /* erase confirm, block unlock confirm */
 #define CMD_LOCK_SETUP 0x60u
+#define CMD_BUFFERED_PROGRAM 0xe8u
 
 #define SR_READY 0x80u	 /* SR.7 write state machine idle */
 #define SR_ERASE_ERR 0x20u /* SR.5 erase failed / bad sequence */
@@ -63,8 +64,10 @@ static int cfi_byte(const struct cfi_pflash *d, uint32_t q)
 	return (int)(lane0 & 0xffu);
 }
 
-/* Waits for SR.7 on every chip, then checks the error bits of every chip.
- * Leaves the bank in read-array mode. */
+/* Waits for SR.7 on every chip, then checks the error bits of every
+ * chip; on an error clears them. Leaves the bank in status mode: the
+ * caller returns it to read-array once a whole operation is done (each
+ * mode switch is costly on QEMU, which remaps the bank as ROM or I/O). */
 static int wait_ready(const struct cfi_pflash *d, uint32_t addr, uint32_t timeout_ms)
 {
 	uint32_t ready = rep(d, SR_READY), errs = rep(d, SR_ERRORS);
@@ -81,13 +84,11 @@ static int wait_ready(const struct cfi_pflash *d, uint32_t addr, uint32_t timeou
 			return PORT_ETIMEDOUT;
 		}
 	}
-	int err = 0;
 	if (st & errs) {
 		cmd(d, addr, CMD_CLEAR_STATUS);
-		err = PORT_EIO;
+		return PORT_EIO;
 	}
-	cmd(d, addr, CMD_READ_ARRAY);
-	return err;
+	return 0;
 }
 
 static uint32_t ms_from_log2(int typ, int max, uint32_t unit_us, uint32_t floor_ms)
@@ -138,6 +139,17 @@ int cfi_pflash_probe(struct cfi_pflash *d)
 	d->nblocks = nblocks;
 	d->program_timeout_ms = ms_from_log2(q[0x1f], q[0x23], 1u, CFI_PROGRAM_TIMEOUT_MIN_MS);
 	d->erase_timeout_ms = ms_from_log2(q[0x21], q[0x25], 1000u, CFI_ERASE_TIMEOUT_MIN_MS);
+	/* 0x2A: log2 of each chip's write buffer in bytes; a buffer of less
+	 * than two bus words is not worth the extra command cycles. */
+	uint32_t wbuf = q[0x2a] >= 1 && q[0x2a] <= 16 ? (1u << q[0x2a]) * d->chips : 0;
+	d->wbuf_size = wbuf >= 2u * d->bus_width && wbuf <= d->erase_size ? wbuf : 0;
+	/* A buffered program takes longer than one word; 0x20/0x24 give its
+	 * time the way 0x1F/0x23 give a word's. */
+	if (d->wbuf_size) {
+		uint32_t t = ms_from_log2(q[0x20], q[0x24], 1u, CFI_PROGRAM_TIMEOUT_MIN_MS);
+		if (t > d->program_timeout_ms)
+			d->program_timeout_ms = t;
+	}
 
 	for (uint32_t b = 0; b < nblocks; b++) {
 		uint32_t a = b * d->erase_size;
@@ -145,6 +157,7 @@ int cfi_pflash_probe(struct cfi_pflash *d)
 		cmd(d, a, CMD_CONFIRM);
 	}
 	int err = wait_ready(d, 0, d->program_timeout_ms);
+	cmd(d, 0, CMD_READ_ARRAY);
 	return err;
 }
 
@@ -181,6 +194,23 @@ static uint32_t word_at(const uint8_t *p)
 	return w;
 }
 
+/* Intel buffered program: 0xE8 at the start address, wait until the
+ * buffer is free (SR.7), word count - 1 (per chip, so replicated), the
+ * data, confirm 0xD0, wait. len is a multiple of the bus width and the
+ * range lies within one write-buffer window. */
+static int program_buffer(const struct cfi_pflash *d, uint32_t a, const uint8_t *src, size_t len)
+{
+	cmd(d, a, CMD_BUFFERED_PROGRAM);
+	int err = wait_ready(d, a, d->program_timeout_ms);
+	if (err)
+		return err;
+	mmio_write32(d->base + a, rep(d, (uint32_t)(len / d->bus_width) - 1u));
+	for (size_t i = 0; i < len; i += 4)
+		mmio_write32(d->base + a + (uint32_t)i, word_at(src + i));
+	cmd(d, a, CMD_CONFIRM);
+	return wait_ready(d, a, d->program_timeout_ms);
+}
+
 int cfi_pflash_program(const struct cfi_pflash *d, uint32_t addr, const void *buf, size_t len)
 {
 	const uint8_t *src = buf;
@@ -190,15 +220,32 @@ int cfi_pflash_program(const struct cfi_pflash *d, uint32_t addr, const void *bu
 	for (size_t i = 0; i < len; i += 4)
 		if (word_at(src + i) & ~rd(d, addr + (uint32_t)i))
 			return PORT_ENOTERASED;
+	/* Leading and trailing words that would clear no bit are skipped
+	 * (records appended into a partly written range); decided in
+	 * read-array mode, before the first command. */
+	size_t first = 0, end = len;
+	while (first < end && word_at(src + first) == rd(d, addr + (uint32_t)first))
+		first += 4;
+	while (end > first && word_at(src + end - 4) == rd(d, addr + (uint32_t)end - 4))
+		end -= 4;
 	int err = 0;
-	for (size_t i = 0; i < len && !err; i += 4) {
-		uint32_t a = addr + (uint32_t)i, w = word_at(src + i);
-		if ((rd(d, a) & w) == rd(d, a))
-			continue; /* nothing to clear: programming would be a no-op */
-		cmd(d, a, CMD_WORD_PROGRAM);
-		mmio_write32(d->base + a, w);
-		err = wait_ready(d, a, d->program_timeout_ms);
+	for (size_t i = first; i < end && !err;) {
+		uint32_t a = addr + (uint32_t)i;
+		if (d->wbuf_size) {
+			/* One buffer load may not cross a buffer-sized window. */
+			uint32_t room = d->wbuf_size - a % d->wbuf_size;
+			size_t n = end - i < room ? end - i : room;
+			err = program_buffer(d, a, src + i, n);
+			i += n;
+		} else {
+			cmd(d, a, CMD_WORD_PROGRAM);
+			mmio_write32(d->base + a, word_at(src + i));
+			err = wait_ready(d, a, d->program_timeout_ms);
+			i += 4;
+		}
 	}
+	if (first < end)
+		cmd(d, addr, CMD_READ_ARRAY);
 	if (err)
 		return err;
 	mmio_barrier();
@@ -215,6 +262,7 @@ int cfi_pflash_erase(const struct cfi_pflash *d, uint32_t addr)
 	cmd(d, addr, CMD_BLOCK_ERASE);
 	cmd(d, addr, CMD_CONFIRM);
 	int err = wait_ready(d, addr, d->erase_timeout_ms);
+	cmd(d, addr, CMD_READ_ARRAY);
 	if (err)
 		return err;
 	mmio_barrier();

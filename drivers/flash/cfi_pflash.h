@@ -2,6 +2,8 @@
  * (CFI primary command set 0001/0003), as QEMU's pflash_cfi01 and real
  * Intel/Micron StrataFlash parts implement it: geometry from the CFI
  * query, word program, block erase, status polling, read-back verify.
+ * Programs through the write buffer (0xE8) when the part has one, word
+ * by word (0x40) otherwise.
  * Exports cfi_pflash_* and cfi_pflash_area_ops (port.h flash areas). */
 #ifndef DRV_CFI_PFLASH_H
 #define DRV_CFI_PFLASH_H
@@ -26,6 +28,7 @@ struct cfi_pflash {
 	uint32_t program_timeout_ms; /* max word program time, with margin */
 	uint32_t erase_timeout_ms;   /* max block erase time, with margin */
 	uint32_t cmdset;	 /* CFI primary command set id */
+	uint32_t wbuf_size;	 /* write buffer of the bank (all chips), 0: none */
 };
 
 /* Reads the CFI query, checks the command set and a uniform block

@@ -1,7 +1,7 @@
 /* test_drv_cfi — the CFI NOR pflash driver (drivers/flash/cfi_pflash.c)
  * against a fake pflash_cfi01-style bank of two x16 chips on a 32-bit
  * bus: the fake runs the Intel command state machine (read array, status,
- * CFI query, word program, block erase, lock bits) and NOR physics
+ * CFI query, word and buffered program, block erase, lock bits) and NOR physics
  * (program only clears bits), and can inject busy, stuck, failing and
  * lying devices. Checks geometry, NOR rules, verify and error paths. */
 #include <setjmp.h>
@@ -23,7 +23,9 @@
 #define FAKE_SIZE (FAKE_BLOCKS * FAKE_BLOCK)
 
 enum fake_mode { F_ARRAY, F_STATUS, F_QUERY };
-enum fake_pending { P_NONE, P_PROGRAM, P_ERASE, P_LOCK };
+enum fake_pending { P_NONE, P_PROGRAM, P_ERASE, P_LOCK, P_BUF_COUNT, P_BUF_DATA, P_BUF_CONFIRM };
+#define FAKE_CHIP_WBUF_LOG2 6u	/* 64-byte buffer per chip: 128 bytes on the bus */
+#define FAKE_WBUF (2u << FAKE_CHIP_WBUF_LOG2)
 
 static struct {
 	uint8_t mem[FAKE_SIZE];
@@ -32,6 +34,8 @@ static struct {
 	enum fake_mode mode;
 	enum fake_pending pending;
 	uint32_t pending_addr;
+	uint32_t buf_off[FAKE_WBUF / 4], buf_val[FAKE_WBUF / 4];
+	unsigned buf_n, buf_left;
 	uint8_t status[2];	/* per chip */
 	unsigned busy_reads;	/* status reads still answering "busy" */
 	/* injections */
@@ -42,6 +46,7 @@ static struct {
 	bool chips_disagree;	/* chip 1 answers the query differently */
 	/* observations */
 	unsigned programs, erases, bad_commands, unaligned;
+	unsigned word_ops, buf_ops;
 	uint64_t clock_ms;
 } fk;
 
@@ -58,7 +63,7 @@ static void fake_reset(void)
 	q[0x1f] = 0x07, q[0x21] = 0x0a, q[0x23] = 0x04, q[0x25] = 0x04;
 	q[0x27] = 14; /* 16 KiB per chip */
 	q[0x28] = 0x02;
-	q[0x2a] = 0x0b;
+	q[0x2a] = FAKE_CHIP_WBUF_LOG2;
 	q[0x2c] = 0x01;
 	q[0x2d] = FAKE_BLOCKS - 1, q[0x2e] = 0;
 	q[0x2f] = (FAKE_CHIP_BLOCK >> 8) & 0xff, q[0x30] = FAKE_CHIP_BLOCK >> 16;
@@ -102,6 +107,14 @@ static unsigned block_of(uint32_t off)
 	return off / FAKE_BLOCK;
 }
 
+static void nor_program(uint32_t off, uint32_t v)
+{
+	uint32_t w;
+	memcpy(&w, fk.mem + off, 4);
+	w &= v | fk.weak_bits; /* NOR: bits only go 1 -> 0 */
+	memcpy(fk.mem + off, &w, 4);
+}
+
 static void op_done(void)
 {
 	fk.mode = F_STATUS;
@@ -119,13 +132,21 @@ void fake_mmio_write32(uintptr_t addr, uint32_t v)
 		if (fk.locked[block_of(off)]) {
 			fk.status[0] |= 0x12, fk.status[1] |= 0x12;
 		} else {
-			uint32_t w;
-			memcpy(&w, fk.mem + off, 4);
-			w &= v | fk.weak_bits; /* NOR: bits only go 1 -> 0 */
-			memcpy(fk.mem + off, &w, 4);
+			nor_program(off, v);
 			fk.programs++;
+			fk.word_ops++;
 		}
 		op_done();
+		return;
+	}
+	if (fk.pending == P_BUF_DATA) {
+		/* Data must stay inside the buffer window of the start address. */
+		if (off / FAKE_WBUF != fk.pending_addr / FAKE_WBUF)
+			fk.bad_commands++;
+		fk.buf_off[fk.buf_n] = off;
+		fk.buf_val[fk.buf_n++] = v;
+		if (--fk.buf_left == 0)
+			fk.pending = P_BUF_CONFIRM;
 		return;
 	}
 	/* A command must reach both chips: the same byte in each lane. */
@@ -140,6 +161,33 @@ void fake_mmio_write32(uintptr_t addr, uint32_t v)
 		} else {
 			memset(fk.mem + block_of(off) * FAKE_BLOCK, 0xff, FAKE_BLOCK);
 			fk.erases++;
+		}
+		op_done();
+		return;
+	}
+	if (fk.pending == P_BUF_COUNT) {
+		unsigned words = (v & 0xffff) + 1u; /* per chip: chip words - 1 */
+		if (words > FAKE_WBUF / 4) {
+			fk.bad_commands++;
+			fk.status[0] |= 0x30, fk.status[1] |= 0x30;
+			op_done();
+			return;
+		}
+		fk.buf_left = words;
+		fk.buf_n = 0;
+		fk.pending = P_BUF_DATA;
+		return;
+	}
+	if (fk.pending == P_BUF_CONFIRM) {
+		if (c != 0xd0) {
+			fk.status[0] |= 0x30, fk.status[1] |= 0x30;
+		} else if (fk.locked[block_of(fk.pending_addr)]) {
+			fk.status[0] |= 0x12, fk.status[1] |= 0x12;
+		} else {
+			for (unsigned i = 0; i < fk.buf_n; i++)
+				nor_program(fk.buf_off[i], fk.buf_val[i]);
+			fk.programs++;
+			fk.buf_ops++;
 		}
 		op_done();
 		return;
@@ -163,6 +211,7 @@ void fake_mmio_write32(uintptr_t addr, uint32_t v)
 	case 0x10: fk.pending = P_PROGRAM, fk.mode = F_STATUS; break;
 	case 0x20: fk.pending = P_ERASE, fk.mode = F_STATUS; break;
 	case 0x60: fk.pending = P_LOCK, fk.mode = F_STATUS; break;
+	case 0xe8: fk.pending = P_BUF_COUNT, fk.pending_addr = off, fk.mode = F_STATUS; break;
 	default: fk.bad_commands++; break;
 	}
 }
@@ -376,6 +425,50 @@ static void stuck_device_times_out(void **state)
 	assert_int_equal(cfi_pflash_erase(&dev, 0), PORT_ETIMEDOUT);
 }
 
+static void buffered_program_splits_at_buffer_windows(void **state)
+{
+	(void)state;
+	probe();
+	assert_int_equal(dev.wbuf_size, FAKE_WBUF);
+	uint8_t d[300];
+	for (unsigned i = 0; i < sizeof(d); i++)
+		d[i] = (uint8_t)(255 - i);
+	/* 100..399 touches the windows at 0, 128, 256 and 384. */
+	assert_int_equal(cfi_pflash_program(&dev, 100, d, sizeof(d)), 0);
+	assert_memory_equal(fk.mem + 100, d, sizeof(d));
+	assert_int_equal(fk.buf_ops, 4);
+	assert_int_equal(fk.word_ops, 0);
+	assert_int_equal(fk.bad_commands, 0);
+	assert_int_equal(fk.mode, F_ARRAY);
+}
+
+static void word_program_when_the_part_has_no_buffer(void **state)
+{
+	(void)state;
+	fk.cfi[0x2a] = 0;
+	probe();
+	assert_int_equal(dev.wbuf_size, 0);
+	uint8_t d[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	assert_int_equal(cfi_pflash_program(&dev, 32, d, sizeof(d)), 0);
+	assert_memory_equal(fk.mem + 32, d, sizeof(d));
+	assert_int_equal(fk.word_ops, 4);
+	assert_int_equal(fk.buf_ops, 0);
+}
+
+static void unchanged_leading_and_trailing_words_are_not_programmed(void **state)
+{
+	(void)state;
+	probe();
+	uint8_t d[16];
+	memset(d, 0xff, sizeof(d));
+	d[8] = 0x00; /* only the third word clears bits */
+	assert_int_equal(cfi_pflash_program(&dev, 0, d, sizeof(d)), 0);
+	assert_int_equal(fk.programs, 1);
+	unsigned before = fk.programs;
+	assert_int_equal(cfi_pflash_program(&dev, 0, d, sizeof(d)), 0); /* same again */
+	assert_int_equal(fk.programs, before);
+}
+
 static void area_offsets_are_relative_and_bounded(void **state)
 {
 	(void)state;
@@ -417,6 +510,9 @@ int main(void)
 		cmocka_unit_test_setup(erase_of_locked_block_fails, setup),
 		cmocka_unit_test_setup(busy_device_is_waited_for, setup),
 		cmocka_unit_test_setup(stuck_device_times_out, setup),
+		cmocka_unit_test_setup(buffered_program_splits_at_buffer_windows, setup),
+		cmocka_unit_test_setup(word_program_when_the_part_has_no_buffer, setup),
+		cmocka_unit_test_setup(unchanged_leading_and_trailing_words_are_not_programmed, setup),
 		cmocka_unit_test_setup(area_offsets_are_relative_and_bounded, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
