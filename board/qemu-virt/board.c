@@ -398,8 +398,9 @@ void qv_board_init(void)
 	int uerr = pl011_init(&qv_uart);
 	int terr = gtimer_init();
 	t0 = gtimer_ms();
-	qv_log(PORT_LOG_INFO, "board: qemu-virt, cortex-a15, RAM 128 MiB at 0x40000000, image %lu KiB static",
-	       (unsigned long)((__static_ram_end - __text_start) / 1024));
+	qv_log(PORT_LOG_INFO, "board: qemu-virt, cortex-a15, RAM 128 MiB at 0x40000000, "
+	       "image + static RAM %lu KiB, up %lu ms", (unsigned long)((__static_ram_end - __text_start) / 1024),
+	       (unsigned long)t0);
 	if (uerr)
 		qv_log(PORT_LOG_ERR, "board: uart init: %s", port_strerror(uerr));
 	if (terr)

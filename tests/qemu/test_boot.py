@@ -122,6 +122,9 @@ def boot(name, flash, expect_count):
         check('%s: boot count %d' % (name, expect_count), got == expect_count, 'got %s' % got)
         check('%s: no CPU fault' % name, 'FAULT' not in b.log())
         figures = []
+        first = b.wait_for(r'board: qemu-virt', 0)
+        if first:
+            figures.append('first UART line %.0f ms' % (first[0] * 1000))
         if lease:
             figures.append('DHCP lease %.0f ms' % (lease[0] * 1000))
         if listening:
