@@ -786,6 +786,45 @@ static void test_log_classes(void **state)
 			    "Cleartext");
 }
 
+/* ---- bounds ------------------------------------------------------------- */
+static void test_result_text_is_bounded(void **state)
+{
+	(void)state;
+	mbedtls_x509_crt chain;
+	chain_of(&chain, leaf_other_domain_pem, int_a_pem, NULL);
+	const struct dane_tlsa rr = tlsa(2, 0, 1, int_a_cert_sha256, 32);
+	struct dane_result res;
+	assert_int_equal(verify(&rr, 1, &chain, &mx_and_domain, NOW, &res), DANE_ERR_NAME);
+	/* A short buffer gets a NUL-terminated prefix, never an overrun
+	 * (ASan would see one). */
+	char tiny[12];
+	memset(tiny, 'x', sizeof(tiny));
+	assert_string_equal(dane_result_text(&res, &mx_and_domain, tiny, sizeof(tiny)),
+			    "TLSA 2 0 1 ");
+	char one[1] = { 'x' };
+	assert_string_equal(dane_result_text(&res, &mx_and_domain, one, 1), "");
+	assert_null(dane_result_text(&res, NULL, NULL, 0));
+	mbedtls_x509_crt_free(&chain);
+}
+
+static void test_verify_arguments(void **state)
+{
+	(void)state;
+	struct dane_tlsa_set bogus;
+	dane_tlsa_set_init(&bogus);
+	bogus.count = DANE_TLSA_MAX + 1; /* corrupted by a caller */
+	mbedtls_x509_crt chain;
+	chain_of(&chain, leaf_mx_pem, NULL);
+	struct dane_result res;
+	assert_int_equal(dane_verify_chain(&bogus, &chain, &mx_only, NOW, &res), DANE_ERR_INVAL);
+	assert_int_equal(dane_verify_chain(NULL, &chain, &mx_only, NOW, &res), DANE_ERR_INVAL);
+	assert_int_equal(dane_verify_chain(&bogus, &chain, &mx_only, NOW, NULL), DANE_ERR_INVAL);
+	/* An empty usable set matches nothing. */
+	dane_tlsa_set_init(&bogus);
+	assert_int_equal(dane_verify_chain(&bogus, &chain, &mx_only, NOW, &res), DANE_ERR_NOMATCH);
+	mbedtls_x509_crt_free(&chain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -823,6 +862,8 @@ int main(void)
 		cmocka_unit_test(test_match_after_failures),
 		cmocka_unit_test(test_name_matching_rules),
 		cmocka_unit_test(test_log_classes),
+		cmocka_unit_test(test_result_text_is_bounded),
+		cmocka_unit_test(test_verify_arguments),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
