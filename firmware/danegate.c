@@ -78,7 +78,7 @@ static void greet_command(struct greet *g)
 static void greet_input(struct greet *g)
 {
 	uint8_t buf[256];
-	long n;
+	long n = 0;
 	while (!g->quitting && (n = port_tcp_recv(g->sock, buf, sizeof(buf))) > 0) {
 		for (long i = 0; i < n && !g->quitting; i++) {
 			char c = (char)buf[i];
