@@ -73,13 +73,13 @@ void tls_heap_stats(size_t *now, size_t *peak)
 }
 
 /* "YYYYMMDDhhmmss" for mbedtls_x509write_crt_set_validity. */
-static int x509_time(int64_t t, char out[16])
+static int x509_time(int64_t t, char out[32])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 	if (!mbedtls_platform_gmtime_r(&tt, &tm))
 		return MBEDTLS_ERR_X509_BAD_INPUT_DATA;
-	snprintf(out, 16, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	snprintf(out, 32, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return 0;
 }
@@ -99,7 +99,7 @@ int tls_cred_generate(const char *hostname, int64_t now, uint8_t *key_der, size_
 	mbedtls_x509write_cert crt;
 	mbedtls_pk_init(&key);
 	mbedtls_x509write_crt_init(&crt);
-	char subject[300], nb[16], na[16];
+	char subject[300], nb[32], na[32];
 	uint8_t serial[16];
 	int len, err = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
 	if (!err)
@@ -186,6 +186,22 @@ int tls_server_config(mbedtls_ssl_config *conf, struct tls_cred *cred)
 	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
 	mbedtls_ssl_conf_ciphersuites(conf, tls_suites);
 	return mbedtls_ssl_conf_own_cert(conf, &cred->cert, &cred->key);
+}
+
+int tls_client_config(mbedtls_ssl_config *conf, struct tls_cred *client_cred)
+{
+	mbedtls_ssl_config_init(conf);
+	int err = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+					      MBEDTLS_SSL_PRESET_DEFAULT);
+	if (err)
+		return err;
+	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &tl.drbg);
+	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_ciphersuites(conf, tls_suites);
+	mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+	if (client_cred)
+		err = mbedtls_ssl_conf_own_cert(conf, &client_cred->cert, &client_cred->key);
+	return err;
 }
 
 /* ---- BIO over port.h ------------------------------------------------------ */
@@ -293,7 +309,6 @@ const char *tls_strerror(int err)
 	} names[] = {
 		{ TLS_WANT_READ, "waiting to read" },
 		{ TLS_WANT_WRITE, "waiting to write" },
-		{ MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE, "no shared cipher suite" },
 		{ MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION, "protocol version not supported" },
 		{ MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE, "handshake failure" },
 		{ MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE, "fatal alert from peer" },

@@ -22,9 +22,9 @@
 #define TLS_ARENA_SIZE (200 * 1024)
 #endif
 
-/* Negative results besides mbedTLS's own codes. */
-#define TLS_WANT_READ (-0x7F01)	 /* call again after PORT_EV_READABLE */
-#define TLS_WANT_WRITE (-0x7F02) /* call again after PORT_EV_WRITABLE */
+/* Negative results besides mbedTLS's own codes (which stay above -0x8000). */
+#define TLS_WANT_READ (-0x10001) /* call again after PORT_EV_READABLE */
+#define TLS_WANT_WRITE (-0x10002) /* call again after PORT_EV_WRITABLE */
 
 /* Once per boot: arena, PSA, entropy and DRBG. 0 or an mbedTLS error. */
 int tls_init(void);
@@ -53,6 +53,13 @@ void tls_cred_free(struct tls_cred *cred);
 /* ---- configurations ----------------------------------------------------- */
 /* Inbound STARTTLS / HTTPS: TLS 1.2 and 1.3 only, our certificate. */
 int tls_server_config(mbedtls_ssl_config *conf, struct tls_cred *cred);
+
+/* Outbound SMTP: TLS 1.2 and 1.3, our suites, authmode OPTIONAL — the
+ * handshake proves possession of the leaf key, and the caller's policy
+ * (DANE, or a WebPKI name check) judges the chain afterwards and aborts
+ * before any mail is sent when it says no. An optional client
+ * certificate may be given (NULL: none). */
+int tls_client_config(mbedtls_ssl_config *conf, struct tls_cred *client_cred);
 
 /* ---- sessions on port.h sockets --------------------------------------- */
 struct tls_conn {

@@ -83,12 +83,7 @@ static void run_session(int max_version, const char *want_version)
 {
 	mbedtls_ssl_config sconf, cconf;
 	assert_int_equal(tls_server_config(&sconf, &cred), 0);
-	mbedtls_ssl_config_init(&cconf);
-	assert_int_equal(mbedtls_ssl_config_defaults(&cconf, MBEDTLS_SSL_IS_CLIENT,
-						     MBEDTLS_SSL_TRANSPORT_STREAM,
-						     MBEDTLS_SSL_PRESET_DEFAULT),
-			 0);
-	mbedtls_ssl_conf_rng(&cconf, mbedtls_ctr_drbg_random, tls_drbg());
+	assert_int_equal(tls_client_config(&cconf, NULL), 0);
 	/* The self-signed certificate is its own trust anchor here. */
 	mbedtls_ssl_conf_ca_chain(&cconf, &cred.cert, NULL);
 	mbedtls_ssl_conf_authmode(&cconf, MBEDTLS_SSL_VERIFY_REQUIRED);
