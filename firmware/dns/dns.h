@@ -116,8 +116,11 @@ struct dns_answer {
 	uint8_t rcode;		/* enum dns_rcode of the (last) response */
 	bool ad;		/* AD bit of every response involved */
 	/* CNAMEs followed from qname to final_name (in this and follow-up
-	 * responses). cname_secure_first: the first step was in a response
-	 * with AD (RFC 7672 §2.2.2 / DANE rule 8); false without CNAMEs. */
+	 * responses). cname_secure_first: the first CNAME is known to be
+	 * secure (RFC 7672 §2.2.2 / DANE rule 8); false without CNAMEs.
+	 * dns_parse_answer() can only tell from the response's AD bit;
+	 * dns_resolve() asks "qname CNAME?" when a chain came back insecure
+	 * as a whole, so its results are exact. */
 	uint8_t cname_count;
 	bool cname_secure_first;
 	/* The response ends the chain at final_name with neither data nor a
@@ -303,9 +306,12 @@ struct dns_slot {
 	uint8_t hops;		/* responses combined so far */
 	uint8_t cname_count;
 	bool all_ad;
-	bool first_ad;
+	bool first_known;	/* whether the first CNAME was secure is known: */
+	bool first_ad;		/* ... and that answer */
+	bool checking;		/* asking "name CNAME?" to learn first_ad */
 	uint32_t ttl_min;
 	char q_name[DNS_NAME_TEXT_SIZE]; /* current question: name or a CNAME target */
+	uint16_t q_type;	/* its type (CNAME during the check) */
 	struct dns_query q;	/* its wire form, with this attempt's ID */
 	uint16_t tcp_off;	/* bytes sent (SEND) or received (RECV) */
 	uint16_t tcp_need;	/* expected answer length (RECV, 0 = not yet) */

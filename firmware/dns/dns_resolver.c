@@ -172,7 +172,7 @@ static bool attempt_start(struct dns_slot *s, uint64_t now)
 	}
 	/* A new ID for every attempt: a late answer to an earlier attempt
 	 * (or a spoofed one aimed at it) no longer matches. */
-	if (dns_query_build(&s->q, s->q_name, s->qtype, id) != 0) {
+	if (dns_query_build(&s->q, s->q_name, s->q_type, id) != 0) {
 		s->fail_reason = "cannot build the query";
 		return false;
 	}
@@ -256,6 +256,39 @@ static enum dns_status downgrade(enum dns_status st)
 	}
 }
 
+/* Restarts the lookup from the original question, keeping only what is
+ * known about the first CNAME (after the check below). */
+static void lookup_restart(struct dns_slot *s)
+{
+	s->hops = 0;
+	s->cname_count = 0;
+	s->all_ad = true;
+	s->ttl_min = UINT32_MAX;
+	copy_text(s->q_name, s->name, sizeof(s->q_name));
+	s->q_type = s->qtype;
+	question_start(s);
+}
+
+/* The answer to "name CNAME?" asked to learn whether the first CNAME of an
+ * insecure chain was itself secure (RFC 7672 §2.2.2, DANE rule 8): one
+ * response with AD = 0 covering a whole chain does not say which link was
+ * insecure, a response holding just the first CNAME does. */
+static void cname_check_in(struct dns_slot *s, const struct dns_answer *a)
+{
+	s->checking = false;
+	if (a->status == DNS_FAIL) {
+		/* not knowing may widen what DANE accepts: fail, like any
+		 * lookup the DANE decision depends on */
+		finish_fail(s, "CNAME status check failed");
+		return;
+	}
+	s->first_known = true;
+	s->first_ad = a->status == DNS_SECURE && a->n_rr > 0;
+	/* Ask the real question again (from the resolver's cache, normally):
+	 * nothing of the first round is kept but this bit. */
+	lookup_restart(s);
+}
+
 /* A classified answer to the current question (in r->scratch). */
 static void answer_in(struct dns_slot *s)
 {
@@ -272,11 +305,23 @@ static void answer_in(struct dns_slot *s)
 			return;
 		}
 	}
+	if (s->checking) {
+		cname_check_in(s, a);
+		return;
+	}
 	if (a->status != DNS_FAIL) {
 		/* RFC 7672 §2.2.2: a chain is secure only if every response
-		 * in it was; the first step decides cname_secure_first. */
-		if (s->hops == 0)
-			s->first_ad = a->cname_count > 0 && a->ad;
+		 * in it was. The first response tells about the first CNAME
+		 * when it is secure as a whole or holds nothing else. */
+		if (s->hops == 0 && a->cname_count > 0) {
+			if (a->ad) {
+				s->first_known = true;
+				s->first_ad = true;
+			} else if (a->partial && a->cname_count == 1) {
+				s->first_known = true;
+				s->first_ad = false;
+			}
+		}
 		s->all_ad = s->all_ad && a->ad;
 		if (a->ttl < s->ttl_min)
 			s->ttl_min = a->ttl;
@@ -288,20 +333,24 @@ static void answer_in(struct dns_slot *s)
 			copy_text(s->q_name, a->final_name, sizeof(s->q_name));
 			question_start(s);
 			return;
-		} else if (s->hops > 0) {
+		} else if (s->cname_count > 0 && !s->all_ad && !s->first_known) {
+			s->checking = true;
+			s->q_type = DNS_T_CNAME;
+			copy_text(s->q_name, s->name, sizeof(s->q_name));
+			question_start(s);
+			return;
+		}
+		if (a->status != DNS_FAIL) {
 			if (!s->all_ad)
 				a->status = downgrade(a->status);
 			a->ad = s->all_ad;
 			a->ttl = s->ttl_min;
 			a->cname_count = s->cname_count;
-		}
-		if (a->status != DNS_FAIL) {
-			a->cname_secure_first = s->first_ad;
-			copy_text(a->qname, s->name, sizeof(a->qname));
+			a->cname_secure_first = s->cname_count > 0 && s->first_known && s->first_ad;
 		}
 	}
-	if (a->status == DNS_FAIL)
-		copy_text(a->qname, s->name, sizeof(a->qname));
+	copy_text(a->qname, s->name, sizeof(a->qname));
+	a->qtype = s->qtype;
 	if (!s->no_cache)
 		(void)dns_cache_put(&r->cache, a, port_now_ms());
 	finish(s, a);
@@ -510,6 +559,7 @@ static int lookup_start(struct dns_resolver *r, const char *name, uint16_t qtype
 	s->ttl_min = UINT32_MAX;
 	copy_text(s->name, canon, sizeof(s->name));
 	copy_text(s->q_name, canon, sizeof(s->q_name));
+	s->q_type = qtype;
 
 	int handle = handle_of(s);
 	if (!probe && dns_cache_get(&r->cache, canon, qtype, port_now_ms(), &r->scratch) == 0) {
@@ -574,7 +624,7 @@ void dns_resolver_tick(struct dns_resolver *r, uint64_t now_ms)
 				r->stats.timeouts++;
 				s->fail_reason = "timeout";
 				LOG_DEBUG("dns: no answer for %s type %u from resolver %u",
-					  s->q_name, s->qtype, s->server);
+					  s->q_name, s->q_type, s->server);
 				attempt_next(s, true);
 			}
 			break;

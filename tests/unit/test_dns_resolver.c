@@ -293,6 +293,27 @@ static bool split_chain(struct fake *f, const char *qname, uint16_t qtype, uint1
 	return true;
 }
 
+/* One response carries the whole chain www.mixed.test -> out.insec.test
+ * without AD (the target is insecure); asked for the CNAME alone, the
+ * resolver answers with AD only if first_cname_secure. */
+static bool first_cname_secure;
+static int cname_checks;
+static bool mixed_chain(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+			struct wb *w)
+{
+	(void)f, (void)tcp;
+	if (qtype == DNS_T_CNAME) {
+		cname_checks++;
+		wb_start(w, id, WB_QR | WB_RA | (first_cname_secure ? WB_AD : 0), 0, qname, qtype);
+		wb_cname(w, qname, 300, "out.insec.test");
+		return true;
+	}
+	wb_start(w, id, WB_QR | WB_RA, 0, qname, qtype);
+	wb_cname(w, qname, 300, "out.insec.test");
+	wb_a(w, "out.insec.test", 120, 192, 0, 2, 9);
+	return true;
+}
+
 static bool probe_ad;
 static bool probe_answer(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
 			 struct wb *w)
@@ -528,6 +549,40 @@ static void cname_chain_across_responses_is_combined(void **state)
 	assert_string_equal(got.final_name, "far.chain.test");
 }
 
+static void insecure_chain_asks_whether_the_first_cname_was_secure(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], mixed_chain);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 1000);
+	first_cname_secure = true;
+	cname_checks = 0;
+	assert_true(resolve("www.mixed.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(cname_checks, 1);
+	assert_int_equal(got.status, DNS_INSECURE);
+	assert_int_equal(got.qtype, DNS_T_A);
+	assert_int_equal(got.cname_count, 1);
+	assert_true(got.cname_secure_first);
+	assert_string_equal(got.final_name, "out.insec.test");
+	assert_int_equal(got.n_rr, 1);
+	assert_memory_equal(got.rr[0].u.a, "\xc0\x00\x02\x09", 4);
+
+	/* from the cache: same verdict, no new check */
+	assert_true(resolve("www.mixed.test", DNS_T_A) >= 0);
+	assert_true(run_until(2, 3000));
+	assert_true(got.cname_secure_first);
+	assert_int_equal(cname_checks, 1);
+
+	dns_cache_flush(&res.cache);
+	first_cname_secure = false;
+	assert_true(resolve("www.mixed.test", DNS_T_A) >= 0);
+	assert_true(run_until(3, 3000));
+	assert_int_equal(cname_checks, 2);
+	assert_int_equal(got.status, DNS_INSECURE);
+	assert_false(got.cname_secure_first);
+}
+
 static void outstanding_lookups_are_bounded(void **state)
 {
 	(void)state;
@@ -625,6 +680,8 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(cached_answers_come_from_the_next_tick, teardown),
 		cmocka_unit_test_teardown(cname_chain_across_responses_is_combined, teardown),
+		cmocka_unit_test_teardown(insecure_chain_asks_whether_the_first_cname_was_secure,
+					  teardown),
 		cmocka_unit_test_teardown(outstanding_lookups_are_bounded, teardown),
 		cmocka_unit_test_teardown(probe_tells_validating_from_not, teardown),
 	};
