@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # selftest.sh — the toolchain's proof: for native, armhf (qemu-arm) and
 # arm-none-eabi (qemu-arm + ARM semihosting) build mbedTLS, ldns (and
-# cmocka) from the pinned sources with our configs, run deps_selftest and
-# cmocka_selftest, run the native one under valgrind too, and print the
-# bare-metal size table. Last line: "toolchain: N passed, M failed"
+# cmocka) from the pinned sources with our configs, run deps_selftest,
+# tls_selftest and cmocka_selftest, the native ones under valgrind too,
+# and print handshake figures and the bare-metal size table. Last line: "toolchain: N passed, M failed"
 # (one count per check below). Needs the machine set up (setup.sh).
 set -u
 cd "$(dirname "$0")/.."
@@ -25,22 +25,45 @@ check() {
 		tail -40 "$log/out" | sed 's/^/     /'
 	fi
 }
-# The selftest program must also say all its checks passed.
-selftest_ok() { "$@" && grep -q 'deps_selftest: [1-9][0-9]* passed, 0 failed' "$log/out"; }
-run_st() { "$@" >"$log/out" 2>&1; local rc=$?; cat "$log/out"; return $rc; }
 
 for t in native armhf arm-none-eabi; do
 	check "build deps + selftests [$t]" make -s -j"$J" -f toolchain/selftest.mk TARGET=$t
 done
 
-check "deps_selftest [native]" bash -c 'build/selftest/native/deps_selftest | tee /dev/stderr | grep -q "deps_selftest: [1-9][0-9]* passed, 0 failed"'
-check "deps_selftest [native, valgrind: no leak, no error]" \
-	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	build/selftest/native/deps_selftest
-check "deps_selftest [armhf, qemu-arm]" bash -c 'qemu-arm -L /usr/arm-linux-gnueabihf build/selftest/armhf/deps_selftest | tee /dev/stderr | grep -q "deps_selftest: [1-9][0-9]* passed, 0 failed"'
-check "deps_selftest [arm-none-eabi, qemu-arm semihosting]" bash -c 'timeout 120 qemu-arm -cpu cortex-a15 build/selftest/arm-none-eabi/deps_selftest-semihosting | tee /dev/stderr | grep -q "deps_selftest: [1-9][0-9]* passed, 0 failed"'
+# prog_ok NAME RUNNER... PROG — run one selftest program; it must exit 0
+# and end with "NAME: N passed, 0 failed" (N > 0).
+prog_ok() {
+	local name=$1
+	shift
+	"$@" >"$log/prog" 2>&1
+	local rc=$?
+	cat "$log/prog"
+	[ $rc -eq 0 ] && grep -q "^$name: [1-9][0-9]* passed, 0 failed" "$log/prog"
+}
+semi="timeout 300 qemu-arm -cpu cortex-a15"
+armhf="timeout 300 qemu-arm -L /usr/arm-linux-gnueabihf"
+for p in deps_selftest tls_selftest; do
+	check "$p [native]" prog_ok $p build/selftest/native/$p
+	check "$p [armhf, qemu-arm]" prog_ok $p $armhf build/selftest/armhf/$p
+	check "$p [arm-none-eabi, qemu-arm + semihosting]" prog_ok $p $semi \
+		build/selftest/arm-none-eabi/$p-semihosting
+	check "$p [native, valgrind: no leak, no error]" \
+		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		build/selftest/native/$p
+done
 check "cmocka_selftest [native]" build/selftest/native/cmocka_selftest
-check "cmocka_selftest [armhf, qemu-arm]" qemu-arm -L /usr/arm-linux-gnueabihf build/selftest/armhf/cmocka_selftest
+check "cmocka_selftest [armhf, qemu-arm]" $armhf build/selftest/armhf/cmocka_selftest
+
+echo
+echo "TLS handshakes (client + server in one arena), per target:"
+for t in native armhf arm-none-eabi; do
+	case $t in
+	native) r="" b=build/selftest/native/tls_selftest ;;
+	armhf) r=$armhf b=build/selftest/armhf/tls_selftest ;;
+	*) r=$semi b=build/selftest/arm-none-eabi/tls_selftest-semihosting ;;
+	esac
+	$r $b 2>/dev/null | awk -v t=$t '/: TLSv/ { sub(/^ok   /, ""); name = $0 } / ms, arena peak/ { printf "  %-14s %-75s %s\n", t, name, $0 }'
+done
 
 # Size: what mbedTLS and ldns cost in a bare-metal image after
 # --gc-sections, for every API the firmware uses (size_probe), and for
