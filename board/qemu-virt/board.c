@@ -28,6 +28,9 @@
 /* The heap high-water mark is logged each time it grows by this much. */
 #define QV_HEAP_LOG_STEP 4096u
 #define QV_STACK_PAINT 0xa5a5a5a5u
+/* Lowest bytes of the SVC stack watched as a guard: a frame with a big,
+ * sparsely written local array can skip a few words, not a whole KiB. */
+#define QV_STACK_GUARD_WORDS 256u
 
 #define PSCI_SYSTEM_OFF 0x84000008u
 #define PSCI_SYSTEM_RESET 0x84000009u
@@ -66,6 +69,7 @@ static struct {
 	bool flash_ok;
 
 	size_t heap_logged;
+	bool stack_overflow_logged;
 } qv = { .wall_base = -1 };
 
 static void qv_log(enum port_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -305,8 +309,19 @@ void port_log_sink(enum port_log_level level, const char *line, size_t len)
 
 /* ---- the event loop -------------------------------------------------------- */
 
+/* Heap growth and the SVC stack's guard (its lowest painted KiB), checked
+ * once per loop turn: cheap, and the operator hears of trouble before it
+ * turns into a fault. */
 static void heap_watch(void)
 {
+	bool guard_hit = false;
+	for (unsigned i = 0; i < QV_STACK_GUARD_WORDS && !qv.stack_overflow_logged; i++)
+		guard_hit |= __stack_svc_bottom[i] != QV_STACK_PAINT;
+	if (guard_hit) {
+		qv.stack_overflow_logged = true;
+		qv_log(PORT_LOG_ERR, "board: SVC stack (%lu bytes) reached its last KiB or beyond: the IRQ stack below may be damaged",
+		       (unsigned long)((uintptr_t)__stack_svc_top - (uintptr_t)__stack_svc_bottom));
+	}
 	size_t peak = qv_heap_peak();
 	if (peak >= qv.heap_logged + QV_HEAP_LOG_STEP) {
 		qv.heap_logged = peak;
