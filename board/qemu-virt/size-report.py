@@ -133,10 +133,17 @@ def main():
     print('%-15s %9d %9d %9d %9d %9d' % ('total', tot['text'], tot['rodata'], tot['data'],
                                            tot['bss'], sum(tot.values())))
     # Cross-check against the section headers: the parser must see it all.
-    for sec, col in (('.data', 'data'), ('.bss', 'bss')):
-        if sec in headers and headers[sec][1] != tot[col]:
-            print('note: %s header says %d bytes, components add up to %d' %
-                  (sec, headers[sec][1], tot[col]))
+    # The map lists mergeable strings at their size before the linker
+    # dropped duplicates, so components may add up to a little more.
+    for col in COLUMNS:
+        want = sum(size for sec, (_, size) in headers.items() if SECTION_CLASS.get(sec) == col)
+        if want < tot[col]:
+            print('note: %s: %d bytes of duplicate strings merged by the linker are counted '
+                  'in the components above; the image holds %d' % (col, tot[col] - want, want))
+        elif want > tot[col]:
+            print('note: %s: %d bytes in the image not attributed to a component' %
+                  (col, want - tot[col]))
+        tot[col] = want
     res = {s: headers.get(s, (0, 0))[1] for s in RESERVED}
     print('board reservations: stacks %d, MMU table %d, heap limit %d' %
           (res['.stack'], res['.ttb'], res['.heap']))
