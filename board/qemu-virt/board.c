@@ -60,7 +60,8 @@ static struct {
 	uint32_t rx_seen; /* rx_head when port_poll last returned */
 	bool tx_cr;	  /* last console byte written was '\r' */
 
-	int64_t wall_base;    /* RTC seconds at wall_base_ms, -1 unknown */
+	bool wall_ok;	      /* the RTC answered at boot */
+	int64_t wall_base;    /* RTC seconds at wall_base_ms */
 	uint64_t wall_base_ms;
 
 	struct cfi_pflash flash;
@@ -70,7 +71,7 @@ static struct {
 
 	size_t heap_logged;
 	bool stack_overflow_logged;
-} qv = { .wall_base = -1 };
+} qv; /* zero-initialised: .bss, not a 3 KiB .data image */
 
 static void qv_log(enum port_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void qv_log(enum port_log_level lvl, const char *fmt, ...)
@@ -184,14 +185,14 @@ int64_t port_wall_time(void)
 {
 	/* RTC read once at boot, then the monotonic timer: the PL031 only
 	 * counts seconds and a jump would confuse retry schedules. */
-	if (qv.wall_base < 0)
+	if (!qv.wall_ok)
 		return -1;
 	return qv.wall_base + (int64_t)((gtimer_ms() - qv.wall_base_ms) / 1000u);
 }
 
 int64_t qv_wall_ms(void)
 {
-	if (qv.wall_base < 0)
+	if (!qv.wall_ok)
 		return -1;
 	return qv.wall_base * 1000 + (int64_t)(gtimer_ms() - qv.wall_base_ms);
 }
@@ -439,6 +440,7 @@ void qv_board_init(void)
 	} else {
 		qv.wall_base = pl031_read(&qv_rtc);
 		qv.wall_base_ms = gtimer_ms();
+		qv.wall_ok = true;
 	}
 
 	err = flash_init();
