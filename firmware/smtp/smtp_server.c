@@ -39,13 +39,13 @@ static bool equal_ci(const char *a, const char *b)
 	return has_prefix_ci(a, b) && a[strlen(b)] == '\0';
 }
 
+/* Copies caller-supplied text (TLS names) that ends up in a header:
+ * truncated to size, anything but printable ASCII replaced by '?'. */
 static void copy_text(char *dst, size_t size, const char *src)
 {
-	size_t n = src ? strlen(src) : 0;
-	if (n >= size)
-		n = size - 1;
-	if (n)
-		memcpy(dst, src, n);
+	size_t n = 0;
+	for (; src && src[n] && n + 1 < size; n++)
+		dst[n] = (src[n] > ' ' && src[n] < 127) ? src[n] : '?';
 	dst[n] = '\0';
 }
 
@@ -461,7 +461,10 @@ static void cmd_rcpt(struct smtp_server *s, const char *arg)
 		path_error(s, err, false);
 		return;
 	}
+	while (arg[used] == ' ')
+		used++;
 	if (arg[used] != '\0') {
+		/* no RCPT parameters are offered (no DSN) */
 		reply_err(s, "555 5.5.4 Unsupported RCPT parameter");
 		return;
 	}

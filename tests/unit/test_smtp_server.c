@@ -338,6 +338,9 @@ static void mail_parameters(void **state)
 	assert_sent(t, "553 5.6.7 ");
 	feed(t, "RCPT TO:<x@example.org> NOTIFY=NEVER\r\n");
 	assert_sent(t, "555 5.5.4 Unsupported RCPT parameter\r\n");
+	feed(t, "RCPT TO:<x@example.org>  \r\n"); /* trailing blanks are harmless */
+	assert_int_equal(t->q.nrcpt, 1); /* first of the new transaction */
+	assert_string_equal(t->q.rcpts[0], "x@example.org");
 	free(t);
 }
 
