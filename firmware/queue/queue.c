@@ -1,0 +1,1400 @@
+/* queue — see queue.h; the on-flash format is docs/queue-format.md.
+ * A log of CRC'd records on erase blocks used as a ring: block header
+ * slots A (erase count) and B (ring sequence), then records, each written
+ * body first and header last so a valid header proves a whole record.
+ * Exports the queue_* API; everything else here is static. */
+#include "queue.h"
+
+#include <string.h>
+
+/* ---- on-flash constants (docs/queue-format.md) ------------------------- */
+#define BLK_MAGIC_A 0x41514744u /* "DGQA": block formatted, erase count */
+#define BLK_MAGIC_B 0x42514744u /* "DGQB": block in the ring, sequence */
+#define SLOT_RAW 16u		/* bytes of slot A and of slot B before padding */
+#define REC_MAGIC 0x5144u	/* "DQ" */
+#define REC_HDR_RAW 24u		/* record header bytes before padding */
+#define META_MAX 80u		/* largest meta part of any record */
+#define W_DOFF (32u + META_MAX) /* writer: data sits here in w->rec */
+#define W_DCAP (QUEUE_REC_MAX - W_DOFF - 16u) /* data bytes per record */
+#define NOTE_RCPT 0xFFu		/* RESULT for the message, not a recipient */
+#define NONE 0xFFFFFFFFu
+
+enum rec_type {
+	REC_DATA = 1,	 /* stream bytes: meta {gen, soff} */
+	REC_COMMIT = 2,	 /* last stream record: message complete */
+	REC_RESULT = 3,	 /* a recipient's result or a note: data = reason */
+	REC_HOLD = 4,
+	REC_RELEASE = 5,
+	REC_DELETE = 6,
+};
+
+#define META_DATA 8u
+#define META_COMMIT 73u
+#define META_RESULT 12u
+
+#define F_BOUNCE 0x01u
+#define F_HELD 0x02u
+
+_Static_assert(QUEUE_REC_MAX >= 512 && QUEUE_REC_MAX <= 65536, "QUEUE_REC_MAX");
+_Static_assert(QUEUE_MAX_RCPT <= 254, "recipient index must fit a byte below NOTE_RCPT");
+_Static_assert(META_COMMIT <= META_MAX, "META_MAX");
+
+/* ---- CRC-32C (Castagnoli, reflected, init/xorout ~0) -------------------- */
+static const uint32_t crc_tab[256] = {
+	0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
+	0x26a1e7e8u, 0xd4ca64ebu, 0x8ad958cfu, 0x78b2dbccu, 0x6be22838u, 0x9989ab3bu,
+	0x4d43cfd0u, 0xbf284cd3u, 0xac78bf27u, 0x5e133c24u, 0x105ec76fu, 0xe235446cu,
+	0xf165b798u, 0x030e349bu, 0xd7c45070u, 0x25afd373u, 0x36ff2087u, 0xc494a384u,
+	0x9a879fa0u, 0x68ec1ca3u, 0x7bbcef57u, 0x89d76c54u, 0x5d1d08bfu, 0xaf768bbcu,
+	0xbc267848u, 0x4e4dfb4bu, 0x20bd8edeu, 0xd2d60dddu, 0xc186fe29u, 0x33ed7d2au,
+	0xe72719c1u, 0x154c9ac2u, 0x061c6936u, 0xf477ea35u, 0xaa64d611u, 0x580f5512u,
+	0x4b5fa6e6u, 0xb93425e5u, 0x6dfe410eu, 0x9f95c20du, 0x8cc531f9u, 0x7eaeb2fau,
+	0x30e349b1u, 0xc288cab2u, 0xd1d83946u, 0x23b3ba45u, 0xf779deaeu, 0x05125dadu,
+	0x1642ae59u, 0xe4292d5au, 0xba3a117eu, 0x4851927du, 0x5b016189u, 0xa96ae28au,
+	0x7da08661u, 0x8fcb0562u, 0x9c9bf696u, 0x6ef07595u, 0x417b1dbcu, 0xb3109ebfu,
+	0xa0406d4bu, 0x522bee48u, 0x86e18aa3u, 0x748a09a0u, 0x67dafa54u, 0x95b17957u,
+	0xcba24573u, 0x39c9c670u, 0x2a993584u, 0xd8f2b687u, 0x0c38d26cu, 0xfe53516fu,
+	0xed03a29bu, 0x1f682198u, 0x5125dad3u, 0xa34e59d0u, 0xb01eaa24u, 0x42752927u,
+	0x96bf4dccu, 0x64d4cecfu, 0x77843d3bu, 0x85efbe38u, 0xdbfc821cu, 0x2997011fu,
+	0x3ac7f2ebu, 0xc8ac71e8u, 0x1c661503u, 0xee0d9600u, 0xfd5d65f4u, 0x0f36e6f7u,
+	0x61c69362u, 0x93ad1061u, 0x80fde395u, 0x72966096u, 0xa65c047du, 0x5437877eu,
+	0x4767748au, 0xb50cf789u, 0xeb1fcbadu, 0x197448aeu, 0x0a24bb5au, 0xf84f3859u,
+	0x2c855cb2u, 0xdeeedfb1u, 0xcdbe2c45u, 0x3fd5af46u, 0x7198540du, 0x83f3d70eu,
+	0x90a324fau, 0x62c8a7f9u, 0xb602c312u, 0x44694011u, 0x5739b3e5u, 0xa55230e6u,
+	0xfb410cc2u, 0x092a8fc1u, 0x1a7a7c35u, 0xe811ff36u, 0x3cdb9bddu, 0xceb018deu,
+	0xdde0eb2au, 0x2f8b6829u, 0x82f63b78u, 0x709db87bu, 0x63cd4b8fu, 0x91a6c88cu,
+	0x456cac67u, 0xb7072f64u, 0xa457dc90u, 0x563c5f93u, 0x082f63b7u, 0xfa44e0b4u,
+	0xe9141340u, 0x1b7f9043u, 0xcfb5f4a8u, 0x3dde77abu, 0x2e8e845fu, 0xdce5075cu,
+	0x92a8fc17u, 0x60c37f14u, 0x73938ce0u, 0x81f80fe3u, 0x55326b08u, 0xa759e80bu,
+	0xb4091bffu, 0x466298fcu, 0x1871a4d8u, 0xea1a27dbu, 0xf94ad42fu, 0x0b21572cu,
+	0xdfeb33c7u, 0x2d80b0c4u, 0x3ed04330u, 0xccbbc033u, 0xa24bb5a6u, 0x502036a5u,
+	0x4370c551u, 0xb11b4652u, 0x65d122b9u, 0x97baa1bau, 0x84ea524eu, 0x7681d14du,
+	0x2892ed69u, 0xdaf96e6au, 0xc9a99d9eu, 0x3bc21e9du, 0xef087a76u, 0x1d63f975u,
+	0x0e330a81u, 0xfc588982u, 0xb21572c9u, 0x407ef1cau, 0x532e023eu, 0xa145813du,
+	0x758fe5d6u, 0x87e466d5u, 0x94b49521u, 0x66df1622u, 0x38cc2a06u, 0xcaa7a905u,
+	0xd9f75af1u, 0x2b9cd9f2u, 0xff56bd19u, 0x0d3d3e1au, 0x1e6dcdeeu, 0xec064eedu,
+	0xc38d26c4u, 0x31e6a5c7u, 0x22b65633u, 0xd0ddd530u, 0x0417b1dbu, 0xf67c32d8u,
+	0xe52cc12cu, 0x1747422fu, 0x49547e0bu, 0xbb3ffd08u, 0xa86f0efcu, 0x5a048dffu,
+	0x8ecee914u, 0x7ca56a17u, 0x6ff599e3u, 0x9d9e1ae0u, 0xd3d3e1abu, 0x21b862a8u,
+	0x32e8915cu, 0xc083125fu, 0x144976b4u, 0xe622f5b7u, 0xf5720643u, 0x07198540u,
+	0x590ab964u, 0xab613a67u, 0xb831c993u, 0x4a5a4a90u, 0x9e902e7bu, 0x6cfbad78u,
+	0x7fab5e8cu, 0x8dc0dd8fu, 0xe330a81au, 0x115b2b19u, 0x020bd8edu, 0xf0605beeu,
+	0x24aa3f05u, 0xd6c1bc06u, 0xc5914ff2u, 0x37faccf1u, 0x69e9f0d5u, 0x9b8273d6u,
+	0x88d28022u, 0x7ab90321u, 0xae7367cau, 0x5c18e4c9u, 0x4f48173du, 0xbd23943eu,
+	0xf36e6f75u, 0x0105ec76u, 0x12551f82u, 0xe03e9c81u, 0x34f4f86au, 0xc69f7b69u,
+	0xd5cf889du, 0x27a40b9eu, 0x79b737bau, 0x8bdcb4b9u, 0x988c474du, 0x6ae7c44eu,
+	0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
+};
+
+uint32_t queue_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	crc = ~crc;
+	while (len--)
+		crc = crc_tab[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ---- little helpers ----------------------------------------------------- */
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+static uint32_t align_up(uint32_t v, uint32_t a)
+{
+	return (v + a - 1) / a * a;
+}
+static bool all_ff(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0xFF)
+			return false;
+	return true;
+}
+
+static uint32_t blk_size(const struct queue *q)
+{
+	return q->flash->erase_size;
+}
+static uint32_t blk_of(const struct queue *q, uint32_t off)
+{
+	return off / blk_size(q);
+}
+/* Largest stored size (records, headers, padding, a split at every block
+ * boundary) of a stream of n bytes: what admission and reclaim plan with. */
+static uint32_t phys_bound(const struct queue *q, uint32_t n)
+{
+	uint32_t usable = blk_size(q) - q->bhdr;
+	uint64_t recs = (uint64_t)n / W_DCAP + (uint64_t)n / usable + 3;
+	uint64_t b = n + recs * (q->hdr + META_MAX + 2u * q->flash->program_size);
+	return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+}
+
+/* ---- the RAM index: entries with a free list, id hash (linear probing) --- */
+static uint32_t hash_size(uint32_t max_msgs)
+{
+	uint32_t h = 16;
+	while (h < 2u * max_msgs)
+		h <<= 1;
+	return h;
+}
+static uint32_t *hash_tab(const struct queue *q)
+{
+	return (uint32_t *)(void *)(q->msgs + q->cfg.max_msgs);
+}
+static uint32_t hash_slot(const struct queue *q, uint32_t id)
+{
+	return (id * 2654435761u) & (hash_size(q->cfg.max_msgs) - 1);
+}
+
+static struct queue_entry *msg_find(const struct queue *q, uint32_t id)
+{
+	const uint32_t *h = hash_tab(q), mask = hash_size(q->cfg.max_msgs) - 1;
+	for (uint32_t s = hash_slot(q, id);; s = (s + 1) & mask) {
+		if (!h[s])
+			return NULL;
+		struct queue_entry *e = &q->msgs[h[s] - 1];
+		if (e->id == id)
+			return e;
+	}
+}
+
+/* NULL when the table is full (max_msgs live messages). */
+static struct queue_entry *msg_new(struct queue *q, uint32_t id)
+{
+	if (q->free_head == NONE)
+		return NULL;
+	uint32_t i = q->free_head;
+	struct queue_entry *e = &q->msgs[i];
+	q->free_head = e->id;
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->used = 1;
+	e->reason_off = NONE;
+	uint32_t *h = hash_tab(q), mask = hash_size(q->cfg.max_msgs) - 1, s = hash_slot(q, id);
+	while (h[s])
+		s = (s + 1) & mask;
+	h[s] = i + 1;
+	q->nmsgs++;
+	return e;
+}
+
+/* Backward-shift deletion keeps probe chains intact without tombstones. */
+static void msg_remove(struct queue *q, struct queue_entry *e)
+{
+	uint32_t *h = hash_tab(q), mask = hash_size(q->cfg.max_msgs) - 1;
+	uint32_t idx = (uint32_t)(e - q->msgs), s = hash_slot(q, e->id);
+	while (h[s] != idx + 1)
+		s = (s + 1) & mask;
+	for (uint32_t j = (s + 1) & mask; h[j]; j = (j + 1) & mask) {
+		uint32_t home = hash_slot(q, q->msgs[h[j] - 1].id);
+		/* move h[j] into the hole at s if its home is not in (s, j] */
+		bool between = s <= j ? (home > s && home <= j) : (home > s || home <= j);
+		if (!between) {
+			h[s] = h[j];
+			s = j;
+		}
+	}
+	h[s] = 0;
+	if (q->cur_id == e->id)
+		q->cur_valid = false;
+	q->live_bytes -= e->phys < q->live_bytes ? e->phys : q->live_bytes;
+	e->used = 0;
+	e->id = q->free_head;
+	q->free_head = idx;
+	q->nmsgs--;
+}
+
+static unsigned rcpt_get(const struct queue_entry *e, unsigned i)
+{
+	return (e->st[i / 4] >> (2 * (i % 4))) & 3u;
+}
+static void rcpt_set(struct queue_entry *e, unsigned i, unsigned v)
+{
+	e->st[i / 4] = (uint8_t)((e->st[i / 4] & ~(3u << (2 * (i % 4)))) | (v << (2 * (i % 4))));
+}
+static uint8_t count_pending(const struct queue_entry *e)
+{
+	uint8_t n = 0;
+	for (unsigned i = 0; i < e->nrcpt; i++)
+		if (rcpt_get(e, i) == QUEUE_RCPT_PENDING)
+			n++;
+	return n;
+}
+
+size_t queue_index_size(const struct port_flash *flash, uint32_t max_msgs)
+{
+	if (!flash || !flash->erase_size)
+		return 0;
+	size_t nb = flash->size / flash->erase_size;
+	return (size_t)max_msgs * sizeof(struct queue_entry) + hash_size(max_msgs) * 4u +
+	       nb * (4u * 4u + 1u) + 8u;
+}
+
+/* ---- flash primitives ----------------------------------------------------- */
+enum head_mode {
+	MODE_MSG,   /* a message being received: must leave the reclaim reserve */
+	MODE_STATE, /* results, holds, deletes: may dip into the reserve */
+	MODE_GC,    /* reclaim's own copies: may use every free block */
+};
+
+/* Programs and reads back: NOR cells can fail to take a 0, and "250"
+ * must only follow bytes we have seen on the flash. */
+static int prog_verify(struct queue *q, uint32_t off, const uint8_t *buf, uint32_t len)
+{
+	int err = port_flash_program(q->flash, off, buf, len);
+	if (err)
+		return err;
+	q->st.bytes_programmed += len;
+	uint8_t chk[64];
+	for (uint32_t done = 0; done < len;) {
+		uint32_t n = len - done < sizeof(chk) ? len - done : (uint32_t)sizeof(chk);
+		err = port_flash_read(q->flash, off + done, chk, n);
+		if (err)
+			return err;
+		if (memcmp(chk, buf + done, n) != 0)
+			return QUEUE_EIO;
+		done += n;
+	}
+	return 0;
+}
+
+static uint32_t slot_size(const struct queue *q)
+{
+	return align_up(SLOT_RAW, q->flash->program_size);
+}
+
+static int slot_write(struct queue *q, uint32_t off, uint32_t magic, uint32_t v1, uint32_t v2)
+{
+	uint8_t b[32];
+	memset(b, 0xFF, sizeof(b));
+	put32(b, magic);
+	put32(b + 4, v1);
+	put32(b + 8, v2);
+	put32(b + 12, queue_crc32c(0, b, 12));
+	return prog_verify(q, off, b, slot_size(q));
+}
+
+/* 1: valid, 0: erased, -1: anything else (torn, foreign, corrupt). */
+static int slot_read(struct queue *q, uint32_t off, uint32_t magic, uint32_t *v1, uint32_t *v2)
+{
+	uint8_t b[32];
+	uint32_t n = slot_size(q);
+	if (port_flash_read(q->flash, off, b, n) != 0)
+		return -1;
+	if (all_ff(b, n))
+		return 0;
+	if (get32(b) != magic || get32(b + 12) != queue_crc32c(0, b, 12) || !all_ff(b + 16, n - 16))
+		return -1;
+	*v1 = get32(b + 4);
+	*v2 = get32(b + 8);
+	return 1;
+}
+
+struct rech {
+	uint8_t type, mlen;
+	uint32_t dlen, seq, msg, dcrc, size;
+	uint8_t meta[META_MAX];
+};
+
+/* Reads and checks the record header (and meta) at off. QUEUE_ECORRUPT
+ * means "no record here": erased, torn, or not ours. */
+static int rec_read(struct queue *q, uint32_t off, struct rech *h)
+{
+	uint32_t E = blk_size(q), in = off % E, P = q->flash->program_size;
+	if (in < q->bhdr || in % P || in + q->hdr > E)
+		return QUEUE_ECORRUPT;
+	uint8_t b[32 + META_MAX];
+	uint32_t n = q->hdr + META_MAX;
+	if (n > E - in)
+		n = E - in;
+	int err = port_flash_read(q->flash, off, b, n);
+	if (err)
+		return err;
+	if (get16(b) != REC_MAGIC || b[2] < REC_DATA || b[2] > REC_DELETE || b[3] > META_MAX)
+		return QUEUE_ECORRUPT;
+	h->type = b[2];
+	h->mlen = b[3];
+	h->dlen = get32(b + 4);
+	if (h->dlen > E || q->hdr + h->mlen > n)
+		return QUEUE_ECORRUPT;
+	h->size = q->hdr + align_up(h->mlen + h->dlen, P);
+	if (h->size > E - in)
+		return QUEUE_ECORRUPT;
+	uint32_t crc = queue_crc32c(0, b, 20);
+	crc = queue_crc32c(crc, b + q->hdr, h->mlen);
+	if (get32(b + 20) != crc)
+		return QUEUE_ECORRUPT;
+	h->seq = get32(b + 8);
+	h->msg = get32(b + 12);
+	h->dcrc = get32(b + 16);
+	memcpy(h->meta, b + q->hdr, h->mlen);
+	return 0;
+}
+
+static uint32_t head_blk(const struct queue *q)
+{
+	return q->ring[(q->ring_tail + q->ring_count - 1) % q->nblocks];
+}
+static uint32_t head_pos(const struct queue *q)
+{
+	return head_blk(q) * blk_size(q) + q->head_off;
+}
+
+/* Programs a record at the head, which the caller made room for. rec
+ * holds q->hdr bytes of header space, meta, data and room for padding.
+ * Body first, header last: a valid header proves the whole record. */
+static int rec_program(struct queue *q, uint8_t *rec, uint8_t type, uint32_t msg, uint32_t mlen,
+		       uint32_t dlen, uint32_t *off_out)
+{
+	uint32_t P = q->flash->program_size, body = align_up(mlen + dlen, P);
+	uint32_t off = head_pos(q);
+	memset(rec + q->hdr + mlen + dlen, 0xFF, body - mlen - dlen);
+	memset(rec, 0xFF, q->hdr);
+	put16(rec, REC_MAGIC);
+	rec[2] = type;
+	rec[3] = (uint8_t)mlen;
+	put32(rec + 4, dlen);
+	put32(rec + 8, q->next_seq);
+	put32(rec + 12, msg);
+	put32(rec + 16, queue_crc32c(0, rec + q->hdr + mlen, dlen));
+	uint32_t crc = queue_crc32c(0, rec, 20);
+	put32(rec + 20, queue_crc32c(crc, rec + q->hdr, mlen));
+	int err = body ? prog_verify(q, off + q->hdr, rec + q->hdr, body) : 0;
+	if (!err)
+		err = prog_verify(q, off, rec, q->hdr);
+	/* Whatever happened, the space is used: never program over it. */
+	q->head_off += q->hdr + body;
+	q->next_seq++;
+	if (err) {
+		q->head_open = false;
+		return err;
+	}
+	if (off_out)
+		*off_out = off;
+	return 0;
+}
+
+static int reclaim(struct queue *q);
+
+/* Takes the least-worn free block, erases and formats it if needed, and
+ * makes it the new head of the ring. */
+static int open_block(struct queue *q, enum head_mode mode)
+{
+	uint32_t nfree = q->nblocks - q->ring_count;
+	if (nfree == 0 || (mode == MODE_MSG && nfree <= q->gc_blocks))
+		return QUEUE_EFULL;
+	uint32_t b = NONE;
+	for (uint32_t i = 0; i < q->nblocks; i++)
+		if (!q->bseq[i] && (b == NONE || q->bec[i] < q->bec[b]))
+			b = i;
+	uint32_t base = b * blk_size(q);
+	int err;
+	if (q->bfree[b] != 1) {
+		q->bfree[b] = 2;
+		err = port_flash_erase(q->flash, base);
+		if (err)
+			return err;
+		q->bec[b]++;
+		err = slot_write(q, base, BLK_MAGIC_A, q->bec[b], blk_size(q));
+		if (err)
+			return err;
+		q->bfree[b] = 1;
+	}
+	q->bfree[b] = 2; /* from here on it is written or needs an erase */
+	uint32_t seq = q->next_bseq++;
+	err = slot_write(q, base + slot_size(q), BLK_MAGIC_B, seq, ~seq);
+	if (err)
+		return err;
+	q->bfree[b] = 0;
+	q->bseq[b] = seq;
+	uint32_t pos = (q->ring_tail + q->ring_count) % q->nblocks;
+	q->ring[pos] = b;
+	q->bpos[b] = pos;
+	q->ring_count++;
+	q->head_open = true;
+	q->head_off = q->bhdr;
+	return 0;
+}
+
+/* Makes sure the head block has need bytes free; returns the bytes free
+ * there (>= need) or a negative error. Reclaims first when the pool of
+ * free blocks is down to the reserve. */
+static long ensure_head(struct queue *q, uint32_t need, enum head_mode mode)
+{
+	if (q->head_open && blk_size(q) - q->head_off >= need)
+		return (long)(blk_size(q) - q->head_off);
+	if (mode != MODE_GC && !q->in_gc) {
+		/* one pass over the ring at most: if everything is live,
+		 * reclaim only moves it and we give up with QUEUE_EFULL */
+		for (uint32_t n = q->ring_count; n && q->ring_count > 1 &&
+						  q->nblocks - q->ring_count <= q->gc_blocks;
+		     n--) {
+			int err = reclaim(q);
+			if (err == QUEUE_EBUSY || err == QUEUE_EFULL)
+				break;
+			if (err)
+				return err;
+		}
+		if (q->head_open && blk_size(q) - q->head_off >= need)
+			return (long)(blk_size(q) - q->head_off);
+	}
+	q->head_open = false;
+	int err = open_block(q, q->in_gc ? MODE_GC : mode);
+	if (err)
+		return err;
+	return (long)(blk_size(q) - q->head_off);
+}
+
+/* A small record (state change) with optional data, durable on return. */
+static int write_small(struct queue *q, uint8_t type, uint32_t msg, const uint8_t *meta,
+		       uint32_t mlen, const void *data, uint32_t dlen, uint32_t *off)
+{
+	uint8_t b[32 + META_MAX + QUEUE_REASON_MAX + 16];
+	if (mlen > META_MAX || dlen > QUEUE_REASON_MAX)
+		return QUEUE_EINVAL;
+	uint32_t size = q->hdr + align_up(mlen + dlen, q->flash->program_size);
+	long avail = ensure_head(q, size, MODE_STATE);
+	if (avail < 0)
+		return (int)avail;
+	memcpy(b + q->hdr, meta, mlen);
+	if (dlen)
+		memcpy(b + q->hdr + mlen, data, dlen);
+	int err = rec_program(q, b, type, msg, mlen, dlen, off);
+	if (err)
+		return err;
+	return port_flash_sync(q->flash);
+}
+
+/* ---- walking the log ------------------------------------------------------ */
+/* The first valid record at or after offset `in` of block b, following the
+ * ring to younger blocks; NONE at the end of the log. A block's log ends
+ * at its first invalid header (nothing is ever written after a torn record:
+ * the head block is abandoned on mount and on any write error). */
+static uint32_t log_seek(struct queue *q, uint32_t b, uint32_t in, struct rech *h)
+{
+	for (;;) {
+		if (q->bseq[b] && in + q->hdr <= blk_size(q) &&
+		    rec_read(q, b * blk_size(q) + in, h) == 0)
+			return b * blk_size(q) + in;
+		if (!q->bseq[b] || b == head_blk(q))
+			return NONE;
+		b = q->ring[(q->bpos[b] + 1) % q->nblocks];
+		in = q->bhdr;
+	}
+}
+
+static bool is_stream(const struct rech *h, uint32_t id, uint32_t gen)
+{
+	return h->msg == id && (h->type == REC_DATA || h->type == REC_COMMIT) && h->mlen >= 8 &&
+	       get32(h->meta) == gen;
+}
+
+static int data_crc_ok(struct queue *q, uint32_t off, const struct rech *h)
+{
+	uint8_t b[64];
+	uint32_t crc = 0, p = off + q->hdr + h->mlen;
+	for (uint32_t done = 0; done < h->dlen;) {
+		uint32_t n = h->dlen - done < sizeof(b) ? h->dlen - done : (uint32_t)sizeof(b);
+		int err = port_flash_read(q->flash, p + done, b, n);
+		if (err)
+			return err;
+		crc = queue_crc32c(crc, b, n);
+		done += n;
+	}
+	return crc == h->dcrc ? 0 : QUEUE_ECORRUPT;
+}
+
+/* Reads stream bytes (envelope + content) of e from soff. Resumes from the
+ * cursor when reading forward, so sequential reads cost O(1) header reads
+ * each; every record's data CRC is checked once when the cursor lands. */
+static long stream_read(struct queue *q, const struct queue_entry *e, uint32_t soff, uint8_t *buf,
+			size_t len)
+{
+	struct rech h;
+	size_t got = 0;
+	if (soff >= e->stream_len)
+		return 0;
+	if (len > e->stream_len - soff)
+		len = e->stream_len - soff;
+	uint32_t off;
+	bool cursor = q->cur_valid && q->cur_id == e->id && q->cur_gen == e->gen &&
+		      q->cur_soff <= soff;
+	if (cursor) {
+		off = q->cur_off;
+	} else {
+		uint32_t b = blk_of(q, e->first_off);
+		if (b >= q->nblocks || !q->bseq[b])
+			return QUEUE_ECORRUPT;
+		off = e->first_off;
+	}
+	off = log_seek(q, blk_of(q, off), off % blk_size(q), &h);
+	while (got < len) {
+		if (off == NONE)
+			return got ? (long)got : QUEUE_ECORRUPT;
+		if (is_stream(&h, e->id, e->gen)) {
+			uint32_t rs = get32(h.meta + 4);
+			if (soff < rs)
+				return got ? (long)got : QUEUE_ECORRUPT; /* a gap */
+			if (soff < rs + h.dlen) {
+				if (!(q->cur_valid && q->cur_off == off && q->cur_id == e->id &&
+				      q->cur_gen == e->gen)) {
+					int err = data_crc_ok(q, off, &h);
+					if (err)
+						return got ? (long)got : err;
+					q->cur_valid = true;
+					q->cur_id = e->id;
+					q->cur_gen = e->gen;
+					q->cur_off = off;
+					q->cur_soff = rs;
+				}
+				uint32_t n = rs + h.dlen - soff;
+				if (n > len - got)
+					n = (uint32_t)(len - got);
+				int err = port_flash_read(q->flash, off + q->hdr + h.mlen + (soff - rs),
+							  buf + got, n);
+				if (err)
+					return err;
+				got += n;
+				soff += n;
+				continue;
+			}
+			if (h.type == REC_COMMIT)
+				break;
+		}
+		off = log_seek(q, blk_of(q, off), off % blk_size(q) + h.size, &h);
+	}
+	return (long)got;
+}
+
+/* ---- the writer ----------------------------------------------------------- */
+static uint32_t limit_bytes(const struct queue *q, unsigned flags)
+{
+	return q->cfg.max_bytes - (flags & QUEUE_F_BOUNCE ? 0 : q->cfg.bounce_reserve);
+}
+static uint32_t limit_msgs(const struct queue *q, unsigned flags)
+{
+	return q->cfg.max_msgs - (flags & QUEUE_F_BOUNCE ? 0 : q->cfg.bounce_msgs);
+}
+
+/* Programs fill bytes (or what fits in the head block) as one DATA record. */
+static int writer_flush_one(struct queue_writer *w)
+{
+	struct queue *q = w->q;
+	uint32_t P = q->flash->program_size;
+	uint32_t want = w->fill < 64 ? w->fill : 64;
+	long avail = ensure_head(q, q->hdr + align_up(META_DATA + want, P),
+				 q->in_gc ? MODE_GC : MODE_MSG);
+	if (avail < 0)
+		return (int)avail;
+	uint32_t dlen = (uint32_t)avail - q->hdr - META_DATA;
+	if (dlen > w->fill)
+		dlen = w->fill;
+	uint8_t *rec = w->rec + W_DOFF - META_DATA - q->hdr;
+	put32(rec + q->hdr, w->gen);
+	put32(rec + q->hdr + 4, w->stream_len - w->fill);
+	uint32_t off;
+	int err = rec_program(q, rec, REC_DATA, w->id, META_DATA, dlen, &off);
+	if (err)
+		return err;
+	if (w->first_off == NONE)
+		w->first_off = off;
+	w->phys += q->hdr + align_up(META_DATA + dlen, P);
+	w->fill -= dlen;
+	if (w->fill)
+		memmove(w->rec + W_DOFF, w->rec + W_DOFF + dlen, w->fill);
+	return 0;
+}
+
+static int writer_put(struct queue_writer *w, const uint8_t *p, size_t len)
+{
+	struct queue *q = w->q;
+	if (w->err)
+		return w->err;
+	if (w->slot >= 0 && len > q->cfg.max_msg_size - w->stream_len)
+		return w->err = QUEUE_ETOOBIG;
+	if (w->slot >= 0) {
+		/* grow the reservation with the message: 452 as soon as it
+		 * cannot fit, not after the flash is full */
+		uint32_t need = phys_bound(q, w->stream_len + (uint32_t)len);
+		if (need > w->reserved) {
+			uint32_t d = need - w->reserved;
+			if ((uint64_t)q->live_bytes + q->reserved_bytes + d > limit_bytes(q, w->flags))
+				return w->err = QUEUE_EFULL;
+			q->reserved_bytes += d;
+			w->reserved = need;
+		}
+	}
+	while (len) {
+		uint32_t n = W_DCAP - w->fill;
+		if (n > len)
+			n = (uint32_t)len;
+		memcpy(w->rec + W_DOFF + w->fill, p, n);
+		w->stream_crc = queue_crc32c(w->stream_crc, p, n);
+		w->fill += n;
+		w->stream_len += n;
+		p += n;
+		len -= n;
+		if (w->fill == W_DCAP) {
+			int err = writer_flush_one(w);
+			if (err)
+				return w->err = err;
+		}
+	}
+	return 0;
+}
+
+static void writer_init(struct queue_writer *w, struct queue *q, uint32_t id, uint32_t gen,
+			unsigned flags, uint64_t arrival)
+{
+	w->q = q;
+	w->id = id;
+	w->gen = gen;
+	w->first_off = NONE;
+	w->stream_len = w->env_len = w->stream_crc = w->phys = w->reserved = w->fill = 0;
+	w->arrival = arrival;
+	w->flags = (uint8_t)flags;
+	w->nrcpt = 0;
+	w->err = 0;
+	w->slot = -1;
+}
+
+/* The COMMIT record: the last stream bytes plus the message's state
+ * (all pending for a new message, a snapshot when reclaim moves one). */
+static int writer_commit_rec(struct queue_writer *w, const struct queue_entry *snap)
+{
+	struct queue *q = w->q;
+	uint32_t P = q->flash->program_size;
+	uint32_t size = q->hdr + align_up(META_COMMIT + w->fill, P);
+	long avail = ensure_head(q, size, q->in_gc ? MODE_GC : MODE_MSG);
+	if (avail < 0)
+		return (int)avail;
+	uint8_t *rec = w->rec + W_DOFF - META_COMMIT - q->hdr, *m = rec + q->hdr;
+	uint32_t off = head_pos(q);
+	if (w->first_off == NONE)
+		w->first_off = off;
+	w->phys += size;
+	memset(m, 0, META_COMMIT);
+	put32(m, w->gen);
+	put32(m + 4, w->stream_len - w->fill);
+	put32(m + 8, w->first_off);
+	put32(m + 12, w->stream_len);
+	put32(m + 16, w->env_len);
+	put32(m + 20, w->stream_crc);
+	put32(m + 24, w->phys);
+	put64(m + 28, w->arrival);
+	if (snap) {
+		put64(m + 36, snap->next_attempt);
+		put16(m + 44, snap->attempts);
+		m[47] = snap->flags;
+		memcpy(m + 48, snap->st, sizeof(snap->st));
+	} else {
+		m[47] = w->flags & F_BOUNCE;
+	}
+	m[46] = w->nrcpt;
+	return rec_program(q, rec, REC_COMMIT, w->id, META_COMMIT, w->fill, NULL);
+}
+
+static void entry_from_writer(struct queue_entry *e, const struct queue_writer *w)
+{
+	e->gen = w->gen;
+	e->first_off = w->first_off;
+	e->stream_len = w->stream_len;
+	e->env_len = w->env_len;
+	e->stream_crc = w->stream_crc;
+	e->phys = w->phys;
+	e->arrival = w->arrival;
+	e->nrcpt = w->nrcpt;
+}
+
+/* ---- reclaim ---------------------------------------------------------------- */
+static int read_reason(struct queue *q, uint32_t off, char *buf, size_t size)
+{
+	struct rech h;
+	buf[0] = '\0';
+	if (off == NONE)
+		return 0;
+	int err = rec_read(q, off, &h);
+	if (err)
+		return err;
+	if (h.type != REC_RESULT || h.dlen > QUEUE_REASON_MAX || h.dlen >= size)
+		return QUEUE_ECORRUPT;
+	err = data_crc_ok(q, off, &h);
+	if (!err)
+		err = port_flash_read(q->flash, off + q->hdr + h.mlen, buf, h.dlen);
+	if (err)
+		return err;
+	buf[h.dlen] = '\0';
+	return (int)h.dlen;
+}
+
+static void result_meta(uint8_t *m, unsigned rcpt, unsigned state, uint16_t attempts,
+			uint64_t next)
+{
+	m[0] = (uint8_t)rcpt;
+	m[1] = (uint8_t)state;
+	put16(m + 2, attempts);
+	put64(m + 4, next);
+}
+
+/* Moves one message to the head as a new generation: stream copy, then
+ * the COMMIT (which supersedes the old copy), then its reason. A cut
+ * before that COMMIT leaves the old generation in force. */
+static int relocate(struct queue *q, struct queue_entry *e)
+{
+	struct queue_writer *w = &q->gcw;
+	uint8_t chunk[256];
+	writer_init(w, q, e->id, e->gen + 1, e->flags, e->arrival);
+	w->nrcpt = e->nrcpt;
+	w->env_len = e->env_len;
+	int err = 0;
+	for (uint32_t soff = 0; soff < e->stream_len && !err;) {
+		long n = stream_read(q, e, soff, chunk, sizeof(chunk));
+		if (n <= 0) {
+			err = n < 0 ? (int)n : QUEUE_ECORRUPT;
+			break;
+		}
+		err = writer_put(w, chunk, (size_t)n);
+		soff += (uint32_t)n;
+	}
+	if (!err && w->stream_crc != e->stream_crc)
+		err = QUEUE_ECORRUPT;
+	if (err == QUEUE_ECORRUPT) {
+		/* The content is already lost; keeping it would pin this
+		 * block forever. Drop it visibly (stats) and move on. */
+		err = write_small(q, REC_DELETE, e->id, NULL, 0, NULL, 0, NULL);
+		if (err)
+			return err;
+		q->st.dropped_corrupt++;
+		msg_remove(q, e);
+		return 0;
+	}
+	if (!err)
+		err = writer_commit_rec(w, e);
+	if (err)
+		return err;
+	char reason[QUEUE_REASON_MAX + 1];
+	int rlen = read_reason(q, e->reason_off, reason, sizeof(reason));
+	uint32_t roff = NONE;
+	if (rlen > 0) {
+		uint8_t m[META_RESULT];
+		result_meta(m, NOTE_RCPT, 0, e->attempts, e->next_attempt);
+		err = write_small(q, REC_RESULT, e->id, m, META_RESULT, reason, (uint32_t)rlen, &roff);
+		if (err)
+			return err;
+	}
+	err = port_flash_sync(q->flash);
+	if (err)
+		return err;
+	q->live_bytes = q->live_bytes - e->phys + w->phys;
+	entry_from_writer(e, w);
+	e->reason_off = roff;
+	q->st.relocations++;
+	return 0;
+}
+
+/* Frees the oldest block: moves the messages that start in it, then
+ * erases it and writes its erase count back at once. */
+static int reclaim(struct queue *q)
+{
+	if (q->ring_count < 2)
+		return QUEUE_EFULL;
+	uint32_t t = q->ring[q->ring_tail];
+	for (int i = 0; i < QUEUE_MAX_WRITERS; i++) {
+		const struct queue_writer *w = q->writers[i];
+		if (w && w->first_off != NONE && blk_of(q, w->first_off) == t)
+			return QUEUE_EBUSY; /* in-flight: it will commit or abort */
+	}
+	q->in_gc = true;
+	int err = 0;
+	for (uint32_t i = 0; i < q->cfg.max_msgs && !err; i++) {
+		struct queue_entry *e = &q->msgs[i];
+		if (e->used && blk_of(q, e->first_off) == t)
+			err = relocate(q, e);
+	}
+	q->in_gc = false;
+	if (err)
+		return err;
+	q->cur_valid = false;
+	q->ring_tail = (q->ring_tail + 1) % q->nblocks;
+	q->ring_count--;
+	q->bseq[t] = 0;
+	q->bfree[t] = 2;
+	err = port_flash_erase(q->flash, t * blk_size(q));
+	if (err)
+		return err;
+	q->bec[t]++;
+	err = slot_write(q, t * blk_size(q), BLK_MAGIC_A, q->bec[t], blk_size(q));
+	if (err)
+		return err;
+	q->bfree[t] = 1;
+	q->st.reclaims++;
+	return 0;
+}
+
+/* ---- boot scan ---------------------------------------------------------------- */
+static void sift_down(struct queue *q, uint32_t *a, uint32_t i, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && q->bseq[a[c + 1]] > q->bseq[a[c]])
+			c++;
+		if (q->bseq[a[i]] >= q->bseq[a[c]])
+			return;
+		uint32_t t = a[i];
+		a[i] = a[c];
+		a[c] = t;
+		i = c;
+	}
+}
+
+/* Heapsort of the ring blocks by sequence: no recursion, no allocation. */
+static void sort_ring(struct queue *q, uint32_t *a, uint32_t n)
+{
+	for (uint32_t i = n / 2; i-- > 0;)
+		sift_down(q, a, i, n);
+	for (uint32_t end = n; end > 1; end--) {
+		uint32_t t = a[0];
+		a[0] = a[end - 1];
+		a[end - 1] = t;
+		sift_down(q, a, 0, end - 1);
+	}
+}
+
+/* True if `first` lies at or before `off` in log order (both in the ring). */
+static bool log_before(const struct queue *q, uint32_t first, uint32_t off)
+{
+	uint32_t fb = blk_of(q, first), ob = blk_of(q, off);
+	if (first >= q->flash->size || !q->bseq[fb])
+		return false;
+	return fb == ob ? first <= off : q->bseq[fb] < q->bseq[ob];
+}
+
+static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
+{
+	struct queue_entry *e = msg_find(q, h->msg);
+	const uint8_t *m = h->meta;
+	switch (h->type) {
+	case REC_COMMIT: {
+		if (h->mlen != META_COMMIT)
+			return 0;
+		uint32_t gen = get32(m), first = get32(m + 8), slen = get32(m + 12);
+		uint32_t env = get32(m + 16);
+		uint8_t nrcpt = m[46];
+		if (!nrcpt || nrcpt > QUEUE_MAX_RCPT || env > slen || !log_before(q, first, off) ||
+		    get32(m + 4) + h->dlen != slen)
+			return 0; /* CRC-valid nonsense: ignore rather than trust */
+		if (e && gen <= e->gen)
+			return 0;
+		if (e) {
+			q->live_bytes -= e->phys;
+		} else {
+			e = msg_new(q, h->msg);
+			if (!e)
+				return QUEUE_ENOMEM; /* more messages on flash than max_msgs */
+		}
+		e->gen = gen;
+		e->first_off = first;
+		e->stream_len = slen;
+		e->env_len = env;
+		e->stream_crc = get32(m + 20);
+		e->phys = get32(m + 24);
+		e->arrival = get64(m + 28);
+		e->next_attempt = get64(m + 36);
+		e->attempts = get16(m + 44);
+		e->nrcpt = nrcpt;
+		e->flags = m[47] & (F_BOUNCE | F_HELD);
+		memcpy(e->st, m + 48, sizeof(e->st));
+		e->reason_off = NONE;
+		q->live_bytes += e->phys;
+		break;
+	}
+	case REC_RESULT: {
+		if (!e || h->mlen != META_RESULT)
+			return 0;
+		unsigned r = m[0], state = m[1];
+		if (r != NOTE_RCPT) {
+			if (r >= e->nrcpt || state > QUEUE_RCPT_DEFERRED)
+				return 0;
+			if (state != QUEUE_RCPT_DEFERRED)
+				rcpt_set(e, r, state);
+		}
+		e->attempts = get16(m + 2);
+		e->next_attempt = get64(m + 4);
+		if (h->dlen)
+			e->reason_off = off;
+		break;
+	}
+	case REC_HOLD:
+	case REC_RELEASE:
+		if (e)
+			e->flags = (uint8_t)(h->type == REC_HOLD ? e->flags | F_HELD
+								 : e->flags & ~F_HELD);
+		return 0;
+	case REC_DELETE:
+		if (e)
+			msg_remove(q, e);
+		return 0;
+	default:
+		return 0;
+	}
+	e->npending = count_pending(e);
+	if (!e->npending)
+		msg_remove(q, e);
+	return 0;
+}
+
+static int scan(struct queue *q)
+{
+	uint32_t E = blk_size(q), SS = slot_size(q), maxbseq = 0, maxec = 0, n = 0;
+	bool unknown_ec = false;
+	for (uint32_t b = 0; b < q->nblocks; b++) {
+		uint32_t ec = 0, v2, seq, nseq;
+		int a = slot_read(q, b * E, BLK_MAGIC_A, &ec, &v2);
+		int s = slot_read(q, b * E + SS, BLK_MAGIC_B, &seq, &nseq);
+		q->bseq[b] = 0;
+		q->bec[b] = a == 1 ? ec : NONE;
+		if (a != 1)
+			unknown_ec = true;
+		else if (ec > maxec)
+			maxec = ec;
+		if (s == 1 && nseq == ~seq && seq && seq != NONE) {
+			q->bseq[b] = seq;
+			q->bfree[b] = 0;
+			q->ring[n++] = b;
+			if (seq > maxbseq)
+				maxbseq = seq;
+		} else {
+			/* formatted and untouched since, or anything else */
+			q->bfree[b] = (a == 1 && v2 == E && s == 0) ? 1 : 2;
+		}
+	}
+	/* A cut between erase and format loses a count: assume the worst
+	 * seen, so levelling never favours a block we know nothing about. */
+	if (unknown_ec)
+		for (uint32_t b = 0; b < q->nblocks; b++)
+			if (q->bec[b] == NONE)
+				q->bec[b] = maxec;
+	sort_ring(q, q->ring, n);
+	q->ring_tail = 0;
+	q->ring_count = n;
+	for (uint32_t i = 0; i < n; i++)
+		q->bpos[q->ring[i]] = i;
+	q->next_bseq = maxbseq + 1;
+	uint32_t maxseq = 0, maxid = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t b = q->ring[i];
+		struct rech h;
+		for (uint32_t in = q->bhdr; in + q->hdr <= E;) {
+			int err = rec_read(q, b * E + in, &h);
+			if (err == QUEUE_ECORRUPT)
+				break; /* end of this block's log */
+			if (err)
+				return err;
+			if (h.seq > maxseq)
+				maxseq = h.seq;
+			if (h.msg > maxid && h.msg != NONE)
+				maxid = h.msg;
+			err = scan_apply(q, b * E + in, &h);
+			if (err)
+				return err;
+			in += h.size;
+		}
+	}
+	q->next_seq = maxseq + 1;
+	q->next_id = maxid + 1;
+	q->head_open = false; /* never append after what a cut may have torn */
+	for (uint32_t i = 0; i < q->cfg.max_msgs; i++)
+		if (q->msgs[i].used)
+			q->msgs[i].npending = count_pending(&q->msgs[i]);
+	return 0;
+}
+
+int queue_mount(struct queue *q, const struct queue_config *cfg)
+{
+	if (!q || !cfg || !cfg->flash || !cfg->index_buf || !cfg->max_msgs)
+		return QUEUE_EINVAL;
+	const struct port_flash *f = cfg->flash;
+	memset(q, 0, offsetof(struct queue, gcw));
+	q->flash = f;
+	q->cfg = *cfg;
+	uint32_t P = f->program_size, E = f->erase_size;
+	if (!P || P > 16 || !E || E % P || f->size % E || (uintptr_t)cfg->index_buf % 8)
+		return QUEUE_EINVAL;
+	q->nblocks = f->size / E;
+	q->hdr = align_up(REC_HDR_RAW, P);
+	q->bhdr = 2 * slot_size(q);
+	if (q->nblocks < 4 || E < q->bhdr + QUEUE_REC_MAX + 32)
+		return QUEUE_EINVAL;
+	if (cfg->index_buf_size < queue_index_size(f, cfg->max_msgs))
+		return QUEUE_ENOMEM;
+	uint32_t usable = E - q->bhdr;
+	if (!q->cfg.max_msg_size)
+		q->cfg.max_msg_size = 10u * 1024 * 1024 + 32 * 1024;
+	q->gc_blocks = (phys_bound(q, q->cfg.max_msg_size) + usable - 1) / usable + 2;
+	if (q->nblocks < q->gc_blocks + 2)
+		return QUEUE_EINVAL; /* max_msg_size too large for this flash */
+	/* Live data may fill 3/4 of the ring outside the reserve: the rest is
+	 * the slack that lets reclaim make progress when most data is live. */
+	uint64_t cap = (uint64_t)(q->nblocks - q->gc_blocks) * usable * 3 / 4;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
+	if (!q->cfg.max_bytes || q->cfg.max_bytes > cap)
+		q->cfg.max_bytes = (uint32_t)cap;
+	if (!q->cfg.bounce_reserve || q->cfg.bounce_reserve >= q->cfg.max_bytes)
+		q->cfg.bounce_reserve = q->cfg.max_bytes / 16;
+	if (q->cfg.bounce_msgs >= q->cfg.max_msgs || (!q->cfg.bounce_msgs && q->cfg.max_msgs > 1))
+		q->cfg.bounce_msgs = q->cfg.max_msgs > 16 ? q->cfg.max_msgs / 16 : q->cfg.max_msgs > 1;
+
+	uint8_t *p = cfg->index_buf;
+	q->msgs = (struct queue_entry *)(void *)p;
+	p += (size_t)cfg->max_msgs * sizeof(struct queue_entry) + hash_size(cfg->max_msgs) * 4u;
+	memset(cfg->index_buf, 0, (size_t)(p - (uint8_t *)cfg->index_buf));
+	q->bseq = (uint32_t *)(void *)p;
+	q->bec = q->bseq + q->nblocks;
+	q->bpos = q->bec + q->nblocks;
+	q->ring = q->bpos + q->nblocks;
+	q->bfree = (uint8_t *)(q->ring + q->nblocks);
+	for (uint32_t i = 0; i < cfg->max_msgs; i++)
+		q->msgs[i].id = i + 1 < cfg->max_msgs ? i + 1 : NONE;
+	q->free_head = 0;
+	return scan(q);
+}
+
+/* ---- accepting messages -------------------------------------------------------- */
+int queue_can_accept(const struct queue *q, uint32_t size_hint, unsigned flags)
+{
+	if (size_hint > q->cfg.max_msg_size)
+		return QUEUE_ETOOBIG;
+	if (q->nmsgs + q->reserved_msgs + 1 > limit_msgs(q, flags))
+		return QUEUE_EFULL;
+	/* 512: a typical envelope; the real one is counted at begin */
+	uint32_t need = phys_bound(q, size_hint + 512);
+	if ((uint64_t)q->live_bytes + q->reserved_bytes + need > limit_bytes(q, flags))
+		return QUEUE_EFULL;
+	return 0;
+}
+
+int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
+		    const char *const *rcpts, unsigned nrcpt, unsigned flags, uint32_t size_hint,
+		    uint64_t arrival)
+{
+	if (!q || !w || !sender || !rcpts || !nrcpt || nrcpt > QUEUE_MAX_RCPT)
+		return QUEUE_EINVAL;
+	size_t env = strlen(sender) + 1;
+	if (env > QUEUE_ADDR_MAX + 1)
+		return QUEUE_EINVAL;
+	for (unsigned i = 0; i < nrcpt; i++) {
+		size_t l = rcpts[i] ? strlen(rcpts[i]) : 0;
+		if (!l || l > QUEUE_ADDR_MAX)
+			return QUEUE_EINVAL;
+		env += l + 1;
+	}
+	if (env + size_hint > q->cfg.max_msg_size)
+		return QUEUE_ETOOBIG;
+	if (q->nmsgs + q->reserved_msgs + 1 > limit_msgs(q, flags))
+		return QUEUE_EFULL;
+	uint32_t need = phys_bound(q, (uint32_t)env + size_hint);
+	if ((uint64_t)q->live_bytes + q->reserved_bytes + need > limit_bytes(q, flags))
+		return QUEUE_EFULL;
+	int slot = -1;
+	for (int i = 0; i < QUEUE_MAX_WRITERS && slot < 0; i++)
+		if (!q->writers[i])
+			slot = i;
+	if (slot < 0)
+		return QUEUE_EBUSY;
+	writer_init(w, q, q->next_id++, 0, flags & QUEUE_F_BOUNCE, arrival);
+	w->slot = slot;
+	w->nrcpt = (uint8_t)nrcpt;
+	w->reserved = need;
+	q->writers[slot] = w;
+	q->reserved_bytes += need;
+	q->reserved_msgs++;
+	int err = writer_put(w, (const uint8_t *)sender, strlen(sender) + 1);
+	for (unsigned i = 0; i < nrcpt && !err; i++)
+		err = writer_put(w, (const uint8_t *)rcpts[i], strlen(rcpts[i]) + 1);
+	w->env_len = w->stream_len;
+	if (err) {
+		queue_msg_abort(w);
+		return err;
+	}
+	return 0;
+}
+
+int queue_msg_write(struct queue_writer *w, const void *data, size_t len)
+{
+	if (!w || w->slot < 0)
+		return QUEUE_EINVAL;
+	if (len && !data)
+		return QUEUE_EINVAL;
+	return writer_put(w, data, len);
+}
+
+void queue_msg_abort(struct queue_writer *w)
+{
+	if (!w || w->slot < 0)
+		return;
+	struct queue *q = w->q;
+	q->writers[w->slot] = NULL;
+	q->reserved_bytes -= w->reserved;
+	q->reserved_msgs--;
+	w->slot = -1;
+}
+
+int queue_msg_commit(struct queue_writer *w, uint32_t *id)
+{
+	if (!w || w->slot < 0)
+		return QUEUE_EINVAL;
+	struct queue *q = w->q;
+	int err = w->err;
+	if (!err)
+		err = writer_commit_rec(w, NULL);
+	/* Programmed and read back: from here the message exists on flash
+	 * (it is found after a reboot) so it goes into the index even if
+	 * the sync fails; only the 250 depends on the sync. */
+	if (!err) {
+		queue_msg_abort(w); /* releases the slot and the reservation */
+		struct queue_entry *e = msg_new(q, w->id);
+		if (!e)
+			return QUEUE_EFULL; /* cannot happen: reserved at begin */
+		entry_from_writer(e, w);
+		e->flags = w->flags & F_BOUNCE;
+		e->npending = w->nrcpt;
+		q->live_bytes += w->phys;
+		q->st.bytes_accepted += w->stream_len;
+		if (id)
+			*id = w->id;
+		return port_flash_sync(q->flash);
+	}
+	queue_msg_abort(w);
+	return err;
+}
+
+/* ---- delivery and console side ------------------------------------------------ */
+int queue_next_due(const struct queue *q, uint64_t now, uint32_t *id)
+{
+	const struct queue_entry *best = NULL;
+	for (uint32_t i = 0; i < q->cfg.max_msgs; i++) {
+		const struct queue_entry *e = &q->msgs[i];
+		if (!e->used || (e->flags & F_HELD) || !e->npending || e->next_attempt > now)
+			continue;
+		if (!best || e->next_attempt < best->next_attempt ||
+		    (e->next_attempt == best->next_attempt && e->id < best->id))
+			best = e;
+	}
+	if (!best)
+		return QUEUE_ENOENT;
+	*id = best->id;
+	return 0;
+}
+
+int queue_msg_info(struct queue *q, uint32_t id, struct queue_msg_info *info)
+{
+	struct queue_entry *e = msg_find(q, id);
+	if (!e)
+		return QUEUE_ENOENT;
+	memset(info, 0, sizeof(*info));
+	info->id = id;
+	info->size = e->stream_len - e->env_len;
+	info->arrival = e->arrival;
+	info->next_attempt = e->next_attempt;
+	info->attempts = e->attempts;
+	info->held = e->flags & F_HELD;
+	info->bounce = e->flags & F_BOUNCE;
+	info->nrcpt = e->nrcpt;
+	info->npending = e->npending;
+	for (unsigned i = 0; i < e->nrcpt; i++)
+		info->rcpt_state[i] = (uint8_t)rcpt_get(e, i);
+	uint32_t n = e->env_len < QUEUE_ADDR_MAX + 1 ? e->env_len : QUEUE_ADDR_MAX + 1;
+	long r = stream_read(q, e, 0, (uint8_t *)info->sender, n);
+	if (r < 0)
+		return (int)r;
+	info->sender[QUEUE_ADDR_MAX] = '\0';
+	int err = read_reason(q, e->reason_off, info->reason, sizeof(info->reason));
+	return err < 0 ? err : 0;
+}
+
+int queue_msg_rcpt(struct queue *q, uint32_t id, unsigned i, char *buf, size_t size)
+{
+	struct queue_entry *e = msg_find(q, id);
+	if (!e)
+		return QUEUE_ENOENT;
+	if (i >= e->nrcpt || !buf || !size)
+		return QUEUE_EINVAL;
+	uint8_t c[64];
+	unsigned field = 0; /* 0 is the sender */
+	size_t out = 0;
+	for (uint32_t soff = 0; soff < e->env_len;) {
+		uint32_t want = e->env_len - soff < sizeof(c) ? e->env_len - soff : (uint32_t)sizeof(c);
+		long n = stream_read(q, e, soff, c, want);
+		if (n <= 0)
+			return n < 0 ? (int)n : QUEUE_ECORRUPT;
+		for (long k = 0; k < n; k++) {
+			if (c[k] == '\0') {
+				if (field == i + 1) {
+					buf[out] = '\0';
+					return 0;
+				}
+				field++;
+			} else if (field == i + 1 && out + 1 < size) {
+				buf[out++] = (char)c[k];
+			}
+		}
+		soff += (uint32_t)n;
+	}
+	return QUEUE_ECORRUPT;
+}
+
+long queue_msg_read(struct queue *q, uint32_t id, uint32_t offset, void *buf, size_t len)
+{
+	struct queue_entry *e = msg_find(q, id);
+	if (!e)
+		return QUEUE_ENOENT;
+	if (len && !buf)
+		return QUEUE_EINVAL;
+	if (offset >= e->stream_len - e->env_len)
+		return 0;
+	return stream_read(q, e, e->env_len + offset, buf, len);
+}
+
+int queue_rcpt_result(struct queue *q, uint32_t id, unsigned i, enum queue_rcpt_state result,
+		      const char *reason, uint64_t next_attempt)
+{
+	struct queue_entry *e = msg_find(q, id);
+	if (!e)
+		return QUEUE_ENOENT;
+	if (i >= e->nrcpt || result == QUEUE_RCPT_PENDING || result > QUEUE_RCPT_DEFERRED)
+		return QUEUE_EINVAL;
+	if (rcpt_get(e, i) != QUEUE_RCPT_PENDING)
+		return QUEUE_EINVAL; /* already final: a relay bug, not a new fact */
+	uint16_t attempts = e->attempts;
+	uint64_t next = e->next_attempt;
+	if (result == QUEUE_RCPT_DEFERRED) {
+		if (attempts < UINT16_MAX)
+			attempts++;
+		next = next_attempt;
+	}
+	size_t rlen = reason ? strlen(reason) : 0;
+	if (rlen > QUEUE_REASON_MAX)
+		rlen = QUEUE_REASON_MAX; /* a reason is for humans: keep its start */
+	uint8_t m[META_RESULT];
+	result_meta(m, i, result, attempts, next);
+	uint32_t off;
+	int err = write_small(q, REC_RESULT, id, m, META_RESULT, reason, (uint32_t)rlen, &off);
+	if (err)
+		return err;
+	e->attempts = attempts;
+	e->next_attempt = next;
+	if (rlen)
+		e->reason_off = off;
+	if (result != QUEUE_RCPT_DEFERRED)
+		rcpt_set(e, i, result);
+	e->npending = count_pending(e);
+	if (!e->npending)
+		msg_remove(q, e); /* the RESULT record is the tombstone */
+	return 0;
+}
+
+static int msg_mark(struct queue *q, uint32_t id, uint8_t type)
+{
+	struct queue_entry *e = msg_find(q, id);
+	if (!e)
+		return QUEUE_ENOENT;
+	int err = write_small(q, type, id, NULL, 0, NULL, 0, NULL);
+	if (err)
+		return err;
+	if (type == REC_DELETE)
+		msg_remove(q, e);
+	else if (type == REC_HOLD)
+		e->flags |= F_HELD;
+	else
+		e->flags &= (uint8_t)~F_HELD;
+	return 0;
+}
+
+int queue_hold(struct queue *q, uint32_t id)
+{
+	return msg_mark(q, id, REC_HOLD);
+}
+int queue_release(struct queue *q, uint32_t id)
+{
+	return msg_mark(q, id, REC_RELEASE);
+}
+int queue_delete(struct queue *q, uint32_t id)
+{
+	return msg_mark(q, id, REC_DELETE);
+}
+
+int queue_expire(const struct queue *q, uint64_t now, uint64_t max_age,
+		 void (*cb)(void *ctx, uint32_t id), void *ctx)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < q->cfg.max_msgs; i++) {
+		const struct queue_entry *e = &q->msgs[i];
+		if (e->used && e->npending && e->arrival + max_age <= now) {
+			if (cb)
+				cb(ctx, e->id);
+			n++;
+		}
+	}
+	return n;
+}
+
+int queue_list(const struct queue *q, void (*cb)(void *ctx, uint32_t id), void *ctx)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < q->cfg.max_msgs; i++)
+		if (q->msgs[i].used) {
+			if (cb)
+				cb(ctx, q->msgs[i].id);
+			n++;
+		}
+	return n;
+}
+
+void queue_stats(const struct queue *q, struct queue_stats *st)
+{
+	*st = q->st;
+	st->msgs = q->nmsgs;
+	st->max_msgs = q->cfg.max_msgs;
+	st->bytes = q->live_bytes;
+	st->max_bytes = q->cfg.max_bytes;
+	st->blocks = q->nblocks;
+	st->free_blocks = q->nblocks - q->ring_count;
+	uint64_t sum = 0;
+	st->erase_min = UINT32_MAX;
+	st->erase_max = 0;
+	for (uint32_t b = 0; b < q->nblocks; b++) {
+		sum += q->bec[b];
+		if (q->bec[b] < st->erase_min)
+			st->erase_min = q->bec[b];
+		if (q->bec[b] > st->erase_max)
+			st->erase_max = q->bec[b];
+	}
+	st->erase_avg = (uint32_t)(sum / q->nblocks);
+}
