@@ -266,8 +266,10 @@ struct dns_resolver_config {
 /* Default: 127.0.0.1:53 (a local Unbound), 2 rounds of 2 s, ". DNSKEY". */
 void dns_resolver_config_default(struct dns_resolver_config *cfg);
 
-/* The answer is valid only during the call; the callback may start or
- * cancel lookups. */
+/* The answer is valid only during the call (it lives in the resolver):
+ * copy what must outlive it — a struct copy keeps TLSA data and names,
+ * which are offsets into the answer. The callback may start or cancel
+ * lookups. */
 typedef void (*dns_done_cb)(void *ctx, const struct dns_answer *ans);
 typedef void (*dns_probe_cb)(void *ctx, enum dns_validation v);
 
@@ -331,7 +333,8 @@ struct dns_resolver {
 	} stats;
 };
 
-/* Resets r (caller-owned, ~90 KB with the default limits). Returns 0 or
+/* Resets r (caller-owned: ~100 KB with the default limits, most of it the
+ * per-lookup TCP buffers and the cache). Returns 0 or
  * DNS_EINVAL (no server, bad config). */
 int dns_resolver_init(struct dns_resolver *r, const struct dns_resolver_config *cfg);
 /* Starts a lookup; cb runs later from a port event or dns_resolver_tick()

@@ -7,7 +7,9 @@
  * all without an SOA; failures fail_ttl seconds (default 5): long enough
  * that a queue run over many messages to one broken domain asks once, short
  * enough that a repaired zone is seen at the next retry. The local Unbound
- * keeps its own longer failure cache (RFC 9520). The DNSSEC status is
+ * keeps its own longer failure cache (RFC 9520). Timeouts are not cached
+ * (the driver never puts them): there is no answer to keep, and the next
+ * lookup should try the resolvers again. The DNSSEC status is
  * part of the cached answer, so a cached answer is exactly as secure as
  * the response it came from. */
 #include "dns/dns.h"

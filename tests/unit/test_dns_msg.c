@@ -438,6 +438,16 @@ static void tlsa_records_keep_their_data(void **state)
 	assert_memory_equal(ans.data + ans.rr[1].u.tlsa.off, cert, sizeof(cert));
 	assert_int_equal(ans.ttl, 300);
 
+	/* a record without association data is kept (len 0): "unusable" is
+	 * for the DANE module to say, and the RRset stays secure */
+	wb_start(&w, 52, WB_QR | WB_AD, 0, "_25._tcp.mx.example.net", DNS_T_TLSA);
+	wb_tlsa(&w, "_25._tcp.mx.example.net", 600, 3, 1, 1, digest, 0);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(ans.status, DNS_SECURE);
+	assert_int_equal(ans.n_rr, 1);
+	assert_int_equal(ans.rr[0].u.tlsa.usage, 3);
+	assert_int_equal(ans.rr[0].u.tlsa.len, 0);
+
 	/* more than DNS_DATA_MAX bytes of data: refused, not cut */
 	wb_start(&w, 52, WB_QR | WB_AD, 0, "_25._tcp.mx.example.net", DNS_T_TLSA);
 	for (int i = 0; i < 3; i++) {
