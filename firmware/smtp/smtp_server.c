@@ -13,7 +13,7 @@
 #include "version.h"
 
 /* Reply text used at more than one place, so tests and docs agree. */
-#define R_BARE_DATA "550 5.6.0 Message refused: bare CR or LF in message text (use CRLF)"
+#define R_BARE_DATA "550 5.6.11 Message refused: bare CR or LF in message text (use CRLF)"
 #define R_LONG_DATA "550 5.6.0 Message refused: line longer than 1000 octets"
 
 static void enter_state(struct smtp_server *s, enum smtp_server_state st);
@@ -77,6 +77,22 @@ static void reply(struct smtp_server *s, const char *fmt, ...)
 	s->out_len += (size_t)n;
 }
 
+/* One line for the log hook. */
+static void note(struct smtp_server *s, enum port_log_level level, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+	if (!s->hooks->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	for (char *p = text; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 127)
+			*p = '?';
+	s->hooks->log(s->hook_ctx, level, text);
+}
+
 /* An error reply that counts towards cfg->max_errors: a client that keeps
  * getting errors is broken or probing (relay attempts, password guessing). */
 static void reply_err(struct smtp_server *s, const char *text)
@@ -85,6 +101,7 @@ static void reply_err(struct smtp_server *s, const char *text)
 	s->errors++;
 	if (s->cfg->max_errors && s->errors >= s->cfg->max_errors) {
 		reply(s, "421 4.7.0 %s Error: too many errors", host(s));
+		note(s, PORT_LOG_WARN, "too many errors (%u), disconnecting", (unsigned)s->errors);
 		enter_state(s, SMTP_S_CLOSING);
 	}
 }
@@ -443,6 +460,7 @@ static void cmd_rcpt(struct smtp_server *s, const char *arg)
 	/* Relay control first, before the address is parsed: the answer for a
 	 * client that may not relay cannot depend on what it writes there. */
 	if (!s->relay_ok && !s->authed) {
+		note(s, PORT_LOG_WARN, "relay access denied: %.200s", arg + 3);
 		reply_err(s, "554 5.7.1 Relay access denied");
 		return;
 	}
@@ -538,10 +556,13 @@ static void auth_finish(struct smtp_server *s, const char *user, const char *pas
 	enter_state(s, SMTP_S_CMD);
 	if (err == 0) {
 		s->authed = true;
+		note(s, PORT_LOG_INFO, "authenticated as %s", user);
 		reply(s, "235 2.7.0 Authentication successful");
 	} else if (err == SMTP_EDENIED) {
+		note(s, PORT_LOG_WARN, "authentication failed for %s", user);
 		reply_err(s, "535 5.7.8 Authentication credentials invalid");
 	} else {
+		note(s, PORT_LOG_ERR, "authentication unavailable (error %d)", err);
 		reply(s, "454 4.7.0 Temporary authentication failure");
 	}
 }
@@ -725,6 +746,7 @@ static void line_done(struct smtp_server *s)
 		s->commands++;
 		if (s->cfg->max_commands && s->commands > s->cfg->max_commands) {
 			reply(s, "421 4.7.0 %s Error: too many commands", host(s));
+			note(s, PORT_LOG_WARN, "too many commands, disconnecting");
 			enter_state(s, SMTP_S_CLOSING);
 			return;
 		}
@@ -788,14 +810,20 @@ static void data_end(struct smtp_server *s)
 	bool ok = false;
 	enter_state(s, SMTP_S_CMD);
 	if (s->data_bare) {
+		note(s, PORT_LOG_WARN, "message refused: bare CR or LF (possible SMTP smuggling)");
 		reply(s, R_BARE_DATA);
 	} else if (s->data_long) {
+		note(s, PORT_LOG_WARN, "message refused: line longer than 1000 octets");
 		reply(s, R_LONG_DATA);
 	} else if (s->data_big) {
+		note(s, PORT_LOG_WARN, "message refused: %llu octets, limit %llu",
+		     (unsigned long long)s->data_size, (unsigned long long)s->cfg->max_size);
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 	} else if (s->data_write_err == SMTP_EFULL) {
+		note(s, PORT_LOG_WARN, "message refused: queue full");
 		reply(s, "452 4.3.1 Insufficient system storage");
 	} else if (s->data_write_err) {
+		note(s, PORT_LOG_ERR, "message refused: queue write error %d", s->data_write_err);
 		reply(s, "451 4.3.0 Error: queue file write error");
 	} else {
 		char id[SMTP_QUEUE_ID_MAX];
@@ -924,7 +952,8 @@ void smtp_server_start(struct smtp_server *s, uint32_t active_sessions)
 {
 	if (s->state != SMTP_S_NEW)
 		return;
-	if (active_sessions >= s->cfg->max_sessions) {
+	if (s->cfg->max_sessions && active_sessions >= s->cfg->max_sessions) {
+		note(s, PORT_LOG_WARN, "too many sessions (%u), refused", (unsigned)active_sessions);
 		reply(s, "421 4.3.2 %s Error: too many sessions, try again later", host(s));
 		enter_state(s, SMTP_S_CLOSING);
 		return;
@@ -941,6 +970,9 @@ size_t smtp_server_feed(struct smtp_server *s, const uint8_t *in, size_t len)
 			return i;
 		if (s->state == SMTP_S_STARTTLS || s->state == SMTP_S_CLOSING) {
 			/* plaintext behind STARTTLS, anything behind QUIT */
+			if (s->state == SMTP_S_STARTTLS)
+				note(s, PORT_LOG_WARN,
+				     "%zu octets of plaintext after STARTTLS discarded", len - i);
 			s->discarded += len - i;
 			return len;
 		}
@@ -986,6 +1018,7 @@ void smtp_server_tick(struct smtp_server *s, uint64_t now_ms, int64_t wall_time)
 	case SMTP_S_AUTH_PASS:
 	case SMTP_S_DATA:
 		reply(s, "421 4.4.2 %s Error: timeout exceeded", host(s));
+		note(s, PORT_LOG_WARN, "timeout %s", s->state == SMTP_S_DATA ? "in DATA" : "waiting for a command");
 		enter_state(s, SMTP_S_CLOSING);
 		break;
 	case SMTP_S_CLOSING:

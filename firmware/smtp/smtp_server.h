@@ -19,7 +19,9 @@
  *   reach it.
  * - Line ends are strict CRLF. In DATA a bare CR or bare LF does not end a
  *   line: the bytes stay inside the current line, the message is refused at
- *   its real end (<CRLF>.<CRLF>) with "550 5.6.0", and nothing of it reaches
+ *   its real end (<CRLF>.<CRLF>) with "550 5.6.11" (the code Exchange
+ *   uses for exactly this, so postmasters find it; not in the IANA
+ *   registry, whose nearest is 5.6.0), and nothing of it reaches
  *   the queue. So "\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n" followed by
  *   "MAIL FROM" are message content, never commands (no SMTP smuggling).
  *   A command line with a bare LF is refused with "500 5.5.2"; a bare CR
@@ -100,7 +102,8 @@ struct smtp_server_config {
 	uint64_t max_size;	   /* message octets (SIZE advertised); default 10 MB */
 	uint32_t max_commands;	   /* per session, 0 = unlimited; default 1000 */
 	uint32_t max_errors;	   /* per session, then 421 4.7.0; default 10 */
-	uint32_t max_sessions;	   /* concurrent, see smtp_server_start(); default 4 */
+	uint32_t max_sessions;	   /* concurrent, see smtp_server_start(); 0 = no
+				    * limit; default 4 */
 	uint32_t timeout_cmd_ms;   /* default 300000 (5 min) */
 	uint32_t timeout_data_ms;  /* between DATA blocks, default 180000 (3 min) */
 	bool tls_available;	   /* a certificate is loaded: offer STARTTLS */
@@ -151,6 +154,11 @@ struct smtp_server_hooks {
 	 * temporary failure (454 4.7.0). Must compare in constant time.
 	 * NULL: AUTH is never offered. */
 	int (*auth_check)(void *ctx, const char *user, const char *pass);
+	/* What a postmaster wants in the log: refused relaying, AUTH results
+	 * (user name, never the password), refused messages and why,
+	 * timeouts, limits, plaintext dropped after STARTTLS. text is one
+	 * line without CR/LF, valid during the call. Optional. */
+	void (*log)(void *ctx, enum port_log_level level, const char *text);
 };
 
 /* ---- what the engine wants from the caller -------------------------------- */

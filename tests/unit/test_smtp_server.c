@@ -29,6 +29,7 @@ struct fake_queue {
 	/* knobs */
 	int check_size_ret, begin_ret, rcpt_ret, write_ret, commit_ret;
 	int auth_calls;
+	char log[4096]; /* every log line, each ending in '\n' */
 };
 
 static int q_check_size(void *ctx, uint64_t size)
@@ -99,6 +100,15 @@ static int q_auth(void *ctx, const char *user, const char *pass)
 	return strcmp(user, "alice") == 0 && strcmp(pass, "s3cret") == 0 ? 0 : SMTP_EDENIED;
 }
 
+static void q_log(void *ctx, enum port_log_level level, const char *text)
+{
+	struct fake_queue *q = ctx;
+	size_t n = strlen(q->log);
+	(void)level;
+	assert_null(strpbrk(text, "\r\n"));
+	snprintf(q->log + n, sizeof(q->log) - n, "%s\n", text);
+}
+
 static const struct smtp_server_hooks hooks = {
 	.check_size = q_check_size,
 	.msg_begin = q_begin,
@@ -107,6 +117,7 @@ static const struct smtp_server_hooks hooks = {
 	.msg_commit = q_commit,
 	.msg_abort = q_abort,
 	.auth_check = q_auth,
+	.log = q_log,
 };
 
 /* ---- a session with its transcript ------------------------------------- */
@@ -631,7 +642,7 @@ static void smuggled_end_of_data_is_never_a_command(void **state)
 		feed(t, text);
 		if (strcmp(codes(t), "220 250 250 250 354 550 221") != 0)
 			fail_msg("fake end #%zu: codes %s", i, t->codes);
-		assert_sent(t, "550 5.6.0 Message refused: bare CR or LF");
+		assert_sent(t, "550 5.6.11 Message refused: bare CR or LF");
 		assert_int_equal(t->q.commits, 0);
 		assert_int_equal(t->q.aborts, 1);
 		assert_int_equal(t->q.nrcpt, 1);
@@ -939,6 +950,42 @@ static void quit_discards_what_follows(void **state)
 	free(t);
 }
 
+static void postmaster_log_tells_what_happened(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, STRANGER, true);
+	start(t);
+	feed(t, EHLO "MAIL FROM:<s@x.example>\r\nRCPT TO:<bob%example.org@mx.test>\r\n"
+		     "STARTTLS\r\nEHLO sneaky\r\n");
+	smtp_server_tls_started(&t->s, "TLSv1.3", "TLS1-3-AES-128-GCM-SHA256");
+	feed(t, EHLO "AUTH PLAIN AGFsaWNlAHdyb25n\r\n");
+	assert_string_equal(t->q.log, "relay access denied: <bob%example.org@mx.test>\n"
+				      "13 octets of plaintext after STARTTLS discarded\n"
+				      "authentication failed for alice\n");
+	assert_null(strstr(t->q.log, "wrong")); /* never the password */
+	free(t);
+
+	t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	start(t);
+	feed(t, ENVELOPE "DATA\r\nx\n.\nMAIL FROM:<a@b.c>\r\n.\r\n");
+	assert_string_equal(t->q.log, "message refused: bare CR or LF (possible SMTP smuggling)\n");
+	free(t);
+}
+
+static void session_limit_zero_means_none(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	t->cfg.max_sessions = 0;
+	smtp_server_start(&t->s, 1000);
+	drain(t);
+	assert_string_equal(codes(t), "220");
+	free(t);
+}
+
 /* ---- property: feeding in any chunking gives the same session ---------- */
 
 struct dialogue {
@@ -1040,6 +1087,8 @@ int main(void)
 		cmocka_unit_test(back_pressure_keeps_every_reply),
 		cmocka_unit_test(command_and_error_limits_end_the_session),
 		cmocka_unit_test(quit_discards_what_follows),
+		cmocka_unit_test(postmaster_log_tells_what_happened),
+		cmocka_unit_test(session_limit_zero_means_none),
 		cmocka_unit_test(any_chunking_gives_the_same_session),
 		cmocka_unit_test(init_refuses_bad_arguments),
 	};
