@@ -148,10 +148,11 @@ def main():
     print('board reservations: stacks %d, MMU table %d, heap limit %d' %
           (res['.stack'], res['.ttb'], res['.heap']))
     code = tot['text'] + tot['rodata']
+    # Static RAM: .data up to the end of the stacks (gaps included) plus
+    # the MMU table; the heap is counted by its peak, not its limit.
     data_start = headers.get('.data', (0, 0))[0]
-    ttb = headers.get('.ttb', (0, 0))
-    # Static RAM: from .data to the end of the MMU table, gaps included.
-    static_ram = (ttb[0] + ttb[1] - data_start) if data_start and ttb[0] else \
+    stack = headers.get('.stack', (0, 0))
+    static_ram = (stack[0] + stack[1] - data_start + res['.ttb']) if data_start and stack[0] else \
         tot['data'] + tot['bss'] + res['.stack'] + res['.ttb']
     print('budget: text+rodata %d bytes (%s KiB) of %d KiB: %s' %
           (code, kib(code), FLASH_BUDGET // 1024, 'OK' if code <= FLASH_BUDGET else 'OVER'))
