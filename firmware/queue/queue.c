@@ -480,7 +480,8 @@ static int write_small(struct queue *q, uint8_t type, uint32_t msg, const uint8_
 	long avail = ensure_head(q, size, MODE_STATE);
 	if (avail < 0)
 		return (int)avail;
-	memcpy(b + q->hdr, meta, mlen);
+	if (mlen)
+		memcpy(b + q->hdr, meta, mlen);
 	if (dlen)
 		memcpy(b + q->hdr + mlen, data, dlen);
 	int err = rec_program(q, b, type, msg, mlen, dlen, off);
