@@ -21,8 +21,8 @@
  *   line: the bytes stay inside the current line, the message is refused at
  *   its real end (<CRLF>.<CRLF>) with "550 5.6.11" (the code Exchange
  *   uses for exactly this, so postmasters find it; not in the IANA
- *   registry, whose nearest is 5.6.0), and nothing of it reaches
- *   the queue. So "\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n" followed by
+ *   registry, whose nearest is 5.6.0); from the bad octet on nothing
+ *   more is written, and msg_abort() drops what was. So "\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n" followed by
  *   "MAIL FROM" are message content, never commands (no SMTP smuggling).
  *   A command line with a bare LF is refused with "500 5.5.2"; a bare CR
  *   makes the command line invalid ("500 5.5.2").
@@ -31,7 +31,8 @@
  *   SMTP_AUTH_LINE_MAX ("500 5.5.6", RFC 4954), text lines in DATA at most
  *   1000 with CRLF: a longer line makes the message refused at its end with
  *   "550 5.6.0" (RFC 5321 §4.5.3.1.6 sets the limit; we do not fold lines,
- *   which would change signed content).
+ *   which would change signed content). Same for a message over
+ *   max_size: writes stop at the limit, the rest is read and dropped.
  * - Too big: DATA is read to its end, then "552 5.3.4". SIZE= above the
  *   limit: "552 5.3.4" at MAIL; SIZE= that the queue cannot hold now
  *   (check_size hook): "452 4.3.1" at MAIL. A queue that fills during DATA
