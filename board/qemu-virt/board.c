@@ -21,7 +21,9 @@
 
 /* Longest sleep in one WFI: lwIP's timers (TCP 250 ms, DHCP 500 ms) and
  * a NIC without a working interrupt are serviced at least this often. */
+#ifndef QV_TICK_MS
 #define QV_TICK_MS 20u
+#endif
 /* Console receive ring (power of two); beyond it input is dropped and
  * counted, the operator sees missing characters, nothing else breaks. */
 #define QV_CONSOLE_RING 512u
