@@ -49,6 +49,20 @@ static void copy_text(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* Decimal text of v. newlib-nano's printf (the qemu-virt image) has no
+ * %llu or %zu, so 64-bit and size_t numbers go through this. */
+#define U64_DEC_MAX 21
+static const char *u64_dec(uint64_t v, char buf[U64_DEC_MAX])
+{
+	char *p = buf + U64_DEC_MAX - 1;
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
 static const char *host(const struct smtp_server *s)
 {
 	return s->cfg->hostname ? s->cfg->hostname : "localhost";
@@ -283,7 +297,8 @@ static void cmd_helo(struct smtp_server *s, const char *arg, bool esmtp)
 	char size_line[40];
 	const char *ext[8];
 	size_t k = 0;
-	snprintf(size_line, sizeof(size_line), "SIZE %llu", (unsigned long long)s->cfg->max_size);
+	char num[U64_DEC_MAX];
+	snprintf(size_line, sizeof(size_line), "SIZE %s", u64_dec(s->cfg->max_size, num));
 	ext[k++] = "PIPELINING";
 	ext[k++] = size_line;
 	ext[k++] = "8BITMIME";
@@ -816,8 +831,9 @@ static void data_end(struct smtp_server *s)
 		note(s, PORT_LOG_WARN, "message refused: line longer than 1000 octets");
 		reply(s, R_LONG_DATA);
 	} else if (s->data_big) {
-		note(s, PORT_LOG_WARN, "message refused: %llu octets, limit %llu",
-		     (unsigned long long)s->data_size, (unsigned long long)s->cfg->max_size);
+		char n1[U64_DEC_MAX], n2[U64_DEC_MAX];
+		note(s, PORT_LOG_WARN, "message refused: %s octets, limit %s",
+		     u64_dec(s->data_size, n1), u64_dec(s->cfg->max_size, n2));
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
 	} else if (s->data_write_err == SMTP_EFULL) {
 		note(s, PORT_LOG_WARN, "message refused: queue full");
@@ -965,6 +981,7 @@ void smtp_server_start(struct smtp_server *s, uint32_t active_sessions)
 size_t smtp_server_feed(struct smtp_server *s, const uint8_t *in, size_t len)
 {
 	size_t i = 0;
+	char num[U64_DEC_MAX];
 	while (i < len) {
 		if (s->state == SMTP_S_NEW)
 			return i;
@@ -972,7 +989,8 @@ size_t smtp_server_feed(struct smtp_server *s, const uint8_t *in, size_t len)
 			/* plaintext behind STARTTLS, anything behind QUIT */
 			if (s->state == SMTP_S_STARTTLS)
 				note(s, PORT_LOG_WARN,
-				     "%zu octets of plaintext after STARTTLS discarded", len - i);
+				     "%s octets of plaintext after STARTTLS discarded",
+				     u64_dec(len - i, num));
 			s->discarded += len - i;
 			return len;
 		}

@@ -728,6 +728,7 @@ static void size_limits(void **state)
 	feed(t, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"
 		"0123456789\r\n0123456789\r\n.\r\nNOOP\r\n");
 	assert_sent(t, "552 5.3.4 Message size exceeds fixed limit\r\n250 2.0.0 Ok\r\n");
+	assert_non_null(strstr(t->q.log, "message refused: 24 octets, limit 20\n"));
 	assert_int_equal(t->q.commits, 0);
 	assert_int_equal(t->q.aborts, 1);
 	free(t);
