@@ -40,19 +40,19 @@ $(ST)/semihosting/%.o: toolchain/selftest/%.c | deps
 	$(CC) $(DEPS_CPPFLAGS) -DDEPS_SELFTEST_SEMIHOSTING $(ST_CFLAGS) -MMD -MP -c $< -o $@
 
 ifeq ($(TARGET),arm-none-eabi)
-$(ST_PROGS:%=$(ST)/%): $(ST)/%: $(ST)/%.o $(ST)/selftest_hooks.o $(DEPS_LIBS) | deps
+$(ST_PROGS:%=$(ST)/%): $(ST)/%: $(ST)/%.o $(ST)/selftest_hooks.o $(DEPS_LIB_FILES) | deps
 	$(CC) -o $@ $< $(ST)/selftest_hooks.o $(DEPS_LIBS) $(TARGET_LDFLAGS) --specs=nosys.specs \
 		-Wl,-Map,$@.map
-$(ST_PROGS:%=$(ST)/%-semihosting): $(ST)/%-semihosting: $(ST)/semihosting/%.o $(ST)/semihosting/selftest_hooks.o $(DEPS_LIBS) | deps
+$(ST_PROGS:%=$(ST)/%-semihosting): $(ST)/%-semihosting: $(ST)/semihosting/%.o $(ST)/semihosting/selftest_hooks.o $(DEPS_LIB_FILES) | deps
 	$(CC) -o $@ $< $(ST)/semihosting/selftest_hooks.o $(DEPS_LIBS) $(TARGET_LDFLAGS) \
 		--specs=rdimon.specs
 # Every mbedTLS + ldns API the firmware uses: what they cost after gc.
-$(ST)/size_probe: $(ST)/size_probe.o $(DEPS_LIBS) | deps
+$(ST)/size_probe: $(ST)/size_probe.o $(DEPS_LIB_FILES) | deps
 	$(CC) -o $@ $< $(DEPS_LIBS) $(TARGET_LDFLAGS) --specs=nosys.specs -Wl,-Map,$@.map
 else
 $(ST)/cmocka_selftest: $(ST)/cmocka_selftest.o $(CMOCKA_LIB_FILES) | deps
 	$(CC) -o $@ $< $(CMOCKA_LIBS) $(TARGET_LDFLAGS)
-$(ST_PROGS:%=$(ST)/%): $(ST)/%: $(ST)/%.o $(ST)/selftest_hooks.o $(DEPS_LIBS) | deps
+$(ST_PROGS:%=$(ST)/%): $(ST)/%: $(ST)/%.o $(ST)/selftest_hooks.o $(DEPS_LIB_FILES) | deps
 	$(CC) -o $@ $< $(ST)/selftest_hooks.o $(DEPS_LIBS) $(TARGET_LDFLAGS)
 endif
 
