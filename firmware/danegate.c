@@ -1,7 +1,7 @@
-/* danegate — the firmware's entry point: boot log, boot counter, and the
- * event loop. Until the SMTP server engine is wired in, the listener is
- * a greeter: 220 banner, 221 on QUIT, 502 for any other command.
- * Exports danegate_main() (called by the board). */
+/* danegate — the firmware's entry point: boot log, boot counter,
+ * settings, the gateway's TLS credentials, the queue, the inbound SMTP
+ * listeners, and the event loop. Exports danegate_main() (called by the
+ * board). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,170 +10,96 @@
 #include <ldns/util.h>
 
 #include "bootcount.h"
+#include "config/settings.h"
+#include "queue/queue.h"
+#include "relay/inbound.h"
+#include "tls/tls.h"
 #include "log/log.h"
 #include "port.h"
 #include "version.h"
 
-#define GREET_SESSIONS 8   /* beyond this a client gets 421 4.3.2 */
-#define GREET_LINE_MAX 512 /* RFC 5321 §4.5.3.1.4 command line limit */
-#define GREET_OUT_MAX 512
-
-struct greet {
-	int sock;		/* -1: slot free */
-	char line[GREET_LINE_MAX];
-	size_t len;
-	bool overlong;		/* discarding the rest of a too long line */
-	bool quitting;		/* close once the output is flushed */
-	char out[GREET_OUT_MAX];
-	size_t out_len;
-};
+#define QUEUE_INDEX_BUF (64 * 1024) /* RAM for the queue index: bounds max_msgs */
+#define SETTINGS_FIRST_BLOCK 2	    /* config area: blocks 0-1 boot counter, 2-3 settings */
+#define DEFAULT_RELAY_NETS                                                                      \
+	"127.0.0.0/8 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 ::1/128 fc00::/7 fe80::/10"
 
 static struct {
-	const char *hostname;
-	struct greet sess[GREET_SESSIONS];
+	struct settings settings;
+	struct queue queue;
+	uint64_t qindex[QUEUE_INDEX_BUF / 8];
+	struct tls_cred cred;
+	struct inbound_config in;
 } dg;
 
-static void greet_flush(struct greet *g)
+/* A setting: the saved settings first, then the board's, then def. */
+static const char *setting(const char *name, const char *def, char *buf, size_t size)
 {
-	while (g->out_len) {
-		long n = port_tcp_send(g->sock, g->out, g->out_len);
-		if (n <= 0)
-			break; /* PORT_EAGAIN: WRITABLE will call us again */
-		memmove(g->out, g->out + n, g->out_len - (size_t)n);
-		g->out_len -= (size_t)n;
-	}
-	if (g->quitting && g->out_len == 0) {
-		port_close(g->sock);
-		g->sock = -1;
-	}
+	if (settings_get_str(&dg.settings, name, buf, size) >= 0)
+		return buf;
+	const char *b = port_setting(name);
+	return b ? b : def;
 }
 
-static void greet_reply(struct greet *g, const char *text)
+/* The gateway's own key and certificate: from the settings, or made now
+ * (first boot) and saved, so every boot presents the same certificate
+ * and its TLSA record stays valid. */
+static int load_credentials(const char *hostname)
 {
-	size_t n = strlen(text);
-	if (n + 2 > sizeof(g->out) - g->out_len) {
-		g->quitting = true; /* client does not read its replies */
-		return;
+	const uint8_t *key, *crt;
+	int kl = settings_get(&dg.settings, "tls_key", &key);
+	int cl = settings_get(&dg.settings, "tls_cert", &crt);
+	if (kl > 0 && cl > 0 && tls_cred_load(&dg.cred, key, (size_t)kl, crt, (size_t)cl) == 0)
+		return 0;
+	if (port_wall_time() < 0)
+		LOG_WARN("tls: wall clock unknown; certificate validity starts at the epoch");
+	static uint8_t kbuf[256], cbuf[1024];
+	size_t klen = sizeof(kbuf), clen = sizeof(cbuf);
+	int64_t now = port_wall_time() < 0 ? 0 : port_wall_time();
+	uint64_t t0 = port_now_ms();
+	int err = tls_cred_generate(hostname, now, kbuf, &klen, cbuf, &clen);
+	if (!err)
+		err = tls_cred_load(&dg.cred, kbuf, klen, cbuf, clen);
+	if (err) {
+		LOG_ERR("tls: cannot make the gateway certificate: %s", tls_strerror(err));
+		return err;
 	}
-	memcpy(g->out + g->out_len, text, n);
-	memcpy(g->out + g->out_len + n, "\r\n", 2);
-	g->out_len += n + 2;
+	LOG_INFO("tls: new P-256 key and self-signed certificate for %s (%lu ms)", hostname,
+		 (unsigned long)(port_now_ms() - t0));
+	if ((err = settings_set(&dg.settings, "tls_key", kbuf, klen)) ||
+	    (err = settings_set(&dg.settings, "tls_cert", cbuf, clen)) ||
+	    (err = settings_save(&dg.settings)))
+		LOG_ERR("tls: certificate not saved (%d): a new one will be made next boot", err);
+	return 0;
 }
 
-static void greet_command(struct greet *g)
+static int mount_queue(void)
 {
-	char verb[5] = { 0 };
-	for (size_t i = 0; i < 4 && i < g->len; i++)
-		verb[i] = (char)(g->line[i] >= 'a' && g->line[i] <= 'z' ? g->line[i] - 32 : g->line[i]);
-	if (strcmp(verb, "QUIT") == 0 && (g->len == 4 || g->line[4] == ' ')) {
-		char buf[300];
-		snprintf(buf, sizeof(buf), "221 2.0.0 %s closing connection", dg.hostname);
-		greet_reply(g, buf);
-		g->quitting = true;
-	} else {
-		greet_reply(g, "502 5.5.1 Command not implemented yet");
+	const struct port_flash *f = port_flash_area(PORT_FLASH_QUEUE);
+	if (!f)
+		return PORT_ENOTSUP;
+	uint32_t max_msgs = 1024;
+	while (max_msgs > 16 && queue_index_size(f, max_msgs) > sizeof(dg.qindex))
+		max_msgs /= 2;
+	struct queue_config qc = {
+		.flash = f,
+		.max_msgs = max_msgs,
+		.max_msg_size = (uint32_t)dg.in.smtp.max_size,
+		.index_buf = dg.qindex,
+		.index_buf_size = sizeof(dg.qindex),
+	};
+	uint64_t t0 = port_now_ms();
+	int err = queue_mount(&dg.queue, &qc);
+	if (err) {
+		LOG_ERR("queue: mount failed (%d)", err);
+		return err;
 	}
-}
-
-static void greet_input(struct greet *g)
-{
-	uint8_t buf[256];
-	long n = 0;
-	while (!g->quitting && (n = port_tcp_recv(g->sock, buf, sizeof(buf))) > 0) {
-		for (long i = 0; i < n && !g->quitting; i++) {
-			char c = (char)buf[i];
-			if (c == '\n') {
-				if (g->overlong)
-					greet_reply(g, "500 5.5.2 Line too long");
-				else {
-					if (g->len && g->line[g->len - 1] == '\r')
-						g->len--;
-					greet_command(g);
-				}
-				g->len = 0;
-				g->overlong = false;
-			} else if (g->len < sizeof(g->line)) {
-				g->line[g->len++] = c;
-			} else {
-				g->overlong = true;
-			}
-		}
-	}
-	if (n == 0 || (n < 0 && n != PORT_EAGAIN))
-		g->quitting = true, g->out_len = 0; /* peer gone: drop pending output */
-	greet_flush(g);
-}
-
-static void greet_event(void *ctx, int sock, enum port_event ev, int err)
-{
-	struct greet *g = ctx;
-	(void)sock;
-	switch (ev) {
-	case PORT_EV_READABLE:
-		greet_input(g);
-		break;
-	case PORT_EV_WRITABLE:
-		greet_flush(g);
-		break;
-	case PORT_EV_CLOSED:
-		port_close(g->sock);
-		g->sock = -1;
-		break;
-	default:
-		break;
-	}
-	(void)err;
-}
-
-static void listener_event(void *ctx, int lsock, enum port_event ev, int err)
-{
-	(void)ctx;
-	(void)err;
-	if (ev != PORT_EV_ACCEPT)
-		return;
-	for (;;) {
-		struct greet *g = NULL;
-		for (int i = 0; i < GREET_SESSIONS; i++)
-			if (dg.sess[i].sock < 0) {
-				g = &dg.sess[i];
-				break;
-			}
-		struct port_addr peer;
-		static struct greet busy; /* one-shot 421 for clients beyond the limit */
-		struct greet *slot = g ? g : &busy;
-		int s = port_tcp_accept(lsock, &peer, greet_event, slot);
-		if (s < 0)
-			return;
-		memset(slot, 0, sizeof(*slot));
-		slot->sock = s;
-		char buf[300];
-		if (!g) {
-			greet_reply(slot, "421 4.3.2 Too many connections, try again later");
-			slot->quitting = true;
-			greet_flush(slot);
-			if (slot->sock >= 0) { /* could not flush: drop it, never block */
-				port_close(slot->sock);
-				slot->sock = -1;
-			}
-			continue;
-		}
-		char ab[64];
-		LOG_INFO("smtp: connection from %s", port_addr_format(&peer, true, ab, sizeof(ab)));
-		snprintf(buf, sizeof(buf), "220 %s ESMTP danegate %s", dg.hostname, DANEGATE_VERSION);
-		greet_reply(slot, buf);
-		greet_flush(slot);
-	}
-}
-
-static int listen_on(enum port_af af, uint16_t port)
-{
-	struct port_addr a = { .family = (uint8_t)af, .port = port };
-	int s = port_tcp_listen(&a, listener_event, NULL);
-	if (s < 0)
-		LOG_WARN("smtp: cannot listen on IPv%d port %u: %s", af, port, port_strerror(s));
-	else
-		LOG_INFO("smtp: listening on IPv%d port %u", af, port);
-	return s;
+	struct queue_stats st;
+	queue_stats(&dg.queue, &st);
+	LOG_INFO("queue: %lu message(s), %lu of %lu KiB used, max %lu messages, mounted in %lu ms",
+		 (unsigned long)st.msgs, (unsigned long)(st.bytes / 1024),
+		 (unsigned long)(st.max_bytes / 1024), (unsigned long)st.max_msgs,
+		 (unsigned long)(port_now_ms() - t0));
+	return 0;
 }
 
 static void boot_log(void)
@@ -200,9 +126,7 @@ static void boot_log(void)
 
 int danegate_main(void)
 {
-	dg.hostname = port_setting("hostname") ? port_setting("hostname") : "danegate.lan";
-	for (int i = 0; i < GREET_SESSIONS; i++)
-		dg.sess[i].sock = -1;
+	char buf[512];
 	boot_log();
 
 	const struct port_flash *cfg = port_flash_area(PORT_FLASH_CONFIG);
@@ -212,14 +136,48 @@ int danegate_main(void)
 		LOG_ERR("flash: boot counter failed: %s", port_strerror(err));
 	else
 		LOG_INFO("boot count %lu", (unsigned long)boots);
+	if (cfg && (err = settings_open(&dg.settings, cfg, SETTINGS_FIRST_BLOCK)) != 0)
+		LOG_ERR("config: saved settings unreadable (%d): using defaults", err);
 
-	const char *ps = port_setting("smtp_port");
-	uint16_t port = (uint16_t)(ps ? atoi(ps) : 25);
-	int l4 = listen_on(PORT_AF_INET, port);
-	int l6 = listen_on(PORT_AF_INET6, port);
-	if (l4 < 0 && l6 < 0)
+	struct inbound_config *in = &dg.in;
+	smtp_server_config_defaults(&in->smtp);
+	const char *host = setting("hostname", "danegate.lan", buf, sizeof(buf));
+	if (strlen(host) >= sizeof(in->hostname)) {
+		LOG_ERR("config: hostname longer than %u bytes; using danegate.lan",
+			(unsigned)sizeof(in->hostname) - 1);
+		host = "danegate.lan";
+	}
+	memcpy(in->hostname, host, strlen(host) + 1);
+	in->smtp.hostname = in->hostname;
+	in->smtp.max_sessions = INBOUND_SESSIONS;
+	in->port = (uint16_t)atoi(setting("smtp_port", "25", buf, sizeof(buf)));
+	const char *nets = setting("relay_networks", DEFAULT_RELAY_NETS, buf, sizeof(buf));
+	if ((err = inbound_parse_relay_nets(in, nets)) != 0) {
+		LOG_ERR("config: relay_networks entry %d is not a network; relaying only after AUTH",
+			-err);
+		in->smtp.relay_nets_count = 0;
+	}
+	if ((err = inbound_parse_users(in, setting("smtp_users", "", buf, sizeof(buf)))) != 0)
+		LOG_ERR("config: smtp_users entry %d is not user:password", -err);
+
+	bool tls = false;
+	if ((err = tls_init()) != 0)
+		LOG_ERR("tls: init failed: %s; STARTTLS disabled", tls_strerror(err));
+	else
+		tls = load_credentials(in->hostname) == 0;
+	in->smtp.tls_available = tls;
+
+	if (mount_queue() != 0)
 		return 1;
-	LOG_INFO("ready");
-	for (;;)
-		port_poll(1000);
+	if (inbound_start(in, &dg.queue, tls ? &dg.cred : NULL) != 0)
+		return 1;
+	size_t heap_now, heap_peak;
+	tls_heap_stats(&heap_now, &heap_peak);
+	LOG_INFO("ready: RAM static %lu bytes, TLS heap %lu bytes in use (peak %lu)",
+		 (unsigned long)port_board()->static_ram, (unsigned long)heap_now,
+		 (unsigned long)heap_peak);
+	for (;;) {
+		port_poll(250);
+		inbound_tick(port_now_ms());
+	}
 }

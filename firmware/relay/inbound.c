@@ -1,0 +1,432 @@
+/* inbound — see inbound.h. Each session: socket -> (TLS) -> engine ->
+ * hooks -> queue writer; engine output -> (TLS) -> socket. Everything
+ * runs from port_poll() callbacks; nothing blocks but the flash commit,
+ * which must finish before the 250 anyway. */
+#include "relay/inbound.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log/log.h"
+#include "mbedtls/constant_time.h"
+#include "port.h"
+
+struct sess {
+	int sock; /* -1: free */
+	struct smtp_server eng;
+	struct tls_conn tls;
+	bool tls_on;	  /* records go through tls */
+	bool handshaking; /* STARTTLS handshake in progress */
+	uint64_t hs_deadline; /* monotonic ms: a stalled handshake is dropped */
+	char peer_text[64];
+
+	/* the message being received */
+	struct queue_writer w;
+	bool w_open;
+	char sender[SMTP_MAILBOX_BUF];
+	unsigned flags;
+	char rcpt_buf[INBOUND_RCPT_BUF];
+	size_t rcpt_used;
+	const char *rcpts[QUEUE_MAX_RCPT];
+	unsigned nrcpt;
+
+	/* input read but not yet consumed by the engine */
+	uint8_t in[INBOUND_IN_BUF];
+	size_t in_off, in_len;
+};
+
+static struct {
+	const struct inbound_config *cfg;
+	struct queue *q;
+	mbedtls_ssl_config tls_conf;
+	bool tls_ok;
+	struct sess sess[INBOUND_SESSIONS];
+	struct inbound_stats st;
+	int listeners[2];
+} ib;
+
+/* ---- configuration text --------------------------------------------------- */
+static const char *next_token(const char *p, char *tok, size_t size)
+{
+	while (*p == ' ' || *p == ',' || *p == '\t')
+		p++;
+	size_t n = 0;
+	while (*p && *p != ' ' && *p != ',' && *p != '\t') {
+		if (n + 1 < size)
+			tok[n++] = *p;
+		p++;
+	}
+	tok[n] = '\0';
+	return p;
+}
+
+int inbound_parse_relay_nets(struct inbound_config *cfg, const char *text)
+{
+	char tok[64];
+	size_t n = 0;
+	for (const char *p = next_token(text, tok, sizeof(tok)); tok[0];
+	     p = next_token(p, tok, sizeof(tok))) {
+		if (n == INBOUND_RELAY_NETS || smtp_cidr_parse(tok, &cfg->relay_nets[n]) != 0)
+			return -(int)(n + 1);
+		n++;
+	}
+	cfg->smtp.relay_nets = cfg->relay_nets;
+	cfg->smtp.relay_nets_count = n;
+	return 0;
+}
+
+int inbound_parse_users(struct inbound_config *cfg, const char *text)
+{
+	char tok[2 * SMTP_AUTH_FIELD_MAX + 2];
+	unsigned n = 0;
+	for (const char *p = next_token(text, tok, sizeof(tok)); tok[0];
+	     p = next_token(p, tok, sizeof(tok))) {
+		char *colon = strchr(tok, ':');
+		if (n == INBOUND_USERS || !colon || colon == tok || strlen(colon + 1) == 0 ||
+		    (size_t)(colon - tok) > SMTP_AUTH_FIELD_MAX || strlen(colon + 1) > SMTP_AUTH_FIELD_MAX)
+			return -(int)(n + 1);
+		*colon = '\0';
+		strcpy(cfg->users[n].name, tok);
+		strcpy(cfg->users[n].pass, colon + 1);
+		n++;
+	}
+	cfg->nusers = n;
+	return 0;
+}
+
+/* ---- engine hooks -------------------------------------------------------- */
+static int map_queue_err(int err)
+{
+	if (err == 0)
+		return 0;
+	if (err == QUEUE_EFULL || err == QUEUE_ETOOBIG)
+		return SMTP_EFULL;
+	return SMTP_EIO;
+}
+
+static int hk_check_size(void *ctx, uint64_t size)
+{
+	(void)ctx;
+	uint32_t hint = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+	return map_queue_err(queue_can_accept(ib.q, hint, 0));
+}
+
+static int hk_msg_begin(void *ctx, const char *sender, unsigned flags)
+{
+	struct sess *s = ctx;
+	snprintf(s->sender, sizeof(s->sender), "%s", sender);
+	s->flags = flags;
+	s->rcpt_used = 0;
+	s->nrcpt = 0;
+	return 0;
+}
+
+static int hk_msg_rcpt(void *ctx, const char *rcpt)
+{
+	struct sess *s = ctx;
+	size_t n = strlen(rcpt) + 1;
+	if (s->nrcpt == QUEUE_MAX_RCPT || s->rcpt_used + n > sizeof(s->rcpt_buf))
+		return SMTP_EFULL;
+	memcpy(s->rcpt_buf + s->rcpt_used, rcpt, n);
+	s->rcpts[s->nrcpt++] = s->rcpt_buf + s->rcpt_used;
+	s->rcpt_used += n;
+	return 0;
+}
+
+static int hk_msg_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct sess *s = ctx;
+	if (!s->w_open) {
+		/* The envelope is complete once content starts: write it now. */
+		int err = queue_msg_begin(ib.q, &s->w, s->sender, s->rcpts, s->nrcpt, 0, 0,
+					  (uint64_t)port_wall_time());
+		if (err)
+			return map_queue_err(err);
+		s->w_open = true;
+	}
+	return map_queue_err(queue_msg_write(&s->w, data, len));
+}
+
+static int hk_msg_commit(void *ctx, char *id, size_t id_size)
+{
+	struct sess *s = ctx;
+	if (!s->w_open) { /* empty message: still needs its envelope */
+		int err = hk_msg_write(ctx, (const uint8_t *)"", 0);
+		if (err)
+			return err;
+	}
+	uint32_t qid;
+	int err = queue_msg_commit(&s->w, &qid);
+	s->w_open = false;
+	if (err) {
+		LOG_ERR("smtp: %s: queue commit failed (%d)", s->peer_text, err);
+		return map_queue_err(err);
+	}
+	snprintf(id, id_size, "%08lX", (unsigned long)qid);
+	ib.st.accepted_msgs++;
+	LOG_INFO("smtp: %s: queued %s from <%s>, %u recipient(s)", s->peer_text, id, s->sender,
+		 s->nrcpt);
+	return 0;
+}
+
+static void hk_msg_abort(void *ctx)
+{
+	struct sess *s = ctx;
+	if (s->w_open)
+		queue_msg_abort(&s->w);
+	s->w_open = false;
+	s->nrcpt = 0;
+	s->rcpt_used = 0;
+}
+
+/* Every user is compared, always in full, so neither the time nor the
+ * answer tells which part was wrong or how many users exist. */
+static int hk_auth_check(void *ctx, const char *user, const char *pass)
+{
+	(void)ctx;
+	char u[SMTP_AUTH_FIELD_MAX + 1] = { 0 }, p[SMTP_AUTH_FIELD_MAX + 1] = { 0 };
+	strncpy(u, user, SMTP_AUTH_FIELD_MAX);
+	strncpy(p, pass, SMTP_AUTH_FIELD_MAX);
+	int ok = 0;
+	for (unsigned i = 0; i < ib.cfg->nusers; i++) {
+		int du = mbedtls_ct_memcmp(u, ib.cfg->users[i].name, sizeof(u));
+		int dp = mbedtls_ct_memcmp(p, ib.cfg->users[i].pass, sizeof(p));
+		ok |= (du | dp) == 0;
+	}
+	return ok ? 0 : SMTP_EDENIED;
+}
+
+static const struct smtp_server_hooks hooks = {
+	.check_size = hk_check_size,
+	.msg_begin = hk_msg_begin,
+	.msg_rcpt = hk_msg_rcpt,
+	.msg_write = hk_msg_write,
+	.msg_commit = hk_msg_commit,
+	.msg_abort = hk_msg_abort,
+	.auth_check = hk_auth_check,
+};
+
+/* ---- session I/O ------------------------------------------------------------ */
+static void sess_free(struct sess *s)
+{
+	if (s->sock < 0)
+		return;
+	smtp_server_close(&s->eng); /* aborts an open message through the hook */
+	if (s->tls_on || s->handshaking)
+		tls_conn_free(&s->tls);
+	port_close(s->sock);
+	s->sock = -1;
+	ib.st.active--;
+}
+
+/* Sends engine output; false if the connection is gone. */
+static bool sess_flush(struct sess *s)
+{
+	const uint8_t *out;
+	size_t n;
+	while ((n = smtp_server_output(&s->eng, &out)) > 0) {
+		long w = s->tls_on ? tls_conn_write(&s->tls, out, n) : port_tcp_send(s->sock, out, n);
+		if (w == PORT_EAGAIN || w == TLS_WANT_WRITE || w == TLS_WANT_READ)
+			return true; /* PORT_EV_WRITABLE resumes */
+		if (w <= 0)
+			return false;
+		smtp_server_consumed_output(&s->eng, (size_t)w);
+	}
+	return true;
+}
+
+static long sess_read(struct sess *s, uint8_t *buf, size_t len)
+{
+	if (!s->tls_on)
+		return port_tcp_recv(s->sock, buf, len);
+	long n = tls_conn_read(&s->tls, buf, len);
+	if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
+		return PORT_EAGAIN;
+	return n < 0 ? PORT_EIO : n;
+}
+
+static void sess_handshake(struct sess *s)
+{
+	int r = tls_conn_handshake(&s->tls);
+	if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
+		return;
+	if (r != 0) {
+		ib.st.tls_failures++;
+		LOG_WARN("smtp: %s: TLS handshake failed: %s", s->peer_text, tls_strerror(r));
+		sess_free(s); /* frees the TLS context too: still handshaking */
+		return;
+	}
+	s->handshaking = false;
+	s->tls_on = true;
+	ib.st.tls_handshakes++;
+	smtp_server_tls_started(&s->eng, tls_conn_version(&s->tls), tls_conn_cipher(&s->tls));
+	LOG_INFO("smtp: %s: STARTTLS %s %s", s->peer_text, tls_conn_version(&s->tls),
+		 tls_conn_cipher(&s->tls));
+}
+
+/* Feeds buffered input and acts on what the engine wants, until it needs
+ * more input or the socket's next event. */
+static void sess_run(struct sess *s)
+{
+	for (;;) {
+		if (s->handshaking) {
+			sess_handshake(s);
+			if (s->handshaking || s->sock < 0)
+				return;
+		}
+		if (!sess_flush(s)) {
+			sess_free(s);
+			return;
+		}
+		enum smtp_want want = smtp_server_want(&s->eng);
+		const uint8_t *pending;
+		bool unsent = smtp_server_output(&s->eng, &pending) > 0;
+		if (want == SMTP_WANT_CLOSE) {
+			if (!unsent)
+				sess_free(s);
+			return;
+		}
+		if (want == SMTP_WANT_FLUSH || unsent)
+			return; /* wait for WRITABLE */
+		if (want == SMTP_WANT_STARTTLS) {
+			/* Plaintext that came after STARTTLS must never be read
+			 * as a command (RFC 3207 §4.2): drop it. */
+			s->in_off = s->in_len = 0;
+			int err = ib.tls_ok ? tls_conn_setup(&s->tls, &ib.tls_conf, s->sock, NULL) : -1;
+			if (err) {
+				LOG_ERR("smtp: %s: cannot start TLS (%d)", s->peer_text, err);
+				sess_free(s);
+				return;
+			}
+			s->handshaking = true;
+			s->hs_deadline = port_now_ms() + INBOUND_HANDSHAKE_MS;
+			continue;
+		}
+		/* SMTP_WANT_READ */
+		if (s->in_off == s->in_len) {
+			long n = sess_read(s, s->in, sizeof(s->in));
+			if (n == PORT_EAGAIN)
+				return;
+			if (n <= 0) { /* EOF or error: the client went away */
+				sess_free(s);
+				return;
+			}
+			s->in_off = 0;
+			s->in_len = (size_t)n;
+		}
+		smtp_server_tick(&s->eng, port_now_ms(), port_wall_time());
+		size_t used = smtp_server_feed(&s->eng, s->in + s->in_off, s->in_len - s->in_off);
+		s->in_off += used;
+		if (used == 0 && smtp_server_want(&s->eng) == SMTP_WANT_READ &&
+		    smtp_server_output(&s->eng, &pending) == 0) {
+			LOG_ERR("smtp: %s: engine made no progress; closing", s->peer_text);
+			sess_free(s);
+			return;
+		}
+	}
+}
+
+static void sess_event(void *ctx, int sock, enum port_event ev, int err)
+{
+	struct sess *s = ctx;
+	(void)sock;
+	(void)err;
+	if (s->sock < 0)
+		return;
+	if (ev == PORT_EV_CLOSED) {
+		sess_free(s);
+		return;
+	}
+	sess_run(s);
+}
+
+static void listener_event(void *ctx, int lsock, enum port_event ev, int err)
+{
+	(void)ctx;
+	(void)err;
+	if (ev != PORT_EV_ACCEPT)
+		return;
+	for (;;) {
+		struct sess *s = NULL;
+		for (int i = 0; i < INBOUND_SESSIONS && !s; i++)
+			if (ib.sess[i].sock < 0)
+				s = &ib.sess[i];
+		struct port_addr peer;
+		if (!s) {
+			/* Over the limit: one short 421 and close, no session state.
+			 * The reply is tiny, so a fresh socket's send buffer takes it. */
+			int t = port_tcp_accept(lsock, &peer, sess_event, NULL);
+			if (t < 0)
+				return;
+			static const char busy[] = "421 4.3.2 Too many connections, try again later\r\n";
+			(void)port_tcp_send(t, busy, sizeof(busy) - 1);
+			port_close(t);
+			ib.st.refused_busy++;
+			continue;
+		}
+		int sock = port_tcp_accept(lsock, &peer, sess_event, s);
+		if (sock < 0)
+			return;
+		memset(s, 0, offsetof(struct sess, in));
+		s->sock = sock;
+		port_addr_format(&peer, true, s->peer_text, sizeof(s->peer_text));
+		struct smtp_peer p = { .addr = peer };
+		smtp_server_init(&s->eng, &ib.cfg->smtp, &hooks, s, &p, port_now_ms(), port_wall_time());
+		ib.st.sessions++;
+		ib.st.active++;
+		smtp_server_start(&s->eng, ib.st.active - 1);
+		LOG_INFO("smtp: connection from %s", s->peer_text);
+		sess_run(s);
+	}
+}
+
+int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_cred *cred)
+{
+	ib.cfg = cfg;
+	ib.q = q;
+	for (int i = 0; i < INBOUND_SESSIONS; i++)
+		ib.sess[i].sock = -1;
+	ib.tls_ok = cred && tls_server_config(&ib.tls_conf, cred) == 0;
+	if (cred && !ib.tls_ok)
+		LOG_ERR("smtp: TLS configuration failed: STARTTLS not offered");
+	int up = 0;
+	const enum port_af fams[2] = { PORT_AF_INET, PORT_AF_INET6 };
+	for (int i = 0; i < 2; i++) {
+		struct port_addr a = { .family = (uint8_t)fams[i], .port = cfg->port };
+		ib.listeners[i] = port_tcp_listen(&a, listener_event, NULL);
+		if (ib.listeners[i] < 0) {
+			LOG_WARN("smtp: cannot listen on IPv%d port %u: %s", fams[i], cfg->port,
+				 port_strerror(ib.listeners[i]));
+		} else {
+			LOG_INFO("smtp: listening on IPv%d port %u", fams[i], cfg->port);
+			up++;
+		}
+	}
+	return up ? 0 : PORT_EIO;
+}
+
+void inbound_tick(uint64_t now_ms)
+{
+	for (int i = 0; i < INBOUND_SESSIONS; i++) {
+		struct sess *s = &ib.sess[i];
+		if (s->sock < 0)
+			continue;
+		if (s->handshaking) {
+			if (now_ms >= s->hs_deadline) {
+				LOG_WARN("smtp: %s: TLS handshake timed out", s->peer_text);
+				ib.st.tls_failures++;
+				sess_free(s);
+			}
+			continue;
+		}
+		smtp_server_tick(&s->eng, now_ms, port_wall_time());
+		if (smtp_server_want(&s->eng) == SMTP_WANT_CLOSE)
+			sess_run(s); /* sends the 421 4.4.2 and closes */
+	}
+}
+
+void inbound_stats(struct inbound_stats *st)
+{
+	*st = ib.st;
+}

@@ -1,0 +1,56 @@
+/* inbound — the LAN side of the relay: listeners, a bounded set of SMTP
+ * sessions, each an smtp_server engine on a port.h socket with optional
+ * STARTTLS, whose messages stream into the flash queue. `250` is sent
+ * only after queue_msg_commit() returned 0.
+ * Exports inbound_start(), inbound_tick(), inbound_stats(). */
+#ifndef DANEGATE_INBOUND_H
+#define DANEGATE_INBOUND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "queue/queue.h"
+#include "smtp/smtp_server.h"
+#include "tls/tls.h"
+
+#define INBOUND_SESSIONS 4	  /* concurrent SMTP sessions; then 421 4.3.2 */
+#define INBOUND_RELAY_NETS 16	  /* relay_networks entries */
+#define INBOUND_USERS 8		  /* AUTH users */
+#define INBOUND_RCPT_BUF 4096	  /* bytes of recipient addresses per message:
+				   * beyond it RCPT gets 452 (RFC 5321 §4.5.3.1.10) */
+#define INBOUND_IN_BUF 1024	  /* input read per event, fed to the engine */
+#define INBOUND_HANDSHAKE_MS 60000 /* STARTTLS handshake must finish within */
+
+struct inbound_user {
+	char name[SMTP_AUTH_FIELD_MAX + 1];
+	char pass[SMTP_AUTH_FIELD_MAX + 1];
+};
+
+struct inbound_config {
+	struct smtp_server_config smtp; /* relay_nets point at relay_nets[] */
+	struct smtp_cidr relay_nets[INBOUND_RELAY_NETS];
+	struct inbound_user users[INBOUND_USERS];
+	unsigned nusers;
+	uint16_t port;
+	char hostname[SMTP_HOST_MAX + 1];
+};
+
+struct inbound_stats {
+	uint32_t sessions, refused_busy, accepted_msgs, tls_handshakes, tls_failures;
+	uint32_t active;
+};
+
+/* Parses "a/b, c/d ..." into cfg->relay_nets. 0, or the index+1 of the
+ * first bad entry negated. */
+int inbound_parse_relay_nets(struct inbound_config *cfg, const char *text);
+/* Parses "user:pass user2:pass2" into cfg->users. 0 or negative. */
+int inbound_parse_users(struct inbound_config *cfg, const char *text);
+
+/* Listens on cfg->port (IPv4 and IPv6). cred may be NULL (no STARTTLS).
+ * cfg, q and cred must outlive the relay. 0 if at least one listener is up. */
+int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_cred *cred);
+/* Timeouts; call at least once a second. */
+void inbound_tick(uint64_t now_ms);
+void inbound_stats(struct inbound_stats *st);
+
+#endif
