@@ -5,7 +5,8 @@ network) and boots it twice on one fresh flash file. Checks the CFI driver
 against QEMU's pflash_cfi01 (geometry, erase, buffered program across
 write-buffer windows, the NOR rule, unaligned reads, range errors), the
 flash file contents from the host side, persistence across boots, the wall
-clock, WFI sleep in port_poll, stack painting, and PSCI reset (QEMU runs
+clock, WFI sleep in port_poll and its early end on console input (UART
+interrupt), stack painting, and PSCI reset (QEMU runs
 with -no-reboot, so a working reset ends it). Ends with
 "flashdrv: N passed, M failed". QV_VERBOSE=1 echoes the serial console."""
 import os
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -31,19 +33,36 @@ def check(name, cond, detail=''):
 
 
 def boot(elf, flash):
+    """Runs QEMU to its end; types "hello" on the serial console when the
+    harness asks. (output, exit code or None on timeout, seconds)"""
     cmd = ['qemu-system-arm', '-M', 'virt', '-cpu', 'cortex-a15', '-m', '128M', '-nographic',
            '-monitor', 'none', '-no-reboot', '-nic', 'none', '-kernel', elf,
            '-drive', 'if=pflash,unit=1,format=raw,file=' + flash]
     t0 = time.monotonic()
+    q = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+    lines = []
+
+    def reader():
+        for raw in iter(q.stdout.readline, b''):
+            text = raw.decode(errors='replace').rstrip('\r\n')
+            lines.append(text)
+            if os.environ.get('QV_VERBOSE'):
+                print('    | ' + text, flush=True)
+            if text == 'I type now':
+                time.sleep(0.5)  # let the board go to sleep first
+                q.stdin.write(b'hello\r')
+                q.stdin.flush()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=60)
-        out, rc = p.stdout.decode(errors='replace'), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = (e.stdout or b'').decode(errors='replace'), None
-    if os.environ.get('QV_VERBOSE'):
-        print(''.join('    | ' + l + '\n' for l in out.splitlines()), end='')
-    return out.replace('\r', ''), rc, time.monotonic() - t0
+        rc = q.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        q.kill()
+        q.wait()
+        rc = None
+    t.join(5)
+    return '\n'.join(lines), rc, time.monotonic() - t0
 
 
 def harness_checks(tag, out):

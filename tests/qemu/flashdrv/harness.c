@@ -171,6 +171,29 @@ static void board_checks(void)
 	port_poll(0);
 	b2 = port_now_ms();
 	check("poll_zero_returns", b2 - a < 20, "%ld ms", (long)(b2 - a));
+	/* Console: the host types once it sees the prompt; the UART interrupt
+	 * must end the WFI sleep early and the bytes must come out in order. */
+	char in[32];
+	while (port_console_read(in, sizeof(in)) > 0)
+		; /* drop anything typed before the prompt */
+	printf("I type now\n");
+	size_t got = 0;
+	a = port_now_ms();
+	uint64_t first = 0;
+	while (got < 6 && port_now_ms() - a < 5000) {
+		port_poll(5000);
+		long n = port_console_read(in + got, sizeof(in) - 1 - got);
+		if (n > 0) {
+			if (!got)
+				first = port_now_ms() - a;
+			got += (size_t)n;
+		}
+	}
+	in[got] = 0;
+	check("console_input_wakes_poll", got >= 6 && memcmp(in, "hello\r", 6) == 0 && first < 4000,
+	      "got %d bytes after %ld ms", (int)got, (long)first);
+	check("console_read_empty", port_console_read(in, sizeof(in)) == PORT_EAGAIN, "%s", "");
+
 	uint32_t sp = port_stack_peak();
 	check("stack_peak", sp > 64 && sp < 32768, "%ld bytes", (long)sp);
 }
