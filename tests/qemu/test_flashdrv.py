@@ -4,7 +4,7 @@ builds tests/qemu/flashdrv/ (the board with a test harness as firmware, no
 network) and boots it twice on one fresh flash file. Checks the CFI driver
 against QEMU's pflash_cfi01 (geometry, erase, buffered program across
 write-buffer windows, the NOR rule, unaligned reads, range errors), the
-flash file contents from the host side, persistence across boots, the wall
+flash file contents from the host side, persistence across boots, the fault report (a NULL write on boot 2), the wall
 clock, WFI sleep in port_poll and its early end on console input (UART
 interrupt), stack painting, and PSCI reset (QEMU runs
 with -no-reboot, so a working reset ends it). Ends with
@@ -32,9 +32,10 @@ def check(name, cond, detail=''):
                             '' if not detail else '  (%s)' % detail), flush=True)
 
 
-def boot(elf, flash):
-    """Runs QEMU to its end; types "hello" on the serial console when the
-    harness asks. (output, exit code or None on timeout, seconds)"""
+def boot(elf, flash, stop_on=None):
+    """Runs QEMU to its end (or until a line equals stop_on, then kills it);
+    types "hello" on the serial console when the harness asks.
+    (output, exit code or None if killed, seconds)"""
     cmd = ['qemu-system-arm', '-M', 'virt', '-cpu', 'cortex-a15', '-m', '128M', '-nographic',
            '-monitor', 'none', '-no-reboot', '-nic', 'none', '-kernel', elf,
            '-drive', 'if=pflash,unit=1,format=raw,file=' + flash]
@@ -48,6 +49,8 @@ def boot(elf, flash):
             lines.append(text)
             if os.environ.get('QV_VERBOSE'):
                 print('    | ' + text, flush=True)
+            if stop_on and text == stop_on:
+                q.kill()
             if text == 'I type now':
                 time.sleep(0.5)  # let the board go to sleep first
                 q.stdin.write(b'hello\r')
@@ -112,9 +115,17 @@ def main():
         check('file: queue block 0 erased again', data[:BLOCK] == b'\xff' * BLOCK)
         check('file: nothing else written', data[BLOCK:CONFIG_START] == b'\xff' * (CONFIG_START - BLOCK))
 
-        out2, rc2, _ = boot(elf, flash)
+        out2, rc2, _ = boot(elf, flash, stop_on='*** halted ***')
         check('boot 2: mark from boot 1 survived', 'I mark present' in out2)
-        check('boot 2: harness ran to the end', 'flashdrv: done' in out2 and rc2 == 0)
+        harness_checks('boot 2', out2)
+        check('boot 2: harness ran to the end', 'flashdrv: done' in out2)
+        report = out2[out2.find('I fault now'):]
+        check('fault: data abort report', '*** FAULT: data abort ***' in report)
+        check('fault: decoded status, address, direction',
+              'translation fault (section): unmapped address on write DFAR=0x00000010' in report)
+        check('fault: registers, pc in the harness, Thumb',
+              re.search(r'pc=0x4\w{7} lr=0x\w{8} sp=0x\w{8} cpsr=0x\w{8} \(Thumb\)', report) is not None)
+        check('fault: halted, not continued', '*** halted ***' in report and 'I fault ignored' not in report)
         if not all(results):
             print('---- serial log of boot 1 ----\n' + out[-3000:])
     finally:

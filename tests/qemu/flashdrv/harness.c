@@ -33,6 +33,7 @@ bool qv_net_pending(void)
 static const char mark_text[] = "FLASHDRV-MARK";
 
 static int fails;
+static bool second_boot;
 
 static void check(const char *name, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void check(const char *name, bool ok, const char *fmt, ...)
@@ -80,7 +81,8 @@ static void flash_checks(void)
 	uint32_t mark = MARK_BLOCK * cfg->erase_size;
 	char seen[sizeof(mark_text)];
 	port_flash_read(cfg, mark, seen, sizeof(seen));
-	printf("I mark %s\n", memcmp(seen, mark_text, sizeof(mark_text)) == 0 ? "present" : "absent");
+	second_boot = memcmp(seen, mark_text, sizeof(mark_text)) == 0;
+	printf("I mark %s\n", second_boot ? "present" : "absent");
 
 	uint32_t blk = 2u * cfg->erase_size;
 	uint64_t t0 = port_now_ms();
@@ -205,6 +207,14 @@ int danegate_main(void)
 	board_checks();
 	flash_checks();
 	printf("flashdrv: done, %d failed\n", fails);
+	if (second_boot) {
+		/* The fault report: a write to the unmapped first 64 MiB (a NULL
+		 * pointer) must give a data abort report, then halt. */
+		printf("I fault now\n");
+		volatile uintptr_t bad = 0x10;
+		*(volatile uint32_t *)bad = 1;
+		printf("I fault ignored\n");
+	}
 	port_reboot(); /* QEMU runs with -no-reboot: it exits here */
 	return 0;
 }
