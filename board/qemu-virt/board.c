@@ -27,8 +27,12 @@
 /* Console receive ring (power of two); beyond it input is dropped and
  * counted, the operator sees missing characters, nothing else breaks. */
 #define QV_CONSOLE_RING 512u
-/* The heap high-water mark is logged each time it grows by this much. */
+/* Memory figures are logged when the heap high-water mark grows by
+ * QV_HEAP_LOG_STEP or the stack peak by QV_STACK_LOG_STEP; the stack is
+ * scanned at most once per QV_STACK_SCAN_MS. */
 #define QV_HEAP_LOG_STEP 4096u
+#define QV_STACK_LOG_STEP 1024u
+#define QV_STACK_SCAN_MS 1000u
 #define QV_STACK_PAINT 0xa5a5a5a5u
 /* Lowest bytes of the SVC stack watched as a guard: a frame with a big,
  * sparsely written local array can skip a few words, not a whole KiB. */
@@ -79,6 +83,8 @@ static struct {
 	bool flash_ok;
 
 	size_t heap_logged;
+	uint32_t stack_logged;
+	uint64_t stack_scan_due_ms; /* 0: at the first loop turn */
 	bool stack_overflow_logged;
 } qv; /* zero-initialised: .bss, not a 3 KiB .data image */
 
@@ -320,10 +326,10 @@ void port_log_sink(enum port_log_level level, const char *line, size_t len)
 
 /* ---- the event loop -------------------------------------------------------- */
 
-/* Heap growth and the SVC stack's guard (its lowest painted KiB), checked
- * once per loop turn: cheap, and the operator hears of trouble before it
- * turns into a fault. */
-static void heap_watch(void)
+/* Memory watch, once per loop turn: the SVC stack's guard (its lowest
+ * painted KiB), then stack peak and heap high-water as figures for the
+ * operator. Cheap, and trouble is heard of before it becomes a fault. */
+static void memory_watch(void)
 {
 	bool guard_hit = false;
 	for (unsigned i = 0; i < QV_STACK_GUARD_WORDS && !qv.stack_overflow_logged; i++)
@@ -333,12 +339,20 @@ static void heap_watch(void)
 		qv_log(PORT_LOG_ERR, "board: SVC stack (%lu bytes) reached its last KiB or beyond: the IRQ stack below may be damaged",
 		       (unsigned long)((uintptr_t)__stack_svc_top - (uintptr_t)__stack_svc_bottom));
 	}
-	size_t peak = qv_heap_peak();
-	if (peak >= qv.heap_logged + QV_HEAP_LOG_STEP) {
-		qv.heap_logged = peak;
-		qv_log(PORT_LOG_INFO, "board: heap high-water %lu of %lu bytes, stack peak %lu bytes",
-		       (unsigned long)peak, (unsigned long)qv_heap_limit(),
-		       (unsigned long)port_stack_peak());
+	size_t heap = qv_heap_peak();
+	uint32_t stack = qv.stack_logged;
+	uint64_t now = gtimer_ms();
+	if (now >= qv.stack_scan_due_ms) {
+		qv.stack_scan_due_ms = now + QV_STACK_SCAN_MS;
+		stack = port_stack_peak();
+	}
+	if (heap >= qv.heap_logged + QV_HEAP_LOG_STEP || stack >= qv.stack_logged + QV_STACK_LOG_STEP) {
+		qv.heap_logged = heap;
+		qv.stack_logged = stack;
+		qv_log(PORT_LOG_INFO, "board: stack peak %lu of %lu bytes, heap high-water %lu of %lu bytes",
+		       (unsigned long)stack,
+		       (unsigned long)((uintptr_t)__stack_svc_top - (uintptr_t)__stack_svc_bottom),
+		       (unsigned long)heap, (unsigned long)qv_heap_limit());
 	}
 }
 
@@ -351,7 +365,7 @@ void port_poll(uint32_t timeout_ms)
 		bool busy = woken || qv_net_pending();
 		uint32_t irqs = qv.dev_irqs;
 		qv_net_poll(now);
-		heap_watch();
+		memory_watch();
 		bool typed = qv.rx_head != qv.rx_seen;
 		if (busy || typed) {
 			/* Something arrived and was dispatched (or is waiting

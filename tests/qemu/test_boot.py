@@ -132,9 +132,9 @@ def boot(name, flash, expect_count):
         if t_banner is not None:
             figures.append('banner %.0f ms' % (t_banner * 1000))
         print('  %s: from QEMU start: %s' % (name, ', '.join(figures) or 'no figures'))
-        heap = re.findall(r'heap high-water (\d+) of \d+ bytes, stack peak (\d+)', b.log())
-        if heap:
-            print('  %s: heap high-water %s bytes, stack peak %s bytes' % (name, heap[-1][0], heap[-1][1]))
+        mem = re.findall(r'stack peak (\d+) of \d+ bytes, heap high-water (\d+)', b.log())
+        if mem:
+            print('  %s: stack peak %s bytes, heap high-water %s bytes' % (name, mem[-1][0], mem[-1][1]))
         ok = all(results)
         return ok, b.log()
     finally:
