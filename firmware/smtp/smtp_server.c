@@ -987,7 +987,8 @@ size_t smtp_server_feed(struct smtp_server *s, const uint8_t *in, size_t len)
 			return i;
 		if (s->state == SMTP_S_STARTTLS || s->state == SMTP_S_CLOSING) {
 			/* plaintext behind STARTTLS, anything behind QUIT */
-			if (s->state == SMTP_S_STARTTLS)
+			/* logged once: a trickle must not flood the log */
+			if (s->state == SMTP_S_STARTTLS && s->discarded == 0)
 				note(s, PORT_LOG_WARN,
 				     "%s octets of plaintext after STARTTLS discarded",
 				     u64_dec(len - i, num));

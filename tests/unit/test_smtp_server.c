@@ -2,7 +2,8 @@
  * dialogues against a fake queue: pipelined and not, every limit and error
  * path, SMTP smuggling attempts, relay-control tricks, AUTH and STARTTLS,
  * timeouts, the session limit, back-pressure, the Received: header, and
- * byte-by-byte feeding giving the same result as feeding whole. */
+ * byte-by-byte feeding giving the same result as feeding whole: every
+ * test runs twice, fed whole and fed one octet per call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,9 +190,28 @@ static void feed_chunked(struct session *t, const char *text, size_t len, size_t
 	drain(t);
 }
 
+/* How feed() hands the client's bytes over: 0 = all at once, 1 = one
+ * octet per call. main() runs every test both ways, so each dialogue
+ * checks that input chunking never changes the session. */
+static size_t feed_chunk;
+
+static int feed_whole(void **state)
+{
+	(void)state;
+	feed_chunk = 0;
+	return 0;
+}
+
+static int feed_bytewise(void **state)
+{
+	(void)state;
+	feed_chunk = 1;
+	return 0;
+}
+
 static void feed(struct session *t, const char *text)
 {
-	feed_chunked(t, text, strlen(text), 0);
+	feed_chunked(t, text, strlen(text), feed_chunk);
 }
 
 /* "220 250 354 ..." — the code of every final reply line so far. */
@@ -957,8 +977,9 @@ static void postmaster_log_tells_what_happened(void **state)
 	struct session *t = calloc(1, sizeof(*t));
 	setup(t, STRANGER, true);
 	start(t);
-	feed(t, EHLO "MAIL FROM:<s@x.example>\r\nRCPT TO:<bob%example.org@mx.test>\r\n"
-		     "STARTTLS\r\nEHLO sneaky\r\n");
+	const char *in = EHLO "MAIL FROM:<s@x.example>\r\nRCPT TO:<bob%example.org@mx.test>\r\n"
+			      "STARTTLS\r\nEHLO sneaky\r\n";
+	feed_chunked(t, in, strlen(in), 0); /* one read: one count */
 	smtp_server_tls_started(&t->s, "TLSv1.3", "TLS1-3-AES-128-GCM-SHA256");
 	feed(t, EHLO "AUTH PLAIN AGFsaWNlAHdyb25n\r\n");
 	assert_string_equal(t->q.log, "relay access denied: <bob%example.org@mx.test>\n"
@@ -1093,5 +1114,7 @@ int main(void)
 		cmocka_unit_test(any_chunking_gives_the_same_session),
 		cmocka_unit_test(init_refuses_bad_arguments),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("fed whole", tests, feed_whole, NULL);
+	failed += cmocka_run_group_tests_name("fed byte by byte", tests, feed_bytewise, NULL);
+	return failed;
 }
