@@ -25,8 +25,9 @@ struct host_config {
 	const char *hostname;	    /* port_setting("hostname"), NULL: unset */
 	const char *smtp_port;	    /* port_setting("smtp_port") */
 	const char *listen;	    /* port_setting("listen") */
-	long powercut_after;	    /* cut the queue flash after N ops; -1: never */
+	long powercut_after;	    /* cut a flash area after N ops; -1: never */
 	enum flashsim_cut powercut_how;
+	enum port_flash_area powercut_area; /* which one (default: the queue) */
 	char **argv;		    /* for port_reboot's re-exec */
 };
 

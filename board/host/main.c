@@ -24,8 +24,9 @@ static void usage(FILE *f, const char *prog)
 		"  --smtp-port N         SMTP listen port (default " HOST_DEFAULT_SMTP_PORT ")\n"
 		"  --listen ADDR         numeric address to listen on (default: any)\n"
 		"  --hostname NAME       name in the SMTP greeting\n"
-		"  --powercut-after N    cut the queue flash's power at its N-th program or\n"
-		"                        erase from now; the process exits with status 99\n"
+		"  --powercut-after N    cut the flash's power at its N-th program or erase\n"
+		"                        (counted from start); the process exits with status 99\n"
+		"  --powercut-area AREA  queue (default) or config\n"
 		"  --powercut-half       the cut operation is left half done (default: clean)\n"
 		"  --help                this text\n"
 		"Flash: queue %u KiB, config %u KiB, erase block %u KiB, program unit %u bytes.\n",
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 				   .smtp_port = HOST_DEFAULT_SMTP_PORT,
 				   .powercut_after = -1,
 				   .powercut_how = FLASHSIM_CUT_CLEAN,
+				   .powercut_area = PORT_FLASH_QUEUE,
 				   .argv = argv };
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -95,6 +97,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.hostname = v;
+		} else if (strcmp(o, "--powercut-area") == 0) {
+			if (strcmp(v, "queue") == 0)
+				cfg.powercut_area = PORT_FLASH_QUEUE;
+			else if (strcmp(v, "config") == 0)
+				cfg.powercut_area = PORT_FLASH_CONFIG;
+			else {
+				fprintf(stderr, "%s: area '%s' is neither queue nor config\n", argv[0], v);
+				return 2;
+			}
 		} else if (strcmp(o, "--powercut-after") == 0) {
 			if (!parse_long(v, 0, 1000000000L, &n)) {
 				fprintf(stderr, "%s: bad count '%s'\n", argv[0], v);

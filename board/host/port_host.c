@@ -321,10 +321,16 @@ int host_board_init(const struct host_config *cfg)
 		host_board_fini();
 		return err;
 	}
-	struct flashsim *qs = host.flash[PORT_FLASH_QUEUE];
-	flashsim_on_powercut(qs, powercut_exit, NULL);
-	if (cfg->powercut_after >= 0)
-		flashsim_powercut_after(qs, cfg->powercut_after, cfg->powercut_how);
+	for (int i = 0; i < PORT_FLASH_AREAS; i++)
+		flashsim_on_powercut(host.flash[i], powercut_exit, NULL);
+	if (cfg->powercut_after >= 0) {
+		if ((unsigned)cfg->powercut_area >= PORT_FLASH_AREAS) {
+			host_board_fini();
+			return PORT_EINVAL;
+		}
+		flashsim_powercut_after(host.flash[cfg->powercut_area], cfg->powercut_after,
+					cfg->powercut_how);
+	}
 	return 0;
 }
 
