@@ -743,7 +743,16 @@ static void command(struct smtp_server *s, char *line)
 		cmd_starttls(s, arg);
 	else if (equal_ci(line, "AUTH"))
 		cmd_auth(s, arg);
-	else
+	else if (equal_ci(line, "EXPN"))
+		reply_err(s, "502 5.5.1 Error: command not implemented");
+	else if (equal_ci(line, "GET") || equal_ci(line, "POST") || equal_ci(line, "PUT") ||
+		 equal_ci(line, "HEAD") || equal_ci(line, "CONNECT")) {
+		/* a browser or proxy tricked into talking to us (cross-protocol
+		 * attacks): nothing it sends next is mail, so do not read it */
+		note(s, PORT_LOG_WARN, "HTTP %s request on the SMTP port, disconnecting", line);
+		reply(s, "521 5.5.1 %s Error: this is an SMTP server", host(s));
+		enter_state(s, SMTP_S_CLOSING);
+	} else
 		reply_err(s, "500 5.5.2 Error: command not recognized");
 }
 

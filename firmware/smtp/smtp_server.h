@@ -53,6 +53,8 @@
  *   dot; our reply is produced synchronously, so it has no server timer.
  *   The engine learns the time only from smtp_server_tick(): call it with
  *   the current time before feeding.
+ * - EXPN is not implemented (502). A first word of GET, POST, PUT, HEAD
+ *   or CONNECT is a browser or proxy aimed at us: "521 5.5.1" and close.
  * - Sessions: the caller counts them (no global state here) and passes the
  *   number already active to smtp_server_start(); at cfg->max_sessions
  *   the greeting is "421 4.3.2" and the session closes.

@@ -341,7 +341,7 @@ static void commands_out_of_sequence_and_small_ones(void **state)
 	feed(t, "NOOP\r\nVRFY bob\r\nHELP\r\nEXPN list\r\nMAIL TO:<x@y.z>\r\n");
 	assert_sent(t, "250 2.0.0 Ok\r\n252 2.0.0 ");
 	assert_sent(t, "214 2.0.0 Commands:");
-	assert_sent(t, "500 5.5.2 Error: command not recognized\r\n");
+	assert_sent(t, "502 5.5.1 Error: command not implemented\r\n"); /* EXPN */
 	assert_sent(t, "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
 	feed(t, "noop\r\n"); /* verbs are case-insensitive */
 	assert_int_equal(count(t, "250 2.0.0 Ok\r\n"), 3);
@@ -955,6 +955,18 @@ static void command_and_error_limits_end_the_session(void **state)
 	free(t);
 }
 
+static void http_request_is_cut_off(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	start(t);
+	feed(t, "POST / HTTP/1.1\r\nHost: mx.test\r\n\r\nEHLO x\r\nMAIL FROM:<a@b.c>\r\n");
+	assert_string_equal(codes(t), "220 521");
+	assert_int_equal(smtp_server_want(&t->s), SMTP_WANT_CLOSE);
+	free(t);
+}
+
 static void quit_discards_what_follows(void **state)
 {
 	(void)state;
@@ -1108,6 +1120,7 @@ int main(void)
 		cmocka_unit_test(client_that_never_reads_is_dropped),
 		cmocka_unit_test(back_pressure_keeps_every_reply),
 		cmocka_unit_test(command_and_error_limits_end_the_session),
+		cmocka_unit_test(http_request_is_cut_off),
 		cmocka_unit_test(quit_discards_what_follows),
 		cmocka_unit_test(postmaster_log_tells_what_happened),
 		cmocka_unit_test(session_limit_zero_means_none),
