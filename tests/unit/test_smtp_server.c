@@ -568,6 +568,13 @@ static void bad_credentials_and_cancel(void **state)
 	assert_sent(t, "501 5.0.0 Authentication cancelled\r\n");
 	feed(t, "AUTH PLAIN !!!notbase64\r\n");
 	assert_sent(t, "501 5.5.2 Cannot decode AUTH response\r\n");
+	char big[1300];
+	memset(big, 'A', sizeof(big));
+	memcpy(big + sizeof(big) - 3, "\r\n", 3);
+	feed(t, "AUTH PLAIN\r\n");
+	feed(t, big); /* an AUTH response over 1000 octets */
+	assert_sent(t, "500 5.5.6 Authentication Exchange line is too long\r\n");
+	assert_int_equal(smtp_server_state(&t->s), SMTP_S_CMD);
 	feed(t, "AUTH CRAM-MD5\r\n");
 	assert_sent(t, "504 5.5.4 Unrecognized authentication type\r\n");
 	feed(t, "MAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n");
