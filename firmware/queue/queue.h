@@ -211,7 +211,4 @@ int queue_expire(const struct queue *q, uint64_t now, uint64_t max_age,
 int queue_list(const struct queue *q, void (*cb)(void *ctx, uint32_t id), void *ctx);
 void queue_stats(const struct queue *q, struct queue_stats *st);
 
-/* The CRC-32C (Castagnoli) the records use, exported for tests and tools. */
-uint32_t queue_crc32c(uint32_t crc, const void *buf, size_t len);
-
 #endif
