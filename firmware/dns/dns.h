@@ -265,6 +265,11 @@ struct dns_resolver_config {
 
 /* Default: 127.0.0.1:53 (a local Unbound), 2 rounds of 2 s, ". DNSKEY". */
 void dns_resolver_config_default(struct dns_resolver_config *cfg);
+/* Sets cfg's servers from text such as "127.0.0.1, [::1]:5353 192.0.2.53:53"
+ * (commas or blanks between; port 53 unless given; a bare IPv6 address
+ * takes no port). Returns the count, DNS_EINVAL (syntax, none) or
+ * DNS_ENOSPC (more than DNS_SERVERS_MAX); cfg is unchanged on error. */
+int dns_resolver_config_servers(struct dns_resolver_config *cfg, const char *list);
 
 /* The answer is valid only during the call (it lives in the resolver):
  * copy what must outlive it — a struct copy keeps TLSA data and names,

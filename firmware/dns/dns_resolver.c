@@ -72,6 +72,84 @@ void dns_resolver_config_default(struct dns_resolver_config *cfg)
 	cfg->cache.fail_ttl = 5;
 }
 
+/* One "addr", "addr:port", "[v6]" or "[v6]:port" of len bytes. */
+static int parse_server(const char *t, size_t len, struct port_addr *out)
+{
+	char ip[48];
+	const char *ip_start = t, *port = NULL;
+	size_t ip_len = len;
+	if (t[0] == '[') {
+		const char *close = memchr(t, ']', len);
+		if (!close)
+			return DNS_EINVAL;
+		ip_start = t + 1;
+		ip_len = (size_t)(close - ip_start);
+		if (close + 1 < t + len) {
+			if (close[1] != ':')
+				return DNS_EINVAL;
+			port = close + 2;
+		}
+	} else {
+		const char *colon = memchr(t, ':', len);
+		/* one colon: IPv4 with a port; more: a bare IPv6 address */
+		if (colon && !memchr(colon + 1, ':', len - (size_t)(colon - t) - 1)) {
+			ip_len = (size_t)(colon - t);
+			port = colon + 1;
+		}
+	}
+	if (ip_len == 0 || ip_len >= sizeof(ip))
+		return DNS_EINVAL;
+	memcpy(ip, ip_start, ip_len);
+	ip[ip_len] = '\0';
+	if (port_addr_parse(ip, out) != 0)
+		return DNS_EINVAL;
+	out->port = 53;
+	if (port) {
+		unsigned v = 0;
+		const char *end = t + len;
+		if (port == end)
+			return DNS_EINVAL;
+		for (const char *p = port; p < end; p++) {
+			if (*p < '0' || *p > '9' || v > 6553)
+				return DNS_EINVAL;
+			v = v * 10 + (unsigned)(*p - '0');
+		}
+		if (v == 0 || v > 65535)
+			return DNS_EINVAL;
+		out->port = (uint16_t)v;
+	}
+	return 0;
+}
+
+int dns_resolver_config_servers(struct dns_resolver_config *cfg, const char *list)
+{
+	struct port_addr got[DNS_SERVERS_MAX];
+	int n = 0;
+	if (!cfg || !list)
+		return DNS_EINVAL;
+	const char *p = list;
+	while (1) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		size_t len = 0;
+		while (p[len] && p[len] != ' ' && p[len] != ',' && p[len] != '\t')
+			len++;
+		if (n == DNS_SERVERS_MAX)
+			return DNS_ENOSPC;
+		if (parse_server(p, len, &got[n]) != 0)
+			return DNS_EINVAL;
+		n++;
+		p += len;
+	}
+	if (n == 0)
+		return DNS_EINVAL;
+	memcpy(cfg->servers, got, sizeof(got[0]) * (size_t)n);
+	cfg->n_servers = (uint8_t)n;
+	return n;
+}
+
 int dns_resolver_init(struct dns_resolver *r, const struct dns_resolver_config *cfg)
 {
 	uint8_t wire[DNS_NAME_WIRE_MAX];

@@ -25,6 +25,7 @@
 #include "dns/dns.h"
 #include "log/log.h"
 #include "port.h"
+#include "support/port_test_util.h"
 #include "test_dns_wire.h"
 
 /* ---- a fake DNS server on 127.0.0.1 ------------------------------------------ */
@@ -46,7 +47,9 @@ struct fake {
 	uint16_t src_ports[FAKE_LOG];
 	uint8_t last[DNS_QUERY_WIRE_MAX];
 	size_t last_len;
-	struct sockaddr_in last_from;
+	int family;		/* AF_INET or AF_INET6 */
+	struct sockaddr_storage last_from;
+	socklen_t from_len;
 	int conn;		/* accepted TCP connection, -1: none */
 	size_t conn_len;
 	uint8_t conn_buf[2 + 1500];
@@ -55,30 +58,49 @@ struct fake {
 static struct fake fk[2];
 static struct wb reply;
 
-static void fake_open(struct fake *f, responder resp)
+/* UDP and TCP on the same loopback port (127.0.0.1 or ::1), as a real
+ * server has them. */
+static void fake_open_af(struct fake *f, responder resp, int family)
 {
 	memset(f, 0, sizeof(*f));
 	f->respond = resp;
 	f->conn = -1;
+	f->family = family;
 	for (int tries = 0; tries < 50; tries++) {
-		struct sockaddr_in a = { .sin_family = AF_INET };
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		f->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		memset(&ss, 0, sizeof(ss));
+		if (family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			a->sin_family = AF_INET;
+			a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			sl = sizeof(*a);
+		} else {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			a->sin6_family = AF_INET6;
+			a->sin6_addr = in6addr_loopback;
+			sl = sizeof(*a);
+		}
+		f->udp = socket(family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		assert_true(f->udp >= 0);
-		assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
-		socklen_t l = sizeof(a);
-		assert_int_equal(getsockname(f->udp, (struct sockaddr *)&a, &l), 0);
-		f->port = ntohs(a.sin_port);
-		/* TCP on the same port number, as a real server has it */
-		f->lis = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_int_equal(bind(f->udp, (struct sockaddr *)&ss, sl), 0);
+		assert_int_equal(getsockname(f->udp, (struct sockaddr *)&ss, &sl), 0);
+		/* sin_port and sin6_port sit at the same offset */
+		f->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		f->lis = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		int one = 1;
 		setsockopt(f->lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(f->lis, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(f->lis, 4) == 0)
+		if (bind(f->lis, (struct sockaddr *)&ss, sl) == 0 && listen(f->lis, 4) == 0)
 			return;
 		close(f->lis);
 		close(f->udp);
 	}
 	fail_msg("no loopback port for the fake server");
+}
+
+static void fake_open(struct fake *f, responder resp)
+{
+	fake_open_af(f, resp, AF_INET);
 }
 
 static void fake_close(struct fake *f)
@@ -92,7 +114,7 @@ static void fake_close(struct fake *f)
 static struct port_addr fake_addr(const struct fake *f)
 {
 	struct port_addr a;
-	assert_int_equal(port_addr_parse("127.0.0.1", &a), 0);
+	assert_int_equal(port_addr_parse(f->family == AF_INET ? "127.0.0.1" : "::1", &a), 0);
 	a.port = f->port;
 	return a;
 }
@@ -114,7 +136,7 @@ static size_t fake_answer(struct fake *f, const uint8_t *q, size_t n, bool tcp)
 	int k = f->udp_queries + f->tcp_queries;
 	if (k < FAKE_LOG) {
 		f->ids[k] = id;
-		f->src_ports[k] = ntohs(f->last_from.sin_port);
+		f->src_ports[k] = ntohs(((struct sockaddr_in *)&f->last_from)->sin_port);
 	}
 	if (tcp)
 		f->tcp_queries++;
@@ -129,19 +151,21 @@ static void fake_service(struct fake *f)
 {
 	uint8_t q[1500];
 	while (1) {
-		socklen_t fl = sizeof(f->last_from);
-		ssize_t n = recvfrom(f->udp, q, sizeof(q), 0, (struct sockaddr *)&f->last_from, &fl);
+		f->from_len = sizeof(f->last_from);
+		ssize_t n = recvfrom(f->udp, q, sizeof(q), 0, (struct sockaddr *)&f->last_from,
+				     &f->from_len);
 		if (n < 0)
 			break;
 		size_t rl = fake_answer(f, q, (size_t)n, false);
 		if (rl)
-			sendto(f->udp, reply.b, rl, 0, (struct sockaddr *)&f->last_from, fl);
+			sendto(f->udp, reply.b, rl, 0, (struct sockaddr *)&f->last_from, f->from_len);
 	}
 	/* TCP: one connection at a time, read without blocking (the
 	 * resolver runs in this same thread) */
 	if (f->conn < 0) {
-		socklen_t fl = sizeof(f->last_from);
-		f->conn = accept4(f->lis, (struct sockaddr *)&f->last_from, &fl, SOCK_NONBLOCK);
+		f->from_len = sizeof(f->last_from);
+		f->conn = accept4(f->lis, (struct sockaddr *)&f->last_from, &f->from_len,
+				  SOCK_NONBLOCK);
 		f->conn_len = 0;
 		if (f->conn < 0)
 			return;
@@ -337,16 +361,16 @@ static bool forged_then_real(struct fake *f, const char *qname, uint16_t qtype, 
 	wb_start(&evil, id, WB_QR | WB_AD, 0, qname, qtype);
 	wb_a(&evil, qname, 86400, 6, 6, 6, 6);
 	size_t n = wb_done(&evil);
-	sendto(forger, evil.b, n, 0, (struct sockaddr *)&f->last_from, sizeof(f->last_from));
+	sendto(forger, evil.b, n, 0, (struct sockaddr *)&f->last_from, f->from_len);
 	/* from the right address but with the wrong ID, and for another name */
 	wb_start(&evil, (uint16_t)(id + 1), WB_QR | WB_AD, 0, qname, qtype);
 	wb_a(&evil, qname, 86400, 6, 6, 6, 7);
 	n = wb_done(&evil);
-	sendto(f->udp, evil.b, n, 0, (struct sockaddr *)&f->last_from, sizeof(f->last_from));
+	sendto(f->udp, evil.b, n, 0, (struct sockaddr *)&f->last_from, f->from_len);
 	wb_start(&evil, id, WB_QR | WB_AD, 0, "evil.test", qtype);
 	wb_a(&evil, "evil.test", 86400, 6, 6, 6, 8);
 	n = wb_done(&evil);
-	sendto(f->udp, evil.b, n, 0, (struct sockaddr *)&f->last_from, sizeof(f->last_from));
+	sendto(f->udp, evil.b, n, 0, (struct sockaddr *)&f->last_from, f->from_len);
 	/* the truth comes last */
 	return secure_a(f, qname, qtype, id, false, w);
 }
@@ -667,6 +691,62 @@ static void probe_tells_validating_from_not(void **state)
 	assert_int_equal(probes, 3);
 }
 
+static void resolvers_on_ipv6_loopback_work_too(void **state)
+{
+	(void)state;
+	if (!ptu_have_ipv6_loopback())
+		skip();
+	/* the first resolver (IPv4) is silent, the second is on ::1 */
+	fake_open(&fk[0], silent);
+	fake_open_af(&fk[1], secure_a, AF_INET6);
+	resolver_up(2, 200);
+	assert_true(resolve("mx.example.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_memory_equal(got.rr[0].u.a, "\xc0\x00\x02\x02", 4);
+	assert_int_equal(fk[1].udp_queries, 1);
+	assert_int_equal(fk[1].last_from.ss_family, AF_INET6);
+
+	/* and TCP over IPv6 after truncation */
+	fk[1].respond = truncating;
+	assert_true(resolve("_25._tcp.mx.example.test", DNS_T_TLSA) >= 0);
+	assert_true(run_until(2, 3000));
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_int_equal(got.n_rr, 2);
+	assert_int_equal(fk[1].tcp_queries, 1);
+}
+
+static void server_lists_parse_strictly(void **state)
+{
+	(void)state;
+	struct dns_resolver_config cfg;
+	dns_resolver_config_default(&cfg);
+	assert_int_equal(dns_resolver_config_servers(&cfg, "127.0.0.1, [::1]:5353 192.0.2.53:99,::1"),
+			 4);
+	assert_int_equal(cfg.n_servers, 4);
+	assert_int_equal(cfg.servers[0].family, PORT_AF_INET);
+	assert_int_equal(cfg.servers[0].port, 53);
+	assert_int_equal(cfg.servers[1].family, PORT_AF_INET6);
+	assert_int_equal(cfg.servers[1].ip[15], 1);
+	assert_int_equal(cfg.servers[1].port, 5353);
+	assert_memory_equal(cfg.servers[2].ip, "\xc0\x00\x02\x35", 4);
+	assert_int_equal(cfg.servers[2].port, 99);
+	assert_int_equal(cfg.servers[3].family, PORT_AF_INET6);
+	assert_int_equal(cfg.servers[3].port, 53);
+
+	/* errors leave cfg as it was */
+	static const char *const bad[] = { "", " , ", "localhost", "127.0.0.1:", "127.0.0.1:0",
+					   "127.0.0.1:65536", "127.0.0.1:5x", "[::1", "[::1]x",
+					   "1.2.3.4.5", "[127.0.0.1]:53:1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dns_resolver_config_servers(&cfg, bad[i]), DNS_EINVAL);
+	assert_int_equal(dns_resolver_config_servers(&cfg, "1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5"),
+			 DNS_ENOSPC);
+	assert_int_equal(cfg.n_servers, 4);
+	assert_int_equal(cfg.servers[1].port, 5353);
+	assert_int_equal(dns_resolver_init(&res, &cfg), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +764,8 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(outstanding_lookups_are_bounded, teardown),
 		cmocka_unit_test_teardown(probe_tells_validating_from_not, teardown),
+		cmocka_unit_test_teardown(resolvers_on_ipv6_loopback_work_too, teardown),
+		cmocka_unit_test(server_lists_parse_strictly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
