@@ -465,6 +465,10 @@ static int classify(const struct dns_query *q, const ldns_pkt *p, struct dns_ans
 {
 	uint8_t rcode = (uint8_t)ldns_pkt_get_rcode(p);
 	out->rcode = rcode;
+	/* The OPT record's upper RCODE bits (RFC 6891 §6.1.3): BADVERS and
+	 * friends look like NOERROR in the header alone. */
+	if (ldns_pkt_edns(p) && ldns_pkt_edns_extended_rcode(p) != 0)
+		return fail(out, "EDNS error from the resolver", 0);
 	switch (rcode) {
 	case DNS_RCODE_NOERROR:
 	case DNS_RCODE_NXDOMAIN:

@@ -223,6 +223,23 @@ static void resolver_errors_are_failures(void **state)
 	}
 }
 
+static void edns_error_is_a_failure(void **state)
+{
+	(void)state;
+	ask("mx.example.net", DNS_T_A, 12);
+	/* BADVERS (16): header RCODE 0, upper bits 1 in the OPT TTL */
+	wb_start(&w, 12, WB_QR | WB_AD, 0, "mx.example.net", DNS_T_A);
+	wb_section(&w, 3);
+	wb_u8(&w, 0);
+	wb_u16(&w, 41);
+	wb_u16(&w, 1232);
+	wb_u32(&w, 0x01008000u);
+	wb_u16(&w, 0);
+	w.counts[3]++;
+	assert_int_equal(parse(), 0);
+	assert_int_equal(ans.status, DNS_FAIL);
+}
+
 static void answers_to_other_questions_are_ignored(void **state)
 {
 	(void)state;
@@ -563,6 +580,7 @@ int main(void)
 		cmocka_unit_test(secure_and_insecure_addresses),
 		cmocka_unit_test(denials_take_the_soa_ttl),
 		cmocka_unit_test(resolver_errors_are_failures),
+		cmocka_unit_test(edns_error_is_a_failure),
 		cmocka_unit_test(answers_to_other_questions_are_ignored),
 		cmocka_unit_test(truncation_asks_for_tcp),
 		cmocka_unit_test(cname_chains_are_followed),
