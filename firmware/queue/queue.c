@@ -31,8 +31,10 @@ enum rec_type {
 };
 
 #define META_DATA 8u
-#define META_COMMIT 73u
-#define META_RESULT 12u
+#define META_COMMIT 73u	/* with recipient states */
+#define META_COMMIT_NEW 48u	/* all recipients pending: states left out */
+#define META_RESULT 12u	/* deferral or note: attempts and next attempt */
+#define META_RESULT_FINAL 2u	/* delivered / failed: recipient and state only */
 
 #define F_BOUNCE 0x01u
 #define F_HELD 0x02u
@@ -634,17 +636,20 @@ static void writer_init(struct queue_writer *w, struct queue *q, uint32_t id, ui
 static int writer_commit_rec(struct queue_writer *w, const struct queue_entry *snap)
 {
 	struct queue *q = w->q;
-	uint32_t P = q->flash->program_size;
-	uint32_t size = q->hdr + align_up(META_COMMIT + w->fill, P);
+	uint32_t P = q->flash->program_size, mlen = META_COMMIT_NEW;
+	for (size_t i = 0; snap && i < sizeof(snap->st); i++)
+		if (snap->st[i])
+			mlen = META_COMMIT;
+	uint32_t size = q->hdr + align_up(mlen + w->fill, P);
 	long avail = ensure_head(q, size, q->in_gc ? MODE_GC : MODE_MSG);
 	if (avail < 0)
 		return (int)avail;
-	uint8_t *rec = w->rec + W_DOFF - META_COMMIT - q->hdr, *m = rec + q->hdr;
+	uint8_t *rec = w->rec + W_DOFF - mlen - q->hdr, *m = rec + q->hdr;
 	uint32_t off = head_pos(q);
 	if (w->first_off == NONE)
 		w->first_off = off;
 	w->phys += size;
-	memset(m, 0, META_COMMIT);
+	memset(m, 0, mlen);
 	put32(m, w->gen);
 	put32(m + 4, w->stream_len - w->fill);
 	put32(m + 8, w->first_off);
@@ -657,12 +662,13 @@ static int writer_commit_rec(struct queue_writer *w, const struct queue_entry *s
 		put64(m + 36, snap->next_attempt);
 		put16(m + 44, snap->attempts);
 		m[47] = snap->flags;
-		memcpy(m + 48, snap->st, sizeof(snap->st));
+		if (mlen == META_COMMIT)
+			memcpy(m + 48, snap->st, sizeof(snap->st));
 	} else {
 		m[47] = w->flags & F_BOUNCE;
 	}
 	m[46] = w->nrcpt;
-	return rec_program(q, rec, REC_COMMIT, w->id, META_COMMIT, w->fill, NULL);
+	return rec_program(q, rec, REC_COMMIT, w->id, mlen, w->fill, NULL);
 }
 
 static void entry_from_writer(struct queue_entry *e, const struct queue_writer *w)
@@ -848,7 +854,7 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 	const uint8_t *m = h->meta;
 	switch (h->type) {
 	case REC_COMMIT: {
-		if (h->mlen != META_COMMIT)
+		if (h->mlen != META_COMMIT && h->mlen != META_COMMIT_NEW)
 			return 0;
 		uint32_t gen = get32(m), first = get32(m + 8), slen = get32(m + 12);
 		uint32_t env = get32(m + 16);
@@ -876,13 +882,15 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 		e->attempts = get16(m + 44);
 		e->nrcpt = nrcpt;
 		e->flags = m[47] & (F_BOUNCE | F_HELD);
-		memcpy(e->st, m + 48, sizeof(e->st));
+		memset(e->st, 0, sizeof(e->st));
+		if (h->mlen == META_COMMIT)
+			memcpy(e->st, m + 48, sizeof(e->st));
 		e->reason_off = NONE;
 		q->live_bytes += e->phys;
 		break;
 	}
 	case REC_RESULT: {
-		if (!e || h->mlen != META_RESULT)
+		if (!e || (h->mlen != META_RESULT && h->mlen != META_RESULT_FINAL))
 			return 0;
 		unsigned r = m[0], state = m[1];
 		if (r != NOTE_RCPT) {
@@ -891,8 +899,10 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 			if (state != QUEUE_RCPT_DEFERRED)
 				rcpt_set(e, r, state);
 		}
-		e->attempts = get16(m + 2);
-		e->next_attempt = get64(m + 4);
+		if (h->mlen == META_RESULT) {
+			e->attempts = get16(m + 2);
+			e->next_attempt = get64(m + 4);
+		}
 		if (h->dlen)
 			e->reason_off = off;
 		break;
@@ -1251,8 +1261,10 @@ int queue_rcpt_result(struct queue *q, uint32_t id, unsigned i, enum queue_rcpt_
 		rlen = QUEUE_REASON_MAX; /* a reason is for humans: keep its start */
 	uint8_t m[META_RESULT];
 	result_meta(m, i, result, attempts, next);
+	/* a final result changes neither attempts nor the next attempt */
+	uint32_t mlen = result == QUEUE_RCPT_DEFERRED ? META_RESULT : META_RESULT_FINAL;
 	uint32_t off;
-	int err = write_small(q, REC_RESULT, id, m, META_RESULT, reason, (uint32_t)rlen, &off);
+	int err = write_small(q, REC_RESULT, id, m, mlen, reason, (uint32_t)rlen, &off);
 	if (err)
 		return err;
 	e->attempts = attempts;
