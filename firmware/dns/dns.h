@@ -172,7 +172,7 @@ struct dns_query {
 
 /* Builds the query for (name, IN, qtype) with the given ID (the caller draws
  * it from port_random): RD, AD (RFC 6840 §5.7) and EDNS0 with DO and a UDP
- * size of DNS_EDNS_UDP_SIZE. Returns 0, DNS_ENAME or DNS_ENOMEM. */
+ * size of DNS_EDNS_UDP_SIZE. Returns 0, DNS_EINVAL or DNS_ENAME. */
 int dns_query_build(struct dns_query *q, const char *name, uint16_t qtype, uint16_t id);
 
 /* Classifies an answer to q. Returns:

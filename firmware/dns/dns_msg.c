@@ -186,6 +186,10 @@ bool dns_name_wire_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
 
 /* ---- the query ------------------------------------------------------------ */
 
+/* Written by hand rather than with ldns_pkt_query_new + ldns_pkt2wire:
+ * the format is fixed and tiny, and ldns's encoder drags ~32 KB of text
+ * conversion code (str2host, strtod) into the bare-metal image. ldns
+ * decodes it in the tests. */
 int dns_query_build(struct dns_query *q, const char *name, uint16_t qtype, uint16_t id)
 {
 	if (!q || !name || qtype == 0)
@@ -198,36 +202,37 @@ int dns_query_build(struct dns_query *q, const char *name, uint16_t qtype, uint1
 	q->id = id;
 	q->qtype = qtype;
 
-	ldns_rdf *owner = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, (size_t)n, q->qname);
-	if (!owner)
-		return DNS_ENOMEM;
-	/* RFC 6840 §5.7: AD in the query asks for AD in the answer; DO below
-	 * asks for the signatures too (and keeps AD from old servers). */
-	ldns_pkt *pkt = ldns_pkt_query_new(owner, (ldns_rr_type)qtype, LDNS_RR_CLASS_IN,
-					   LDNS_RD | LDNS_AD);
-	if (!pkt) {
-		ldns_rdf_deep_free(owner);
-		return DNS_ENOMEM;
-	}
-	ldns_pkt_set_id(pkt, id);
-	ldns_pkt_set_edns_udp_size(pkt, DNS_EDNS_UDP_SIZE);
-	ldns_pkt_set_edns_do(pkt, true);
-
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
-	ldns_status st = ldns_pkt2wire(&wire, pkt, &wlen);
-	ldns_pkt_free(pkt);
-	if (st != LDNS_STATUS_OK || !wire) {
-		LDNS_FREE(wire);
-		return DNS_ENOMEM;
-	}
-	if (wlen > sizeof(q->wire)) {
-		LDNS_FREE(wire);
-		return DNS_ETOOBIG;
-	}
-	memcpy(q->wire, wire, wlen);
-	q->wire_len = (uint16_t)wlen;
-	LDNS_FREE(wire);
+	uint8_t *w = q->wire;
+	w[0] = (uint8_t)(id >> 8);
+	w[1] = (uint8_t)id;
+	w[2] = 0x01;		/* QR=0, opcode QUERY, RD */
+	/* RFC 6840 §5.7: AD in a query asks for AD in the answer; the DO bit
+	 * below asks for DNSSEC records (and AD from older servers). CD stays
+	 * clear: the resolver must validate. */
+	w[3] = 0x20;
+	w[5] = 1;		/* QDCOUNT */
+	w[11] = 1;		/* ARCOUNT: the OPT RR */
+	size_t o = 12;
+	memcpy(w + o, q->qname, (size_t)n);
+	o += (size_t)n;
+	w[o++] = (uint8_t)(qtype >> 8);
+	w[o++] = (uint8_t)qtype;
+	w[o++] = 0;
+	w[o++] = 1;		/* class IN */
+	/* OPT (RFC 6891): root owner, type 41, class = UDP payload size,
+	 * TTL = extended RCODE 0, version 0, DO; no options. */
+	w[o++] = 0;
+	w[o++] = 0;
+	w[o++] = 41;
+	w[o++] = (uint8_t)(DNS_EDNS_UDP_SIZE >> 8);
+	w[o++] = (uint8_t)(DNS_EDNS_UDP_SIZE & 0xff);
+	w[o++] = 0;
+	w[o++] = 0;
+	w[o++] = 0x80;		/* DO */
+	w[o++] = 0;
+	w[o++] = 0;
+	w[o++] = 0;		/* RDLEN 0 */
+	q->wire_len = (uint16_t)o;
 	return 0;
 }
 

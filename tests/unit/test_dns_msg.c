@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <ldns/ldns.h>
+
 #include "dns/dns.h"
 #include "test_dns_wire.h"
 
@@ -116,6 +118,38 @@ static void query_has_rd_ad_edns_do_and_our_id(void **state)
 	assert_int_equal(opt[3] << 8 | opt[4], DNS_EDNS_UDP_SIZE);
 	assert_int_equal(opt[7] & 0x80, 0x80); /* DO */
 	assert_int_equal(q.wire_len, 12 + 25 + 4 + 11);
+
+	/* and a real decoder reads the same */
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, q.wire, q.wire_len), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(p), 0xbeef);
+	assert_false(ldns_pkt_qr(p));
+	assert_true(ldns_pkt_rd(p));
+	assert_true(ldns_pkt_ad(p));
+	assert_false(ldns_pkt_cd(p));
+	assert_true(ldns_pkt_edns(p));
+	assert_true(ldns_pkt_edns_do(p));
+	assert_int_equal(ldns_pkt_edns_udp_size(p), DNS_EDNS_UDP_SIZE);
+	assert_int_equal(ldns_pkt_edns_version(p), 0);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_question(p)), 1);
+	ldns_rr *qr = ldns_rr_list_rr(ldns_pkt_question(p), 0);
+	assert_int_equal(ldns_rr_get_type(qr), LDNS_RR_TYPE_TLSA);
+	assert_int_equal(ldns_rr_get_class(qr), LDNS_RR_CLASS_IN);
+	ldns_pkt_free(p);
+
+	/* the root and the longest name fit */
+	ask(".", DNS_T_DNSKEY, 1);
+	assert_int_equal(q.wire_len, 12 + 1 + 4 + 11);
+	char big[300];
+	memset(big, 'a', 63);
+	big[63] = '.';
+	memcpy(big + 64, big, 64);
+	memcpy(big + 128, big, 64);
+	memset(big + 192, 'b', 61);
+	big[253] = '\0';
+	ask(big, DNS_T_A, 2);
+	assert_int_equal(q.qname_len, 255);
+	assert_int_equal(q.wire_len, DNS_QUERY_WIRE_MAX);
 
 	/* names that cannot be asked */
 	assert_int_equal(dns_query_build(&q, "a..b", DNS_T_A, 1), DNS_ENAME);
