@@ -35,7 +35,6 @@
 /* ---- errors (negative; DNS_OK is 0) ------------------------------------- */
 enum dns_err {
 	DNS_OK = 0,
-	DNS_ENOMEM = -12,	/* allocation failed inside ldns */
 	DNS_EINVAL = -22,	/* bad argument */
 	DNS_ENOSPC = -28,	/* table full (outstanding queries, cache) */
 	DNS_EMISMATCH = -1001,	/* datagram is not an answer to this query */

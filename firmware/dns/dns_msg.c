@@ -1,5 +1,5 @@
 /* dns_msg — the sans-I/O message layer: names (text <-> wire), the query
- * (ldns encodes it) and the classification of an answer (ldns decodes it).
+ * (written by hand) and the classification of an answer (ldns decodes it).
  * Exports dns_query_build(), dns_parse_answer() and the name helpers. */
 #include "dns/dns.h"
 
@@ -581,9 +581,12 @@ int dns_parse_answer(const struct dns_query *q, const uint8_t *wire, size_t len,
 		return fail(out, "truncated", DNS_ETRUNCATED);
 
 	ldns_pkt *p = NULL;
-	if (ldns_wire2pkt(&p, wire, len) != LDNS_STATUS_OK || !p) {
+	ldns_status st = ldns_wire2pkt(&p, wire, len);
+	if (st != LDNS_STATUS_OK || !p) {
 		ldns_pkt_free(p);
-		return fail(out, "malformed answer", DNS_EMALFORMED);
+		return fail(out, st == LDNS_STATUS_MEM_ERR ? "out of memory parsing the answer"
+							   : "malformed answer",
+			    DNS_EMALFORMED);
 	}
 	out->reason = "";
 	int ret = classify(q, p, out);
