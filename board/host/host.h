@@ -12,12 +12,13 @@
 
 /* Host flash geometry, mirroring the QEMU virt pflash (CFI NOR, 256 KiB
  * erase blocks) so the firmware meets the same block size on both
- * boards. The queue gets 64 blocks, the config area two (the boot
- * counter alternates between two blocks). */
+ * boards. The queue gets 64 blocks; the config area 8, as on qemu-virt
+ * (QV_FLASH_CONFIG_BLOCKS): blocks 0-1 boot counter, 2-3 settings, the
+ * rest spare for the firmware. */
 #define HOST_FLASH_ERASE (256u * 1024u)
 #define HOST_FLASH_PROGRAM 4u
 #define HOST_QUEUE_SIZE (64u * HOST_FLASH_ERASE)  /* 16 MiB, file FLASH */
-#define HOST_CONFIG_SIZE (2u * HOST_FLASH_ERASE)  /* 512 KiB, file FLASH.config */
+#define HOST_CONFIG_SIZE (8u * HOST_FLASH_ERASE)  /* 2 MiB, file FLASH.config */
 #define HOST_PATH_MAX 512			  /* bound on --flash FILE */
 
 struct host_config {
