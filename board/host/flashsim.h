@@ -23,6 +23,8 @@
  *                         down, so possibly inside a program unit) were
  *                         programmed; erase: the first erase_size/2 bytes
  *                         of the block are 0xFF, the rest as before.
+ *   (A cut program that would set a 0 bit still reports PORT_ENOTERASED
+ *   and changes nothing; the power is gone all the same.)
  *   From then on every read, program, erase and sync returns PORT_EPOWER
  *   until flashsim_power_on(). An optional hook (flashsim_on_powercut)
  *   runs right after the cut, e.g. so the host board can die like a
