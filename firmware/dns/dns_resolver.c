@@ -6,6 +6,7 @@
  * Exports dns_resolver_*, dns_resolve, dns_cancel, dns_probe_validation. */
 #include "dns/dns.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log/log.h"
@@ -710,6 +711,44 @@ void dns_resolver_tick(struct dns_resolver *r, uint64_t now_ms)
 			break;
 		}
 	}
+}
+
+size_t dns_resolver_status(const struct dns_resolver *r, char *buf, size_t size)
+{
+	if (!buf || size == 0)
+		return 0;
+	buf[0] = '\0';
+	if (!r)
+		return 0;
+	size_t o = 0;
+	int busy = 0, cached = 0;
+	for (int i = 0; i < DNS_OUTSTANDING_MAX; i++)
+		busy += r->slot[i].state != DNS_SLOT_FREE;
+	for (int i = 0; i < DNS_CACHE_ENTRIES; i++)
+		cached += r->cache.e[i].expires_ms != 0;
+	for (unsigned i = 0; i < r->cfg.n_servers && o < size; i++) {
+		char a[64];
+		int n = snprintf(buf + o, size - o, "%s%s", i ? "," : "resolvers ",
+				 port_addr_format(&r->cfg.servers[i], true, a, sizeof(a)));
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	if (o < size) {
+		int n = snprintf(buf + o, size - o,
+				 " (%s); lookups %d/%d; queries %lu answers %lu failures %lu "
+				 "timeouts %lu tcp %lu ignored %lu; cache %d/%d entries %u/%u bytes "
+				 "hits %lu misses %lu",
+				 dns_validation_name(r->validation), busy, DNS_OUTSTANDING_MAX,
+				 (unsigned long)r->stats.queries, (unsigned long)r->stats.answers,
+				 (unsigned long)r->stats.failures, (unsigned long)r->stats.timeouts,
+				 (unsigned long)r->stats.tcp, (unsigned long)r->stats.ignored, cached,
+				 DNS_CACHE_ENTRIES, (unsigned)r->cache.used, (unsigned)DNS_CACHE_BYTES,
+				 (unsigned long)r->cache.stats.hits, (unsigned long)r->cache.stats.misses);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	return o < size ? o : size - 1;
 }
 
 uint32_t dns_resolver_next_ms(const struct dns_resolver *r, uint64_t now_ms)

@@ -689,6 +689,17 @@ static void probe_tells_validating_from_not(void **state)
 	assert_int_equal(probed, DNS_UNREACHABLE);
 	assert_true(log_has(&cur, "resolver check failed"));
 	assert_int_equal(probes, 3);
+
+	/* the console line says what the last probe found */
+	char line[300], addr[64];
+	size_t n = dns_resolver_status(&res, line, sizeof(line));
+	assert_int_equal(n, strlen(line));
+	snprintf(addr, sizeof(addr), "resolvers 127.0.0.1:%u (unreachable)", fk[0].port);
+	assert_non_null(strstr(line, addr));
+	assert_non_null(strstr(line, "timeouts 2"));
+	/* a short buffer is cut, still terminated */
+	assert_int_equal(dns_resolver_status(&res, line, 10), 9);
+	assert_int_equal(strlen(line), 9);
 }
 
 static void resolvers_on_ipv6_loopback_work_too(void **state)
