@@ -1,6 +1,7 @@
-# dep-mbedtls.mk — mbedTLS 3.6 from the pinned Debian source, compiled
-# directly (no cmake) with toolchain/config/mbedtls/danegate_mbedtls_config.h
-# into $(DEPS)/mbedtls/lib{mbedtls,mbedx509,mbedcrypto}.a.
+# dep-mbedtls.mk — mbedTLS 3.6 from the pinned Debian source plus our
+# toolchain/patches/mbedtls/*.patch, compiled directly (no cmake) with
+# toolchain/config/mbedtls/danegate_mbedtls_config.h into
+# $(DEPS)/mbedtls/lib{mbedtls,mbedx509,mbedcrypto}.a.
 # Exports MBEDTLS_CPPFLAGS, MBEDTLS_LIBS, MBEDTLS_LIB_FILES. Included by deps.mk.
 
 MBEDTLS_DIR := $(DEPS)/mbedtls
@@ -35,10 +36,25 @@ MBEDTLS_LIBS := $(MBEDTLS_LIB_FILES)
 $(MBEDTLS_SRC)/.danegate-fetched: toolchain/versions.mk
 	bash toolchain/fetch.sh $(MBEDTLS_DEB) $(MBEDTLS_SRC)
 	@touch $@
-$(addprefix $(MBEDTLS_SRC)/library/,$(addsuffix .c,$(MBEDTLS_CRYPTO_C) $(MBEDTLS_X509_C) \
-	$(MBEDTLS_TLS_C))): | $(MBEDTLS_SRC)/.danegate-fetched ;
 
-$(MBEDTLS_DIR)/obj/%.o: $(MBEDTLS_SRC)/library/%.c $(MBEDTLS_CONFIG) | $(MBEDTLS_SRC)/.danegate-fetched
+# Our fixes to the pinned release, each one explained in its header, applied
+# once after the fetch (a fresh fetch drops the stamp with the old tree).
+MBEDTLS_PATCHES := $(sort $(wildcard toolchain/patches/mbedtls/*.patch))
+$(MBEDTLS_SRC)/.danegate-patched: $(MBEDTLS_SRC)/.danegate-fetched $(MBEDTLS_PATCHES)
+	@set -e; for p in $(MBEDTLS_PATCHES); do \
+		if patch -d $(MBEDTLS_SRC) -p1 -R --dry-run -s -f <$$p >/dev/null 2>&1; then \
+			echo "mbedtls: $$p already applied"; \
+		else echo "mbedtls: applying $$p"; patch -d $(MBEDTLS_SRC) -p1 -N -s <$$p; fi; \
+	done
+	@touch $@
+
+$(addprefix $(MBEDTLS_SRC)/library/,$(addsuffix .c,$(MBEDTLS_CRYPTO_C) $(MBEDTLS_X509_C) \
+	$(MBEDTLS_TLS_C))): | $(MBEDTLS_SRC)/.danegate-patched ;
+
+# The patch stamp is a real prerequisite: a new patch (or a new fetch)
+# rebuilds every object, also those whose file it touched after make had
+# looked at that file's time.
+$(MBEDTLS_DIR)/obj/%.o: $(MBEDTLS_SRC)/library/%.c $(MBEDTLS_CONFIG) $(MBEDTLS_SRC)/.danegate-patched
 	@mkdir -p $(@D)
 	$(CC) $(MBEDTLS_CPPFLAGS) -I$(MBEDTLS_SRC)/library $(MBEDTLS_CFLAGS) -c $< -o $@
 

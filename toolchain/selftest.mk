@@ -24,8 +24,9 @@ ST_SEMI_RUN := qemu-arm -cpu cortex-a15
 ST_ALL := $(ST_PROGS:%=$(ST)/%) $(ST_PROGS:%=$(ST)/%-semihosting) $(ST)/size_probe
 ST_RUN := $(ST_PROGS:%=$(ST)/%-semihosting)
 else
-ST_ALL := $(ST_PROGS:%=$(ST)/%) $(ST)/cmocka_selftest
-ST_RUN := $(ST_ALL)
+ST_ALL := $(ST_PROGS:%=$(ST)/%) $(ST)/cmocka_selftest $(ST)/tls_interop
+# tls_interop needs an OpenSSL server: selftest.sh runs it.
+ST_RUN := $(ST_PROGS:%=$(ST)/%) $(ST)/cmocka_selftest
 endif
 
 .PHONY: all run
@@ -52,7 +53,8 @@ $(ST)/size_probe: $(ST)/size_probe.o $(DEPS_LIB_FILES) | deps
 else
 $(ST)/cmocka_selftest: $(ST)/cmocka_selftest.o $(CMOCKA_LIB_FILES) | deps
 	$(CC) -o $@ $< $(CMOCKA_LIBS) $(TARGET_LDFLAGS)
-$(ST_PROGS:%=$(ST)/%): $(ST)/%: $(ST)/%.o $(ST)/selftest_hooks.o $(DEPS_LIB_FILES) | deps
+$(ST_PROGS:%=$(ST)/%) $(ST)/tls_interop: $(ST)/%: $(ST)/%.o $(ST)/selftest_hooks.o \
+		$(DEPS_LIB_FILES) | deps
 	$(CC) -o $@ $< $(ST)/selftest_hooks.o $(DEPS_LIBS) $(TARGET_LDFLAGS)
 endif
 

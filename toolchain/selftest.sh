@@ -3,7 +3,8 @@
 # arm-none-eabi (qemu-arm + ARM semihosting) build mbedTLS, ldns (and
 # cmocka) from the pinned sources with our configs, run deps_selftest,
 # tls_selftest and cmocka_selftest, the native ones under valgrind too,
-# and print handshake figures and the bare-metal size table. Last line: "toolchain: N passed, M failed"
+# tls_interop against openssl s_server (selftest-interop.sh), and print
+# handshake figures and the bare-metal size table. Last line: "toolchain: N passed, M failed"
 # (one count per check below). Needs the machine set up (setup.sh).
 set -u
 cd "$(dirname "$0")/.."
@@ -51,6 +52,12 @@ for p in deps_selftest tls_selftest; do
 		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		build/selftest/native/$p
 done
+# Against a real OpenSSL server on 127.0.0.1 (RSA and ECDSA chains, TLS 1.3
+# and 1.2, and the refusals): native, and armhf under qemu-arm.
+check "tls_interop vs openssl s_server [native]" prog_ok interop \
+	bash toolchain/selftest-interop.sh build/selftest/native/tls_interop
+check "tls_interop vs openssl s_server [armhf, qemu-arm]" prog_ok interop \
+	env RUNNER="$armhf" bash toolchain/selftest-interop.sh build/selftest/armhf/tls_interop
 check "cmocka_selftest [native]" build/selftest/native/cmocka_selftest
 check "cmocka_selftest [armhf, qemu-arm]" $armhf build/selftest/armhf/cmocka_selftest
 

@@ -112,6 +112,12 @@
  * code hand mbedTLS that anchor instead of a fixed CA list. */
 #define MBEDTLS_X509_TRUSTED_CERTIFICATE_CALLBACK
 #define MBEDTLS_X509_MAX_INTERMEDIATE_CA 8
+/* Needed for TLS 1.3 with RSA server keys, not just for PSS-signed
+ * certificates: mbedTLS 3.6 offers rsa_pss_rsae_* in signature_algorithms
+ * only with this option, and without those a TLS 1.3 server holding an RSA
+ * key has nothing to sign with (OpenSSL: "no suitable signature
+ * algorithm"; found by toolchain/selftest-interop.sh). */
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT
 
 /* ---- PSA (TLS 1.3 does its key schedule through PSA) ------------------- */
 /* Mechanisms follow the legacy options above (no MBEDTLS_PSA_CRYPTO_CONFIG).
