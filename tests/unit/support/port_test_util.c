@@ -2,6 +2,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+/* 64-bit directory offsets: 32-bit ARM under qemu-user on a 64-bit host
+ * otherwise fails readdir with EOVERFLOW and the temp dirs stay behind. */
+#define _FILE_OFFSET_BITS 64
 #include "port_test_util.h"
 
 #include <setjmp.h>
