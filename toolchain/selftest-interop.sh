@@ -2,8 +2,9 @@
 # selftest-interop.sh BIN — the mbedTLS client built with the project's
 # configuration (BIN = build/selftest/native/tls_interop, or the armhf one
 # with RUNNER in the environment) against `openssl s_server` on 127.0.0.1:
-# RSA and ECDSA chains over TLS 1.3 and 1.2, and what must fail: a SHA-1
-# signed certificate, a wrong name, TLS 1.1. Makes its own throw-away PKI.
+# RSA (2048, 4096) and ECDSA chains over TLS 1.3 and 1.2, and what must
+# fail: a SHA-1 signed certificate, a wrong name, an unknown root, TLS 1.1.
+# Makes its own throw-away PKI.
 # Last line: "interop: N passed, M failed".
 set -u
 bin=$(realpath "$1")
@@ -36,6 +37,7 @@ leaf() { # name keyalg-args ca md
 		"-$4" -extfile leaf.ext -out "$1.pem"
 }
 leaf rsa "rsa:2048" rsa-ca sha256
+leaf rsa4096 "rsa:4096" rsa-ca sha384
 leaf rsa-sha1 "rsa:2048" rsa-ca sha1
 leaf ec "ec -pkeyopt ec_paramgen_curve:P-256" ec-ca sha256
 
@@ -78,6 +80,8 @@ case_() {
 
 case_ "RSA-2048 chain, TLS 1.3 (RSA-PSS)" ok rsa rsa-ca mx.example.net -tls1_3
 case_ "RSA-2048 chain, TLS 1.2 (ECDHE-RSA)" ok rsa rsa-ca mx.example.net -tls1_2
+# The largest RSA key MBEDTLS_MPI_MAX_SIZE (512 bytes) allows.
+case_ "RSA-4096 leaf (SHA-384), TLS 1.3" ok rsa4096 rsa-ca mx.example.net -tls1_3
 case_ "ECDSA P-384 root, P-256 leaf, TLS 1.3" ok ec ec-ca mx.example.net -tls1_3
 case_ "ECDSA chain, TLS 1.2 (ECDHE-ECDSA)" ok ec ec-ca mx.example.net -tls1_2
 # OpenSSL itself refuses a SHA-1 certificate unless told otherwise.
