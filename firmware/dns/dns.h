@@ -233,6 +233,8 @@ int dns_cache_put(struct dns_cache *c, const struct dns_answer *a, uint64_t now_
  * Returns 0 or DNS_ENOENT. Names compare case-insensitively. */
 int dns_cache_get(struct dns_cache *c, const char *name, uint16_t qtype, uint64_t now_ms,
 		  struct dns_answer *out);
+/* Whether a live answer is there (no copy, no LRU or counter change). */
+bool dns_cache_has(const struct dns_cache *c, const char *name, uint16_t qtype, uint64_t now_ms);
 void dns_cache_flush(struct dns_cache *c);
 
 /* ---- the resolver (I/O driver on port.h) --------------------------------- */

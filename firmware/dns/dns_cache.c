@@ -186,6 +186,14 @@ int dns_cache_put(struct dns_cache *c, const struct dns_answer *a, uint64_t now_
 	return 0;
 }
 
+bool dns_cache_has(const struct dns_cache *c, const char *name, uint16_t qtype, uint64_t now_ms)
+{
+	uint8_t key[DNS_NAME_WIRE_MAX];
+	int key_len = make_key(name, key);
+	int i = key_len < 0 ? -1 : find(c, key, key_len, qtype);
+	return i >= 0 && c->e[i].expires_ms > now_ms;
+}
+
 int dns_cache_get(struct dns_cache *c, const char *name, uint16_t qtype, uint64_t now_ms,
 		  struct dns_answer *out)
 {

@@ -641,7 +641,9 @@ static int lookup_start(struct dns_resolver *r, const char *name, uint16_t qtype
 	s->q_type = qtype;
 
 	int handle = handle_of(s);
-	if (!probe && dns_cache_get(&r->cache, canon, qtype, port_now_ms(), &r->scratch) == 0) {
+	/* Only a look: r->scratch may be the very answer a callback is
+	 * reading while it starts this lookup. */
+	if (!probe && dns_cache_has(&r->cache, canon, qtype, port_now_ms())) {
 		/* delivered by the next tick: callbacks never run inside
 		 * dns_resolve() */
 		s->state = DNS_SLOT_CACHED;

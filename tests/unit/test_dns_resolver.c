@@ -544,6 +544,54 @@ static void cached_answers_come_from_the_next_tick(void **state)
 	assert_int_equal(fk[0].udp_queries, 1);
 }
 
+/* The relay's typical callback: for each MX host of the answer, start the
+ * address lookup. Starting lookups (even cached ones) must not disturb the
+ * answer the callback is still reading. */
+static bool mx_two_hosts(struct fake *f, const char *qname, uint16_t qtype, uint16_t id, bool tcp,
+			 struct wb *w)
+{
+	if (qtype != DNS_T_MX)
+		return secure_a(f, qname, qtype, id, tcp, w);
+	wb_start(w, id, WB_QR | WB_RA | WB_AD, 0, qname, qtype);
+	wb_mx(w, qname, 300, 10, "mx1.example.test");
+	wb_mx(w, qname, 300, 20, "mx2.example.test");
+	wb_mx(w, qname, 300, 30, "mx3.example.test");
+	return true;
+}
+
+static char seen_hosts[3][DNS_NAME_TEXT_SIZE];
+static int started;
+static void on_mx(void *ctx, const struct dns_answer *a)
+{
+	(void)ctx;
+	calls++;
+	assert_int_equal(a->n_rr, 3);
+	for (uint16_t i = 0; i < a->n_rr; i++) {
+		const char *host = dns_answer_text(a, a->rr[i].u.mx.name);
+		snprintf(seen_hosts[i], sizeof(seen_hosts[i]), "%s", host);
+		assert_true(dns_resolve(&res, host, DNS_T_A, done, NULL) >= 0);
+		started++;
+	}
+}
+
+static void callbacks_may_start_lookups_while_reading_their_answer(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], mx_two_hosts);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 1000);
+	/* mx2 is in the cache: its lookup is "ready" at once */
+	assert_true(resolve("mx2.example.test", DNS_T_A) >= 0);
+	assert_true(run_until(1, 3000));
+	calls = 0;
+	assert_true(dns_resolve(&res, "example.test", DNS_T_MX, on_mx, NULL) >= 0);
+	assert_true(run_until(4, 3000));	/* the MX answer and three addresses */
+	assert_int_equal(started, 3);
+	assert_string_equal(seen_hosts[0], "mx1.example.test");
+	assert_string_equal(seen_hosts[1], "mx2.example.test");
+	assert_string_equal(seen_hosts[2], "mx3.example.test");
+}
+
 static void cname_chain_across_responses_is_combined(void **state)
 {
 	(void)state;
@@ -770,6 +818,8 @@ int main(void)
 		cmocka_unit_test_teardown(servfail_is_a_failure_after_each_server_had_its_say,
 					  teardown),
 		cmocka_unit_test_teardown(cached_answers_come_from_the_next_tick, teardown),
+		cmocka_unit_test_teardown(callbacks_may_start_lookups_while_reading_their_answer,
+					  teardown),
 		cmocka_unit_test_teardown(cname_chain_across_responses_is_combined, teardown),
 		cmocka_unit_test_teardown(insecure_chain_asks_whether_the_first_cname_was_secure,
 					  teardown),
