@@ -151,6 +151,11 @@ int danegate_main(void)
 	in->smtp.hostname = in->hostname;
 	in->smtp.max_sessions = INBOUND_SESSIONS;
 	in->port = (uint16_t)atoi(setting("smtp_port", "25", buf, sizeof(buf)));
+	const char *listen = setting("listen", NULL, buf, sizeof(buf));
+	if (listen && port_addr_parse(listen, &in->listen) != 0) {
+		LOG_ERR("config: listen address '%s' is not numeric; listening everywhere", listen);
+		in->listen.family = PORT_AF_NONE;
+	}
 	const char *nets = setting("relay_networks", DEFAULT_RELAY_NETS, buf, sizeof(buf));
 	if ((err = inbound_parse_relay_nets(in, nets)) != 0) {
 		LOG_ERR("config: relay_networks entry %d is not a network; relaying only after AUTH",

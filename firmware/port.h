@@ -98,9 +98,12 @@ struct port_addr {
 	uint16_t port;	 /* host byte order */
 };
 
+#define PORT_ADDR_TEXT_MAX 64 /* longest port_addr_format output + NUL: 53 */
+
 /* Formats "192.0.2.1", "[2001:db8::1]:25" (with_port) into buf; returns buf. */
 char *port_addr_format(const struct port_addr *a, bool with_port, char *buf, size_t size);
-/* Parses a numeric IPv4 or IPv6 address (no port). 0 or PORT_EINVAL. */
+/* Parses a numeric IPv4 or IPv6 address (no port). 0 or PORT_EINVAL;
+ * a->port is set to 0; *a is unchanged on error. */
 int port_addr_parse(const char *text, struct port_addr *a);
 
 /* The board's current interface addresses (after DHCP / SLAAC on
@@ -109,7 +112,7 @@ int port_net_addrs(struct port_addr *out, int max);
 
 /* ---- network sockets: event-driven, non-blocking --------------------- */
 /* A socket is a small integer handle >= 0 owned by the board. The board
- * keeps a bounded number of them (PORT_EOF-style errors beyond). */
+ * keeps a bounded number of them (PORT_ENOMEM beyond). */
 enum port_event {
 	PORT_EV_ACCEPT,	   /* listener: a connection is waiting, call port_tcp_accept */
 	PORT_EV_CONNECTED, /* connect finished; err != 0 if it failed */

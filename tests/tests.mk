@@ -30,7 +30,11 @@ UNIT_BINS := $(UNIT_TESTS:%=$(TEST_BUILD)/%)
 unit-build: $(UNIT_BINS)
 # Runs every unit test; tests/run-unit.sh prints one summary line.
 unit-run: unit-build
-	bash tests/run-unit.sh "$(RUNNER)" $(UNIT_BINS)
+	DG_LABEL=$(TARGET) bash tests/run-unit.sh "$(RUNNER)" $(UNIT_BINS)
+
+# Test objects are not throwaway intermediates: keep them, or concurrent
+# builds lose each other's files.
+.SECONDARY:
 
 -include $(TEST_LIB_OBJS:.o=.d)
 

@@ -20,12 +20,15 @@
 #define HOST_QUEUE_SIZE (64u * HOST_FLASH_ERASE)  /* 16 MiB, file FLASH */
 #define HOST_CONFIG_SIZE (8u * HOST_FLASH_ERASE)  /* 2 MiB, file FLASH.config */
 #define HOST_PATH_MAX 512			  /* bound on --flash FILE */
+#define HOST_SETTINGS_MAX 16			  /* --set KEY=VALUE options kept */
 
 struct host_config {
 	const char *flash_path;	    /* queue image; config is flash_path + ".config" */
 	const char *hostname;	    /* port_setting("hostname"), NULL: unset */
 	const char *smtp_port;	    /* port_setting("smtp_port") */
 	const char *listen;	    /* port_setting("listen") */
+	const char *set[HOST_SETTINGS_MAX]; /* "key=value" from --set, argv strings */
+	unsigned nset;
 	long powercut_after;	    /* cut a flash area after N ops; -1: never */
 	enum flashsim_cut powercut_how;
 	enum port_flash_area powercut_area; /* which one (default: the queue) */

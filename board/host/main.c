@@ -24,13 +24,15 @@ static void usage(FILE *f, const char *prog)
 		"  --smtp-port N         SMTP listen port (default " HOST_DEFAULT_SMTP_PORT ")\n"
 		"  --listen ADDR         numeric address to listen on (default: any)\n"
 		"  --hostname NAME       name in the SMTP greeting\n"
+		"  --set KEY=VALUE       any other board setting the firmware asks for\n"
+		"                        (relay_networks, smtp_users, ...; up to %u)\n"
 		"  --powercut-after N    cut the flash's power at its N-th program or erase\n"
 		"                        (counted from start); the process exits with status 99\n"
 		"  --powercut-area AREA  queue (default) or config\n"
 		"  --powercut-half       the cut operation is left half done (default: clean)\n"
 		"  --help                this text\n"
 		"Flash: queue %u KiB, config %u KiB, erase block %u KiB, program unit %u bytes.\n",
-		prog, HOST_QUEUE_SIZE / 1024, HOST_CONFIG_SIZE / 1024, HOST_FLASH_ERASE / 1024,
+		prog, HOST_SETTINGS_MAX, HOST_QUEUE_SIZE / 1024, HOST_CONFIG_SIZE / 1024, HOST_FLASH_ERASE / 1024,
 		HOST_FLASH_PROGRAM);
 }
 
@@ -97,6 +99,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.hostname = v;
+		} else if (strcmp(o, "--set") == 0) {
+			const char *eq = strchr(v, '=');
+			if (!eq || eq == v || cfg.nset == HOST_SETTINGS_MAX) {
+				fprintf(stderr, "%s: --set wants KEY=VALUE (at most %u)\n", argv[0],
+					HOST_SETTINGS_MAX);
+				return 2;
+			}
+			cfg.set[cfg.nset++] = v;
 		} else if (strcmp(o, "--powercut-area") == 0) {
 			if (strcmp(v, "queue") == 0)
 				cfg.powercut_area = PORT_FLASH_QUEUE;

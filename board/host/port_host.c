@@ -108,6 +108,10 @@ const char *port_setting(const char *key)
 {
 	if (!host.inited || !key)
 		return NULL;
+	size_t kl = strlen(key);
+	for (unsigned i = 0; i < host.cfg.nset; i++) /* --set KEY=VALUE */
+		if (strncmp(host.cfg.set[i], key, kl) == 0 && host.cfg.set[i][kl] == '=')
+			return host.cfg.set[i] + kl + 1;
 	if (strcmp(key, "hostname") == 0)
 		return host.cfg.hostname;
 	if (strcmp(key, "smtp_port") == 0)

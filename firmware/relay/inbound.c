@@ -19,7 +19,7 @@ struct sess {
 	bool tls_on;	  /* records go through tls */
 	bool handshaking; /* STARTTLS handshake in progress */
 	uint64_t hs_deadline; /* monotonic ms: a stalled handshake is dropped */
-	char peer_text[64];
+	char peer_text[PORT_ADDR_TEXT_MAX];
 
 	/* the message being received */
 	struct queue_writer w;
@@ -391,15 +391,21 @@ int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_
 	if (cred && !ib.tls_ok)
 		LOG_ERR("smtp: TLS configuration failed: STARTTLS not offered");
 	int up = 0;
-	const enum port_af fams[2] = { PORT_AF_INET, PORT_AF_INET6 };
-	for (int i = 0; i < 2; i++) {
-		struct port_addr a = { .family = (uint8_t)fams[i], .port = cfg->port };
-		ib.listeners[i] = port_tcp_listen(&a, listener_event, NULL);
+	struct port_addr a[2] = { { .family = PORT_AF_INET }, { .family = PORT_AF_INET6 } };
+	int n = 2;
+	if (cfg->listen.family != PORT_AF_NONE) {
+		a[0] = cfg->listen;
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		char at[PORT_ADDR_TEXT_MAX];
+		a[i].port = cfg->port;
+		port_addr_format(&a[i], true, at, sizeof(at));
+		ib.listeners[i] = port_tcp_listen(&a[i], listener_event, NULL);
 		if (ib.listeners[i] < 0) {
-			LOG_WARN("smtp: cannot listen on IPv%d port %u: %s", fams[i], cfg->port,
-				 port_strerror(ib.listeners[i]));
+			LOG_WARN("smtp: cannot listen on %s: %s", at, port_strerror(ib.listeners[i]));
 		} else {
-			LOG_INFO("smtp: listening on IPv%d port %u", fams[i], cfg->port);
+			LOG_INFO("smtp: listening on %s", at);
 			up++;
 		}
 	}

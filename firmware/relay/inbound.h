@@ -32,6 +32,7 @@ struct inbound_config {
 	struct inbound_user users[INBOUND_USERS];
 	unsigned nusers;
 	uint16_t port;
+	struct port_addr listen; /* family NONE: every address, IPv4 and IPv6 */
 	char hostname[SMTP_HOST_MAX + 1];
 };
 
