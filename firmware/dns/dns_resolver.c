@@ -54,6 +54,33 @@ static void close_sock(struct dns_slot *s)
 	s->sock = -1;
 }
 
+/* The one place a slot changes state, with what each state needs on entry.
+ * FREE -> (CACHED | UDP | TCP_CONNECT | FAILED); UDP -> TCP_CONNECT after
+ * TC; TCP_CONNECT -> TCP_SEND -> TCP_RECV; any -> UDP/TCP_CONNECT for the
+ * next attempt; any -> FREE when done or cancelled. */
+static void slot_enter(struct dns_slot *s, enum dns_slot_state st)
+{
+	switch (st) {
+	case DNS_SLOT_FREE:
+		close_sock(s);
+		s->gen++;	/* outstanding handles go stale */
+		break;
+	case DNS_SLOT_FAILED:
+		close_sock(s);	/* fail_reason says why, at the next tick */
+		break;
+	case DNS_SLOT_TCP_CONNECT:
+	case DNS_SLOT_TCP_SEND:
+	case DNS_SLOT_TCP_RECV:
+		s->tcp_off = 0;
+		s->tcp_need = 0;
+		break;
+	case DNS_SLOT_CACHED:
+	case DNS_SLOT_UDP:
+		break;
+	}
+	s->state = st;
+}
+
 /* ---- configuration ---------------------------------------------------------- */
 
 void dns_resolver_config_default(struct dns_resolver_config *cfg)
@@ -202,9 +229,7 @@ static void finish(struct dns_slot *s, const struct dns_answer *a)
 	dns_probe_cb pcb = s->probe_cb;
 	void *ctx = s->ctx;
 	bool probe = s->is_probe;
-	close_sock(s);
-	s->state = DNS_SLOT_FREE;
-	s->gen++;
+	slot_enter(s, DNS_SLOT_FREE);
 	if (a->status == DNS_FAIL)
 		r->stats.failures++;
 	else
@@ -225,8 +250,7 @@ static void finish_fail(struct dns_slot *s, const char *reason)
 	struct dns_resolver *r = s->r;
 	s->fail_reason = reason;
 	if (r->in_resolve) {
-		close_sock(s);
-		s->state = DNS_SLOT_FAILED;
+		slot_enter(s, DNS_SLOT_FAILED);
 		return;
 	}
 	dns_answer_fail(&r->scratch, s->name, s->qtype, reason);
@@ -264,9 +288,7 @@ static bool attempt_start(struct dns_slot *s, uint64_t now)
 			return false;
 		}
 		s->sock = h;
-		s->tcp_off = 0;
-		s->tcp_need = 0;
-		s->state = DNS_SLOT_TCP_CONNECT;
+		slot_enter(s, DNS_SLOT_TCP_CONNECT);
 		return true;
 	}
 	int h = port_udp_open((enum port_af)to->family, net_event, s);
@@ -280,7 +302,7 @@ static bool attempt_start(struct dns_slot *s, uint64_t now)
 		s->fail_reason = "cannot send to the resolver";
 		return false;
 	}
-	s->state = DNS_SLOT_UDP;
+	slot_enter(s, DNS_SLOT_UDP);
 	return true;
 }
 
@@ -506,9 +528,7 @@ static void tcp_send_more(struct dns_slot *s)
 		}
 		s->tcp_off = (uint16_t)(s->tcp_off + n);
 	}
-	s->state = DNS_SLOT_TCP_RECV;
-	s->tcp_off = 0;
-	s->tcp_need = 0;
+	slot_enter(s, DNS_SLOT_TCP_RECV);
 }
 
 static void tcp_connected(struct dns_slot *s, int err)
@@ -518,12 +538,11 @@ static void tcp_connected(struct dns_slot *s, int err)
 		attempt_next(s, true);
 		return;
 	}
+	slot_enter(s, DNS_SLOT_TCP_SEND);
 	/* RFC 1035 §4.2.2: two-byte length, then the message. */
 	s->tcp_buf[0] = (uint8_t)(s->q.wire_len >> 8);
 	s->tcp_buf[1] = (uint8_t)s->q.wire_len;
 	memcpy(s->tcp_buf + 2, s->q.wire, s->q.wire_len);
-	s->tcp_off = 0;
-	s->state = DNS_SLOT_TCP_SEND;
 	tcp_send_more(s);
 }
 
@@ -646,7 +665,7 @@ static int lookup_start(struct dns_resolver *r, const char *name, uint16_t qtype
 	if (!probe && dns_cache_has(&r->cache, canon, qtype, port_now_ms())) {
 		/* delivered by the next tick: callbacks never run inside
 		 * dns_resolve() */
-		s->state = DNS_SLOT_CACHED;
+		slot_enter(s, DNS_SLOT_CACHED);
 		return handle;
 	}
 	r->in_resolve = true;
@@ -678,9 +697,7 @@ void dns_cancel(struct dns_resolver *r, int handle)
 	struct dns_slot *s = &r->slot[idx];
 	if (s->state == DNS_SLOT_FREE || handle_of(s) != handle)
 		return;
-	close_sock(s);
-	s->state = DNS_SLOT_FREE;
-	s->gen++;
+	slot_enter(s, DNS_SLOT_FREE);
 }
 
 void dns_resolver_tick(struct dns_resolver *r, uint64_t now_ms)
