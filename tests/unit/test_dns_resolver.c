@@ -449,6 +449,53 @@ static void truncated_answer_is_fetched_over_tcp(void **state)
 	assert_int_equal(got.rr[1].u.tlsa.len, 1400);
 }
 
+/* TC over UDP, then hangs up on TCP without an answer. */
+static bool truncating_then_hangup(struct fake *f, const char *qname, uint16_t qtype, uint16_t id,
+				   bool tcp, struct wb *w)
+{
+	return tcp ? false : truncating(f, qname, qtype, id, tcp, w);
+}
+
+/* TC over UDP, then more over TCP than DNS_TCP_MSG_MAX. */
+static bool truncating_then_huge(struct fake *f, const char *qname, uint16_t qtype, uint16_t id,
+				 bool tcp, struct wb *w)
+{
+	if (!tcp)
+		return truncating(f, qname, qtype, id, tcp, w);
+	wb_start(w, id, WB_QR | WB_RA | WB_AD, 0, qname, qtype);
+	static uint8_t big[3000];
+	for (int i = 0; i < 3; i++) {
+		big[0] = (uint8_t)i;
+		wb_tlsa(w, qname, 600, 2, 0, 0, big, sizeof(big));
+	}
+	assert_true(w->n > DNS_TCP_MSG_MAX);
+	return true;
+}
+
+static void tcp_hangup_moves_on_and_huge_answers_fail(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], truncating_then_hangup);
+	fake_open(&fk[1], truncating);
+	resolver_up(2, 1000);
+	assert_true(resolve("_25._tcp.mx.example.test", DNS_T_TLSA) >= 0);
+	assert_true(run_until(1, 3000));
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_int_equal(got.n_rr, 2);
+	assert_int_equal(fk[0].tcp_queries, 1);
+	/* the next server is asked over TCP straight away: the answer is big */
+	assert_int_equal(fk[1].udp_queries, 0);
+	assert_int_equal(fk[1].tcp_queries, 1);
+	assert_int_equal(res.stats.timeouts, 0);
+
+	fk[0].respond = truncating_then_huge;
+	dns_cache_flush(&res.cache);
+	assert_true(resolve("_25._tcp.big.example.test", DNS_T_TLSA) >= 0);
+	assert_true(run_until(2, 3000));
+	assert_int_equal(got.status, DNS_FAIL);
+	assert_string_equal(got.reason, "answer too large");
+}
+
 static void silent_resolver_fails_over_to_the_next(void **state)
 {
 	(void)state;
@@ -812,6 +859,7 @@ int main(void)
 		cmocka_unit_test_teardown(answers_over_udp_with_our_flags, teardown),
 		cmocka_unit_test_teardown(ids_and_source_ports_are_random, teardown),
 		cmocka_unit_test_teardown(truncated_answer_is_fetched_over_tcp, teardown),
+		cmocka_unit_test_teardown(tcp_hangup_moves_on_and_huge_answers_fail, teardown),
 		cmocka_unit_test_teardown(silent_resolver_fails_over_to_the_next, teardown),
 		cmocka_unit_test_teardown(no_answer_anywhere_is_a_timeout_failure, teardown),
 		cmocka_unit_test_teardown(forged_and_stale_answers_are_ignored, teardown),
