@@ -421,8 +421,9 @@ static void ids_and_source_ports_are_random(void **state)
 		same_port += fk[0].src_ports[i] == fk[0].src_ports[i - 1];
 		assert_int_not_equal(fk[0].src_ports[i], 53);
 	}
-	/* a counter or a fixed port would repeat or step by one */
-	assert_true(same_id == 0);
+	/* a counter or a fixed port would repeat or step by one; random
+	 * values repeat a neighbour with p = 11/65536, twice practically never */
+	assert_true(same_id < 2);
 	assert_true(same_port < 2);
 	int steps = 0;
 	for (int i = 1; i < N; i++)
