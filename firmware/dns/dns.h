@@ -180,7 +180,9 @@ int dns_query_build(struct dns_query *q, const char *name, uint16_t qtype, uint1
  *   DNS_EMISMATCH   not an answer to q (ID, QR, opcode or question differ,
  *                   or too short to tell): ignore it, keep waiting;
  *   DNS_ETRUNCATED  ours with TC set: ask again over TCP;
- *   DNS_EMALFORMED  ours but unparsable or inconsistent (out: DNS_FAIL).
+ *   DNS_EMALFORMED  ours but unparsable or inconsistent, or a referral
+ *                   from a server that does not recurse (out: DNS_FAIL;
+ *                   the driver asks the next server).
  * out is always filled (status DNS_FAIL with a reason unless 0 is
  * returned with a real answer). Never reads outside wire[0..len). ldns
  * allocates while parsing — measured ~4.7x the message size at peak (e.g.

@@ -466,6 +466,15 @@ static bool soa_neg_ttl(const ldns_pkt *p, uint32_t *ttl)
 	return false;
 }
 
+static bool has_ns(const ldns_pkt *p)
+{
+	const ldns_rr_list *ns = ldns_pkt_authority(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(ns, i)) == LDNS_RR_TYPE_NS)
+			return true;
+	return false;
+}
+
 static int classify(const struct dns_query *q, const ldns_pkt *p, struct dns_answer *out)
 {
 	uint8_t rcode = (uint8_t)ldns_pkt_get_rcode(p);
@@ -550,6 +559,12 @@ static int classify(const struct dns_query *q, const ldns_pkt *p, struct dns_ans
 	}
 	uint32_t neg = 0;
 	bool have_soa = soa_neg_ttl(p, &neg);
+	if (rcode == DNS_RCODE_NOERROR && !have_soa && has_ns(p))
+		/* A referral: the server asked does not recurse (a
+		 * misconfigured resolver address). Reading it as "no such
+		 * records" would be a downgrade; as "malformed" the driver
+		 * tries the next server. */
+		return fail(out, "referral: the server does not recurse", DNS_EMALFORMED);
 	if (rcode == DNS_RCODE_NXDOMAIN) {
 		out->status = ad ? DNS_SECURE_NXDOMAIN : DNS_INSECURE_NXDOMAIN;
 	} else if (!have_soa && steps > 0) {

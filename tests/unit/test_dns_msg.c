@@ -240,6 +240,29 @@ static void denials_take_the_soa_ttl(void **state)
 	assert_int_equal(ans.ttl, 0);
 }
 
+static void referrals_are_failures_not_denials(void **state)
+{
+	(void)state;
+	ask("_25._tcp.mx.example.net", DNS_T_TLSA, 14);
+	/* what an authoritative server says when asked by mistake */
+	wb_start(&w, 14, WB_QR, 0, "_25._tcp.mx.example.net", DNS_T_TLSA);
+	wb_section(&w, 2);
+	uint8_t ns[DNS_NAME_WIRE_MAX];
+	int n = dns_name_to_wire("ns1.example.net", ns, sizeof(ns));
+	wb_rr(&w, "example.net", 2, 86400, ns, (size_t)n);
+	assert_int_equal(parse(), DNS_EMALFORMED);
+	assert_int_equal(ans.status, DNS_FAIL);
+	assert_false(dns_status_denial(ans.status));
+
+	/* NS beside an SOA is an ordinary NODATA */
+	wb_start(&w, 14, WB_QR, 0, "_25._tcp.mx.example.net", DNS_T_TLSA);
+	wb_section(&w, 2);
+	wb_soa(&w, "example.net", 300, 300);
+	wb_rr(&w, "example.net", 2, 86400, ns, (size_t)n);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(ans.status, DNS_INSECURE_NODATA);
+}
+
 static void resolver_errors_are_failures(void **state)
 {
 	(void)state;
@@ -613,6 +636,7 @@ int main(void)
 		cmocka_unit_test(query_has_rd_ad_edns_do_and_our_id),
 		cmocka_unit_test(secure_and_insecure_addresses),
 		cmocka_unit_test(denials_take_the_soa_ttl),
+		cmocka_unit_test(referrals_are_failures_not_denials),
 		cmocka_unit_test(resolver_errors_are_failures),
 		cmocka_unit_test(edns_error_is_a_failure),
 		cmocka_unit_test(answers_to_other_questions_are_ignored),
