@@ -559,7 +559,7 @@ static int classify(const struct dns_query *q, const ldns_pkt *p, struct dns_ans
 	}
 	uint32_t neg = 0;
 	bool have_soa = soa_neg_ttl(p, &neg);
-	if (rcode == DNS_RCODE_NOERROR && !have_soa && has_ns(p))
+	if (rcode == DNS_RCODE_NOERROR && !have_soa && steps == 0 && has_ns(p))
 		/* A referral: the server asked does not recurse (a
 		 * misconfigured resolver address). Reading it as "no such
 		 * records" would be a downgrade; as "malformed" the driver

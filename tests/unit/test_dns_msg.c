@@ -405,6 +405,17 @@ static void cname_chain_that_stops_early_is_partial(void **state)
 	assert_true(ans.cname_secure_first);
 	assert_int_equal(ans.ttl, 400);
 
+	/* authority NS records beside a stopped chain do not make it a
+	 * referral: the target is asked again */
+	wb_start(&w, 8, WB_QR | WB_AD, 0, "www.example.net", DNS_T_A);
+	wb_cname(&w, "www.example.net", 400, "far.example.org");
+	wb_section(&w, 2);
+	uint8_t ns[DNS_NAME_WIRE_MAX];
+	int n = dns_name_to_wire("ns1.example.org", ns, sizeof(ns));
+	wb_rr(&w, "example.org", 2, 86400, ns, (size_t)n);
+	assert_int_equal(parse(), 0);
+	assert_true(ans.partial);
+
 	/* with an SOA it is a real NODATA at the target */
 	wb_start(&w, 8, WB_QR, 0, "www.example.net", DNS_T_A);
 	wb_cname(&w, "www.example.net", 400, "far.example.org");
