@@ -47,11 +47,11 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static void setup(uint32_t program_size)
+static void setup_on(const char *path, uint32_t size, uint32_t program_size)
 {
 	if (fs)
 		flashsim_close(fs);
-	struct flashsim_config fc = { .size = FLASH_SIZE, .erase_size = ERASE_SIZE,
+	struct flashsim_config fc = { .path = path, .size = size, .erase_size = ERASE_SIZE,
 				      .program_size = program_size, .name = "queue" };
 	int err = flashsim_open(&fs, &fc);
 	if (err)
@@ -61,6 +61,11 @@ static void setup(uint32_t program_size)
 	err = queue_mount(&q, &cfg);
 	if (err)
 		die("mount", err);
+}
+
+static void setup(uint32_t program_size)
+{
+	setup_on(NULL, FLASH_SIZE, program_size);
 }
 
 static uint64_t content_total;
@@ -175,11 +180,49 @@ static void scan_time(const char *name)
 	       name, best * 1e3, st.msgs, st.bytes, st.free_blocks, st.blocks);
 }
 
+static void fill_mail(void)
+{
+	uint32_t id, n = 0;
+	while (accept(20480, 2, &id) == 0)
+		n++;
+	printf("capacity: %u messages of 20 KiB accepted before 452\n", n);
+}
+
+/* max_msgs small messages, then every recipient deferred again and again
+ * until the ring is full of small result records: the most records a
+ * boot scan can meet. */
+static void fill_results(void)
+{
+	uint32_t id, n = 0;
+	while (accept(1024, 3, &id) == 0)
+		n++;
+	printf("capacity: %u messages of 1 KiB accepted before 452 (max_msgs)\n", n);
+	for (int round = 0; round < 200; round++)
+		for (uint32_t m = 1; m <= n; m++)
+			(void)queue_rcpt_result(&q, m, (unsigned)round % 3, QUEUE_RCPT_DEFERRED,
+						"451 4.4.1 connection timed out", (uint64_t)round);
+}
+
+/* The qemu-virt queue area (the bank minus 8 config blocks) as a file. */
+static int make_image(const char *path, const char *kind)
+{
+	setup_on(path, FLASH_SIZE - 8 * ERASE_SIZE, 4);
+	if (strcmp(kind, "mail") == 0)
+		fill_mail();
+	else
+		fill_results();
+	scan_time(kind);
+	flashsim_close(fs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
 	for (size_t i = 0; i < sizeof(chunk); i++)
 		chunk[i] = (uint8_t)(i * 7 + (i >> 9));
+	if (strcmp(what, "image") == 0 && argc == 4)
+		return make_image(argv[2], argv[3]);
 	printf("flash %u MiB, erase %u KiB, program unit 4, max_msgs %u, sizeof(struct queue) %zu, "
 	       "sizeof(struct queue_writer) %zu, index RAM %zu bytes\n",
 	       FLASH_SIZE >> 20, ERASE_SIZE >> 10, MAX_MSGS, sizeof(struct queue),
@@ -205,23 +248,10 @@ int main(int argc, char **argv)
 	printf("limits: max_bytes %u (%.1f%% of flash), max_msgs %u, bounce reserve %u B / %u msgs\n",
 	       st.max_bytes, 100.0 * st.max_bytes / FLASH_SIZE, st.max_msgs, q.cfg.bounce_reserve,
 	       q.cfg.bounce_msgs);
-	uint32_t id, n = 0;
-	while (accept(20480, 2, &id) == 0)
-		n++;
-	printf("capacity: %u messages of 20 KiB accepted before 452\n", n);
+	fill_mail();
 	scan_time("full (20 KiB messages):");
-
 	setup(4);
-	n = 0;
-	while (accept(1024, 3, &id) == 0)
-		n++;
-	printf("capacity: %u messages of 1 KiB accepted before 452 (max_msgs)\n", n);
-	/* deferral storm: every recipient deferred again and again, until
-	 * the ring is full of small result records */
-	for (int round = 0; round < 200; round++)
-		for (uint32_t m = 1; m <= n; m++)
-			(void)queue_rcpt_result(&q, m, (unsigned)round % 3, QUEUE_RCPT_DEFERRED,
-						"451 4.4.1 connection timed out", (uint64_t)round);
+	fill_results();
 	scan_time("full + ring of result records:");
 	flashsim_close(fs);
 	return 0;
