@@ -50,13 +50,15 @@ done
 # size", "Hash Sum mismatch"); retry, and if one index still fails go on
 # with what we have: the install below says if that was not enough.
 apt_update() {
-	local i
+	local i log
+	log=$(mktemp)
 	for i in 1 2 3 4; do
-		if apt-get update -q >/tmp/danegate-apt-update.log 2>&1; then return 0; fi
+		if apt-get update -q >"$log" 2>&1; then rm -f "$log"; return 0; fi
 		say "apt-get update failed (try $i/4):"
-		grep -E '^(E|W):' /tmp/danegate-apt-update.log | head -5 >&2 || true
+		grep -E '^(E|W):' "$log" | head -5 >&2 || true
 		sleep $((i * 3))
 	done
+	rm -f "$log"
 	say "apt-get update still partly failing; continuing with the indexes we have"
 	return 0
 }
