@@ -49,6 +49,24 @@ static const char *fault_status(uint32_t fsr)
 	}
 }
 
+extern uint32_t __ram_start[], __ram_end[];
+
+/* The top of the interrupted stack often shows the caller chain: saved lr
+ * values are code addresses an objdump of the ELF can name. */
+static void put_stack_words(uint32_t sp)
+{
+	const unsigned n = 16;
+	if (sp & 3u || sp < (uintptr_t)__ram_start || sp > (uintptr_t)__ram_end - n * 4u)
+		return;
+	const uint32_t *w = (const uint32_t *)(uintptr_t)sp;
+	qv_uart_puts("stack:");
+	for (unsigned i = 0; i < n; i++) {
+		qv_uart_puts(i % 8 == 0 && i ? "\n      " : " ");
+		put_hex(w[i]);
+	}
+	qv_uart_puts("\n");
+}
+
 static volatile int fault_depth;
 
 void qv_fault(unsigned kind, const struct qv_fault_frame *f)
@@ -106,6 +124,7 @@ void qv_fault(unsigned kind, const struct qv_fault_frame *f)
 		put_reg("sp", f->sp);
 		put_reg("cpsr", f->spsr);
 		qv_uart_puts(f->spsr & (1u << 5) ? " (Thumb)\n" : " (ARM)\n");
+		put_stack_words(f->sp);
 	}
 #ifdef QV_FAULT_RESET
 	qv_uart_puts("*** resetting ***\n");
