@@ -105,9 +105,9 @@ static int mount_queue(void)
 static void boot_log(void)
 {
 	const struct port_board_info *b = port_board();
-	LOG_INFO("danegate %s on board %s (%s), RAM %llu KiB at 0x%llx, static RAM %lu bytes",
-		 DANEGATE_VERSION, b->name, b->cpu, (unsigned long long)(b->ram_size / 1024),
-		 (unsigned long long)b->ram_base, (unsigned long)b->static_ram);
+	LOG_INFO("danegate %s on board %s (%s), RAM %lu KiB at 0x%lx, static RAM %lu bytes",
+		 DANEGATE_VERSION, b->name, b->cpu, (unsigned long)(b->ram_size / 1024),
+		 (unsigned long)b->ram_base, (unsigned long)b->static_ram);
 	LOG_INFO("versions: mbedTLS %s, ldns %s, %s", MBEDTLS_VERSION_STRING, LDNS_VERSION, b->netstack);
 	for (int a = 0; a < PORT_FLASH_AREAS; a++) {
 		const struct port_flash *f = port_flash_area((enum port_flash_area)a);

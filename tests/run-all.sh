@@ -31,6 +31,9 @@ run_counted() {
 step "set-up"
 bash toolchain/setup.sh || { echo "set-up failed"; exit 1; }
 
+step "toolchain: dependency selftests (native, armhf, bare metal; OpenSSL interop)"
+run_counted "toolchain" bash toolchain/selftest.sh
+
 step "host board: build"
 make -j"$J" BOARD=host || record_fail "build[host]"
 step "host board: unit tests (ASan + UBSan)"
