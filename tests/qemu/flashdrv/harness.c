@@ -197,7 +197,7 @@ static void board_checks(void)
 	check("console_read_empty", port_console_read(in, sizeof(in)) == PORT_EAGAIN, "%s", "");
 
 	uint32_t sp = port_stack_peak();
-	check("stack_peak", sp > 64 && sp < 32768, "%ld bytes", (long)sp);
+	check("stack_peak", sp > 64 && sp < 16384, "%ld bytes", (long)sp);
 }
 
 int danegate_main(void)
