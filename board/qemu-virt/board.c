@@ -147,13 +147,14 @@ uint32_t port_stack_peak(void)
 
 const char *port_setting(const char *key)
 {
-	/* Built-in defaults until the firmware's own config (flash) loads. */
+	/* Built-in defaults until the firmware's own config (flash) loads.
+	 * "listen" is deliberately unset: unset means every address of both
+	 * families, where "0.0.0.0" would drop the SLAAC IPv6 addresses. */
 	static const struct {
 		const char *key, *value;
 	} defaults[] = {
 		{ "hostname", "danegate.lan" },
 		{ "smtp_port", "25" },
-		{ "listen", "0.0.0.0" },
 	};
 	for (size_t i = 0; key && i < sizeof(defaults) / sizeof(defaults[0]); i++)
 		if (strcmp(defaults[i].key, key) == 0)
