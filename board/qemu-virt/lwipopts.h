@@ -7,10 +7,11 @@
 
 /* ---- what the relay needs at the same time (the sizing basis) --------
  * 4 inbound SMTP sessions (TLS), 2 outbound deliveries (TLS), 2 web
- * console connections, listeners for SMTP + console on IPv4 and IPv6,
+ * console connections, listeners for SMTP, submission and console on IPv4
+ * and IPv6,
  * 2 DNS UDP sockets + DHCP. */
 #define QV_NET_TCP_SESSIONS 8	/* 4 in + 2 out + 2 console */
-#define QV_NET_TCP_LISTENERS 4
+#define QV_NET_TCP_LISTENERS 6	/* SMTP, submission, console; IPv4 + IPv6 each */
 #define QV_NET_UDP_SOCKETS 4
 
 /* ---- system: one thread, no OS --------------------------------------- */
@@ -41,7 +42,7 @@
 #define PBUF_POOL_SIZE 48
 #define PBUF_POOL_BUFSIZE 1536		/* a whole 1514-byte frame in one pbuf */
 #define MEMP_NUM_PBUF 16
-#define MEMP_NUM_TCP_PCB (QV_NET_TCP_SESSIONS + 4)	/* + TIME_WAIT slack */
+#define MEMP_NUM_TCP_PCB (QV_NET_TCP_SESSIONS + 8)	/* + bursts, TIME_WAIT */
 #define MEMP_NUM_TCP_PCB_LISTEN QV_NET_TCP_LISTENERS
 #define MEMP_NUM_UDP_PCB (QV_NET_UDP_SOCKETS + 1)	/* + DHCP */
 #define MEMP_NUM_TCP_SEG 128
@@ -89,7 +90,7 @@
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_OOSEQ_MAX_PBUFS 8		/* per connection */
-#define TCP_LISTEN_BACKLOG 0		/* the port layer keeps its own bounded backlog */
+#define TCP_LISTEN_BACKLOG 1		/* bounds half-open connections per listener */
 #define TCP_SYNMAXRTX 4			/* connect gives up after ~ 45 s */
 #define LWIP_TCP_KEEPALIVE 0		/* the engines have their own idle timeouts */
 #define LWIP_CALLBACK_API 1
@@ -141,6 +142,9 @@
 #endif
 #if !LWIP_CALLBACK_API
 #error "net_lwip.c uses the raw API callbacks"
+#endif
+#if !TCP_LISTEN_BACKLOG
+#error "without it a SYN flood can take every TCP pcb"
 #endif
 #if TCP_SND_BUF < 2 * TCP_MSS
 #error "TCP_SND_BUF below two segments stalls on Nagle + delayed ACK"

@@ -36,7 +36,15 @@
  * sizing in lwipopts.h (8 sessions + 4 listeners + 4 UDP) plus
  * not-yet-accepted connections, which also hold a handle. */
 #define QV_NET_SOCKETS 24
-#define QV_NET_BACKLOG 4	/* per listener; beyond it new connections get RST */
+/* Established connections per listener waiting for port_tcp_accept;
+ * beyond it a new one is reset. Sized for a burst that completes its
+ * handshakes between two dispatches, not for a slow firmware (which
+ * accepts everything and answers 421 itself when it is full). */
+#define QV_NET_BACKLOG 8
+/* Half-open (SYN received) connections per listener; beyond it lwIP
+ * drops new SYNs and clients retransmit: a SYN flood cannot take every
+ * pcb. */
+#define QV_NET_HALF_OPEN 8
 #define QV_UDP_QUEUE 4		/* datagrams waiting per UDP socket; beyond: dropped */
 #define QV_UDP_MAX 4096		/* largest datagram we send (IP fragments above MTU) */
 #define QV_RX_BUDGET 32		/* frames per poll, so timers and events are not starved */
@@ -48,6 +56,7 @@
 #define QV_TCP_RX_PBUFS 6
 
 _Static_assert(QV_NET_SOCKETS <= 127, "backlog stores handles in int8_t");
+_Static_assert(QV_NET_HALF_OPEN <= 255, "lwIP's backlog is a u8_t");
 
 enum qs_kind { QS_FREE, QS_LISTEN, QS_TCP, QS_UDP };
 
@@ -435,7 +444,7 @@ int port_tcp_listen(const struct port_addr *local, port_net_cb cb, void *ctx)
 		qs_free(s);
 		return err_from_lwip(e);
 	}
-	struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(pcb, QV_NET_BACKLOG, &e);
+	struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(pcb, QV_NET_HALF_OPEN, &e);
 	if (!lpcb) {
 		tcp_close(pcb);
 		qs_free(s);

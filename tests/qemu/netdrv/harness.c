@@ -199,11 +199,13 @@ static void echo_listen_event(void *ctx, int sock, enum port_event ev, int err)
 	}
 }
 
-/* ---- a listener on :26 that does not accept for 4 s: backlog bound ---- */
+/* ---- a listener on :26 that does not accept until the host connects to
+ * :28 (or 30 s pass): the accept backlog bound ------------------------- */
 
 static struct {
 	int listener;
 	uint64_t first_ms;
+	bool release;
 	unsigned accepted;
 } slow;
 
@@ -219,9 +221,17 @@ static void slow_conn_event(void *ctx, int sock, enum port_event ev, int err)
 {
 }
 
+static void release_listen_event(void *ctx, int sock, enum port_event ev, int err)
+{
+	int c;
+	while ((c = port_tcp_accept(sock, NULL, slow_conn_event, NULL)) >= 0)
+		port_close(c);
+	slow.release = true;
+}
+
 static void slow_check(void)
 {
-	if (!slow.first_ms || port_now_ms() - slow.first_ms < 4000)
+	if (!slow.first_ms || (!slow.release && port_now_ms() - slow.first_ms < 30000))
 		return;
 	int c;
 	struct port_addr peer;
@@ -233,6 +243,7 @@ static void slow_check(void)
 	}
 	say("slow: accepted %u, then %d", slow.accepted, c);
 	slow.first_ms = 0;
+	slow.release = false;
 }
 
 /* ---- a reader on :27 that ignores its input for 5 s: many tiny segments
@@ -372,7 +383,10 @@ int main(void)
 	struct port_addr p26 = { .family = PORT_AF_INET, .port = 26 };
 	slow.listener = port_tcp_listen(&p26, slow_listen_event, NULL);
 	struct port_addr p27 = { .family = PORT_AF_INET, .port = 27 };
-	port_tcp_listen(&p27, lazy_listen_event, NULL);
+	struct port_addr p28 = { .family = PORT_AF_INET, .port = 28 };
+	int l27 = port_tcp_listen(&p27, lazy_listen_event, NULL);
+	int l28 = port_tcp_listen(&p28, release_listen_event, NULL);
+	say("listen :26 %d :27 %d :28 %d", slow.listener, l27, l28);
 	int u1 = port_udp_open(PORT_AF_INET, udp_event, NULL);
 	int u2 = port_udp_open(PORT_AF_INET, udp_event, NULL);
 	int u6 = port_udp_open(PORT_AF_INET6, udp_event, NULL);
