@@ -379,7 +379,9 @@ static int open_block(struct queue *q, enum head_mode mode)
 	}
 	q->bfree[b] = 2; /* from here on it is written or needs an erase */
 	uint32_t seq = q->next_bseq++;
-	err = slot_write(q, base + slot_size(q), BLK_MAGIC_B, seq, ~seq);
+	/* next_id too: ids stay unique for the life of the flash even when
+	 * every record of the newest message has been reclaimed */
+	err = slot_write(q, base + slot_size(q), BLK_MAGIC_B, seq, q->next_id);
 	if (err)
 		return err;
 	q->bfree[b] = 0;
@@ -933,19 +935,21 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 
 static int scan(struct queue *q)
 {
-	uint32_t E = blk_size(q), SS = slot_size(q), maxbseq = 0, maxec = 0, n = 0;
+	uint32_t E = blk_size(q), SS = slot_size(q), maxbseq = 0, maxec = 0, n = 0, next_id = 1;
 	bool unknown_ec = false;
 	for (uint32_t b = 0; b < q->nblocks; b++) {
-		uint32_t ec = 0, v2, seq, nseq;
+		uint32_t ec = 0, v2, seq, bid;
 		int a = slot_read(q, b * E, BLK_MAGIC_A, &ec, &v2);
-		int s = slot_read(q, b * E + SS, BLK_MAGIC_B, &seq, &nseq);
+		int s = slot_read(q, b * E + SS, BLK_MAGIC_B, &seq, &bid);
 		q->bseq[b] = 0;
 		q->bec[b] = a == 1 ? ec : NONE;
 		if (a != 1)
 			unknown_ec = true;
 		else if (ec > maxec)
 			maxec = ec;
-		if (s == 1 && nseq == ~seq && seq && seq != NONE) {
+		if (s == 1 && seq && seq != NONE) {
+			if (bid > next_id && bid != NONE)
+				next_id = bid;
 			q->bseq[b] = seq;
 			q->bfree[b] = 0;
 			q->ring[n++] = b;
@@ -989,7 +993,7 @@ static int scan(struct queue *q)
 		}
 	}
 	q->next_seq = maxseq + 1;
-	q->next_id = maxid + 1;
+	q->next_id = maxid + 1 > next_id ? maxid + 1 : next_id;
 	q->head_open = false; /* never append after what a cut may have torn */
 	for (uint32_t i = 0; i < q->cfg.max_msgs; i++)
 		if (q->msgs[i].used)

@@ -23,7 +23,7 @@
 #define NBLOCKS 8
 #define ESIZE 4096
 #define MAXMSG 2048
-#define NM 64 /* model messages */
+#define NM 160 /* model messages */
 
 enum mstatus { M_NONE, M_MAYBE, M_LIVE, M_GONE };
 enum op { OP_NONE, OP_COMMIT, OP_RESULT, OP_HOLD, OP_RELEASE, OP_DELETE };
@@ -206,6 +206,53 @@ static int workload(struct rig *r, struct model *md)
 	return 0;
 }
 
+/* A random workload (seeded, so every run of a seed is the same): accept
+ * with 1..3 recipients and 0..MAXMSG-100 bytes, results of every kind,
+ * hold, release, delete, abandoned writers. */
+static int random_workload(struct rig *r, struct model *md, unsigned seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+#define RND() (x = x * 1103515245u + 12345u, (x >> 8) & 0xFFFFFF)
+	for (int step = 0; step < 150 && md->n < NM - 1; step++) {
+		uint32_t op = RND() % 12;
+		int live[NM], nl = 0;
+		for (int i = 0; i < md->n; i++)
+			if (md->m[i].st == M_LIVE)
+				live[nl++] = i;
+		if (op < 4 || !nl) {
+			uint32_t len = RND() % (MAXMSG - 100);
+			unsigned nrcpt = 1 + RND() % 3;
+			int err = w_accept(r, md, 1000 + (uint32_t)step + seed * 100, len, nrcpt);
+			if (err == QUEUE_EFULL) {
+				md->n--; /* refused at begin or while writing: 452 */
+				continue;
+			}
+			STEP(err);
+		} else if (op < 9) {
+			int mi = live[RND() % (uint32_t)nl];
+			unsigned rc = RND() % md->m[mi].nrcpt;
+			if (md->m[mi].rst[rc] != QUEUE_RCPT_PENDING)
+				continue;
+			uint8_t st = (uint8_t)(1 + RND() % 3); /* delivered, failed, deferred */
+			int err = w_result(r, md, mi, rc, st);
+			if (err && err != PORT_EPOWER)
+				print_message("seed %u step %d: result %d\n", seed, step, err);
+			STEP(err);
+		} else if (op == 9) {
+			int mi = live[RND() % (uint32_t)nl];
+			STEP(w_mark(r, md, mi, md->m[mi].held ? OP_RELEASE : OP_HOLD));
+		} else if (op == 10) {
+			STEP(w_mark(r, md, live[RND() % (uint32_t)nl], OP_DELETE));
+		} else {
+			int err = w_abandon(r, md, 5000 + (uint32_t)step);
+			if (err != QUEUE_EFULL) /* a full queue refuses it: fine */
+				STEP(err);
+		}
+	}
+#undef RND
+	return 0;
+}
+
 /* ---- after the reboot ----------------------------------------------------- */
 static bool content_ok(struct queue *q, const struct mmsg *m)
 {
@@ -292,12 +339,26 @@ static void resolve(struct rig *r, struct model *md)
 	md->op = OP_NONE;
 }
 
-/* The queue keeps working: one more message, through another reboot. */
+/* The queue keeps working: one more message, through another reboot
+ * (when the workload left it full, delete old mail until it fits). */
 static void still_takes_mail(struct rig *r, struct model *md)
 {
 	struct model m2 = *md;
 	resolve(r, &m2);
-	int err = w_accept(r, &m2, 777, 1000, 2);
+	int err;
+	for (;;) {
+		err = w_accept(r, &m2, 777, 1000, 2);
+		if (err != QUEUE_EFULL)
+			break;
+		m2.n--;
+		int victim = -1;
+		for (int i = 0; i < m2.n && victim < 0; i++)
+			if (m2.m[i].st == M_LIVE)
+				victim = i;
+		if (victim < 0)
+			fail_msg("accept after reboot: queue full with nothing in it");
+		assert_int_equal(w_mark(r, &m2, victim, OP_DELETE), 0);
+	}
 	if (err)
 		fail_msg("accept after reboot: %d", err);
 	assert_int_equal(mount(r), 0);
@@ -363,6 +424,54 @@ static void sweep(uint32_t program_size, enum flashsim_cut how, long stride, boo
 	}
 }
 
+/* Random workloads, each cut at every stride-th operation, both ways.
+ * QUEUE_PC_SEEDS=n in the environment runs n seeds at stride 1 (the long
+ * sweep; the default is 12 seeds at stride 3). */
+static void cut_random_workloads(void **state)
+{
+	(void)state;
+	static struct rig r;
+	static struct model md;
+	const char *env = getenv("QUEUE_PC_SEEDS");
+	unsigned seeds = env ? (unsigned)atoi(env) : 12;
+	long stride = env ? 1 : 3;
+	for (unsigned seed = 1; seed <= seeds; seed++) {
+		memset(&md, 0, sizeof(md));
+		rig_init(&r, 4);
+		assert_int_equal(mount(&r), 0);
+		assert_int_equal(random_workload(&r, &md, seed), 0);
+		struct flashsim_stats fst;
+		flashsim_stats(r.fs, &fst);
+		flashsim_close(r.fs);
+		long n = (long)fst.ops;
+		int acked = 0;
+		for (int i = 0; i < md.n; i++)
+			acked += md.m[i].st != M_NONE;
+		if (seed <= 3 || env)
+			print_message("seed %u: %ld flash ops, %d messages acknowledged\n", seed, n,
+				      acked);
+		for (int how = FLASHSIM_CUT_CLEAN; how <= FLASHSIM_CUT_HALF; how++)
+			for (long k = 1 + seed % (unsigned long)stride; k <= n; k += stride) {
+				memset(&md, 0, sizeof(md));
+				rig_init(&r, 4);
+				assert_int_equal(mount(&r), 0);
+				flashsim_powercut_after(r.fs, k, (enum flashsim_cut)how);
+				int err = random_workload(&r, &md, seed);
+				if (err != PORT_EPOWER)
+					fail_msg("seed %u cut at %ld: workload ended with %d", seed, k,
+						 err);
+				flashsim_power_on(r.fs);
+				assert_int_equal(mount(&r), 0);
+				char when[64];
+				snprintf(when, sizeof(when), "seed %u cut %s at op %ld", seed,
+					 how ? "half" : "clean", k);
+				verify(&r, &md, when);
+				still_takes_mail(&r, &md);
+				flashsim_close(r.fs);
+			}
+	}
+}
+
 static void cut_clean_after_every_operation(void **state)
 {
 	(void)state;
@@ -399,6 +508,7 @@ int main(void)
 		cmocka_unit_test(cut_half_done_every_operation),
 		cmocka_unit_test(cut_other_program_units),
 		cmocka_unit_test(cut_again_while_recovering),
+		cmocka_unit_test(cut_random_workloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
