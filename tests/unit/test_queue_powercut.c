@@ -424,7 +424,8 @@ static void sweep(uint32_t program_size, enum flashsim_cut how, long stride, boo
 	}
 }
 
-/* Random workloads, each cut at every stride-th operation, both ways.
+/* Random workloads on program units 1..16, each cut at every stride-th
+ * operation, both ways.
  * QUEUE_PC_SEEDS=n in the environment runs n seeds at stride 1 (the long
  * sweep; the default is 12 seeds at stride 3). */
 static void cut_random_workloads(void **state)
@@ -435,9 +436,11 @@ static void cut_random_workloads(void **state)
 	const char *env = getenv("QUEUE_PC_SEEDS");
 	unsigned seeds = env ? (unsigned)atoi(env) : 12;
 	long stride = env ? 1 : 3;
+	static const uint32_t units[] = { 4, 1, 16, 2, 8 };
 	for (unsigned seed = 1; seed <= seeds; seed++) {
+		uint32_t ps = units[seed % 5];
 		memset(&md, 0, sizeof(md));
-		rig_init(&r, 4);
+		rig_init(&r, ps);
 		assert_int_equal(mount(&r), 0);
 		assert_int_equal(random_workload(&r, &md, seed), 0);
 		struct flashsim_stats fst;
@@ -453,7 +456,7 @@ static void cut_random_workloads(void **state)
 		for (int how = FLASHSIM_CUT_CLEAN; how <= FLASHSIM_CUT_HALF; how++)
 			for (long k = 1 + seed % (unsigned long)stride; k <= n; k += stride) {
 				memset(&md, 0, sizeof(md));
-				rig_init(&r, 4);
+				rig_init(&r, ps);
 				assert_int_equal(mount(&r), 0);
 				flashsim_powercut_after(r.fs, k, (enum flashsim_cut)how);
 				int err = random_workload(&r, &md, seed);
@@ -463,7 +466,7 @@ static void cut_random_workloads(void **state)
 				flashsim_power_on(r.fs);
 				assert_int_equal(mount(&r), 0);
 				char when[64];
-				snprintf(when, sizeof(when), "seed %u cut %s at op %ld", seed,
+				snprintf(when, sizeof(when), "seed %u P=%u cut %s at op %ld", seed, ps,
 					 how ? "half" : "clean", k);
 				verify(&r, &md, when);
 				still_takes_mail(&r, &md);
