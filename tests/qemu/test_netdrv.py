@@ -189,6 +189,23 @@ def run_dhcp(peers):
             t.join(60)
         print('    concurrent results:', out)
         check('8 concurrent echo sessions', out == [True] * 8)
+        # Many short sessions, half of them reset by the client: a leaked
+        # handle (24) or pcb (16) would run out long before the end.
+        ok = 0
+        for i in range(120):
+            out = []
+            if i % 2:
+                c = socket.create_connection(('127.0.0.1', p25), timeout=10)
+                c.sendall(b'z' * 100)
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+                c.close()
+                ok += 1
+            else:
+                echo(p25, 300, out)
+                ok += out == [True]
+        out = []
+        echo(p25, 5000, out)
+        check('120 short sessions, no leak', ok == 120 and out == [True])
         s = socket.create_connection(('127.0.0.1', p25), timeout=5)
         s.sendall(b'x' * 10)
         time.sleep(0.3)
