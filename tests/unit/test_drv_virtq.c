@@ -1,7 +1,8 @@
-/* test_drv_virtq — the split virtqueue ring logic (drivers/virtio/virtq.c)
- * and the virtio-mmio discovery/handshake, against a fake device that
- * walks the rings the way QEMU does: chains, flags, free-list recycling,
- * 16-bit index wrap-around, out-of-order completion, a lying device. */
+/* test_drv_virtq — the split virtqueue ring logic (drivers/virtio/virtq.c),
+ * the virtio-mmio discovery/handshake and the virtio-rng driver, against a
+ * fake device that walks the rings the way QEMU does: chains, flags,
+ * free-list recycling, 16-bit index wrap-around, out-of-order completion,
+ * a lying device, entropy bytes handed out exactly once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 /* The drivers are not part of the host board; compile them in here. */
 #include "../../drivers/virtio/virtq.c"
 #include "../../drivers/virtio/virtio_mmio.c"
+#include "../../drivers/rng/virtio_rng.c"
 
 /* ---- a fake device on the other side of the rings --------------------- */
 
@@ -373,6 +375,55 @@ static void queue_setup_programs_ring_addresses(void **state)
 	assert_int_equal(virtio_mmio_queue_setup(&dev, 0, &q), PORT_EINVAL);
 }
 
+/* The whole life of the (single-instance) rng driver in one scenario. */
+static void rng_hands_out_each_byte_once(void **state)
+{
+	(void)state;
+	memset(regs, 0, sizeof(regs));
+	struct rng_dev *rng = NULL;
+	assert_int_equal(virtio_rng_probe((uintptr_t)regs, 0x200, 32, &rng), PORT_EIO); /* none */
+	fake_slot(7, 2, VIRTIO_ID_RNG, 1);
+	regs[7][0x34 / 4] = 8; /* QueueNumMax, as QEMU's virtio-rng */
+	regs[7][0x50 / 4] = 0xdead; /* QueueNotify: see it written */
+	assert_int_equal(virtio_rng_probe((uintptr_t)regs, 0x200, 32, &rng), 0);
+	assert_non_null(rng);
+	assert_int_equal(regs[7][0x70 / 4], 1 | 2 | 4 | 8); /* ... DRIVER_OK */
+	assert_int_equal(regs[7][0x38 / 4], 8);
+	assert_int_equal(regs[7][0x50 / 4], 0); /* the first request was announced */
+	assert_int_equal(virtio_rng_probe((uintptr_t)regs, 0x200, 32, &rng), PORT_EINVAL);
+
+	struct fake_dev d = { .mem = &vrng.mem, .num = vrng.q.num };
+	struct fake_req r;
+	uint8_t out[100];
+	assert_int_equal(rng->api->read(rng, out, 10), PORT_EAGAIN); /* device busy */
+	assert_int_equal(fake_take(&d, &r, 1), 1);
+	assert_int_equal(r.in_len, VIRTIO_RNG_CHUNK);
+	assert_int_equal(r.out_len, 0);
+	uint8_t *dst = (uint8_t *)(uintptr_t)vrng.mem.desc[r.head].addr;
+	for (unsigned i = 0; i < VIRTIO_RNG_CHUNK; i++)
+		dst[i] = (uint8_t)(0xa0 + i);
+	fake_complete(&d, &r, VIRTIO_RNG_CHUNK);
+
+	assert_int_equal(rng->api->read(rng, out, 10), 10);
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(out[i], 0xa0 + i);
+	assert_int_equal(rng->api->read(rng, out, sizeof(out)), VIRTIO_RNG_CHUNK - 10);
+	for (unsigned i = 0; i < VIRTIO_RNG_CHUNK - 10; i++)
+		assert_int_equal(out[i], 0xa0 + 10 + i); /* no byte twice */
+	assert_int_equal(rng->bytes, VIRTIO_RNG_CHUNK);
+	/* Drained: the next request is already with the device. */
+	assert_int_equal(fake_take(&d, &r, 1), 1);
+	assert_int_equal(rng->api->read(rng, out, 10), PORT_EAGAIN);
+	/* A device with nothing to give (len 0) just gets asked again. */
+	fake_complete(&d, &r, 0);
+	assert_int_equal(rng->api->read(rng, out, 10), PORT_EAGAIN);
+	assert_int_equal(fake_take(&d, &r, 1), 1);
+	/* A device claiming to have written more than the buffer is broken. */
+	fake_complete(&d, &r, VIRTIO_RNG_CHUNK + 1);
+	assert_int_equal(rng->api->read(rng, out, 10), PORT_EIO);
+	assert_int_equal(rng->api->read(rng, out, 10), PORT_EIO); /* and stays so */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +438,7 @@ int main(void)
 		cmocka_unit_test(discovery_finds_modern_devices_only),
 		cmocka_unit_test(negotiation_needs_version_1),
 		cmocka_unit_test(queue_setup_programs_ring_addresses),
+		cmocka_unit_test(rng_hands_out_each_byte_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
