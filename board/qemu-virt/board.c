@@ -365,10 +365,13 @@ void port_poll(uint32_t timeout_ms)
 	for (;;) {
 		bool busy = woken || qv_net_pending();
 		uint32_t irqs = qv.dev_irqs;
+		uint32_t net_events = qv_net_events();
 		qv_net_poll(now);
 		memory_watch();
 		bool typed = qv.rx_head != qv.rx_seen;
-		if (busy || typed) {
+		/* lwIP timers can dispatch events qv_net_pending() could not
+		 * foresee (a retransmit timeout closing a socket): count them. */
+		if (busy || typed || qv_net_events() != net_events) {
 			/* Something arrived and was dispatched (or is waiting
 			 * for the firmware to read it): hand control back. */
 			qv.rx_seen = qv.rx_head;
@@ -380,6 +383,8 @@ void port_poll(uint32_t timeout_ms)
 		uint64_t wait = deadline - now;
 		if (wait > QV_TICK_MS)
 			wait = QV_TICK_MS;
+		if (wait > qv_net_sleep_ms())
+			wait = qv_net_sleep_ms();
 		/* WFI with IRQs masked still wakes on a pending interrupt; the
 		 * check and the sleep cannot miss one that lands in between. */
 		uint32_t cpsr = irq_save();
