@@ -18,7 +18,7 @@
 #include "port.h"
 #include "version.h"
 
-#define QUEUE_INDEX_BUF (64 * 1024) /* RAM for the queue index: bounds max_msgs */
+#define QUEUE_INDEX_BUF (40 * 1024) /* RAM for the queue index: bounds max_msgs */
 #define SETTINGS_FIRST_BLOCK 2	    /* config area: blocks 0-1 boot counter, 2-3 settings */
 #define DEFAULT_RELAY_NETS                                                                      \
 	"127.0.0.0/8 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 ::1/128 fc00::/7 fe80::/10"
@@ -77,9 +77,9 @@ static int mount_queue(void)
 	const struct port_flash *f = port_flash_area(PORT_FLASH_QUEUE);
 	if (!f)
 		return PORT_ENOTSUP;
-	uint32_t max_msgs = 1024;
+	uint32_t max_msgs = 1024; /* the most the index buffer holds */
 	while (max_msgs > 16 && queue_index_size(f, max_msgs) > sizeof(dg.qindex))
-		max_msgs /= 2;
+		max_msgs -= 16;
 	struct queue_config qc = {
 		.flash = f,
 		.max_msgs = max_msgs,

@@ -35,17 +35,17 @@
  * when the heap is short tcp_write fails and the socket reports
  * PORT_EAGAIN until the sent callback frees room. */
 #define MEM_ALIGNMENT 4
-#define MEM_SIZE (64 * 1024)
+#define MEM_SIZE (32 * 1024)
 /* RX: one pool pbuf per frame (frames are copied out of the virtio ring).
  * Received data waits in these until the firmware reads it, bounded per
  * connection by TCP_WND. */
-#define PBUF_POOL_SIZE 48
+#define PBUF_POOL_SIZE 24
 #define PBUF_POOL_BUFSIZE 1536		/* a whole 1514-byte frame in one pbuf */
 #define MEMP_NUM_PBUF 16
 #define MEMP_NUM_TCP_PCB (QV_NET_TCP_SESSIONS + 8)	/* + bursts, TIME_WAIT */
 #define MEMP_NUM_TCP_PCB_LISTEN QV_NET_TCP_LISTENERS
 #define MEMP_NUM_UDP_PCB (QV_NET_UDP_SOCKETS + 1)	/* + DHCP */
-#define MEMP_NUM_TCP_SEG 128
+#define MEMP_NUM_TCP_SEG 64
 #define MEMP_NUM_REASSDATA 4
 #define MEMP_NUM_FRAG_PBUF 8
 #define MEMP_NUM_ARP_QUEUE 8
@@ -85,8 +85,10 @@
 #define LWIP_TCP 1
 #define LWIP_UDP 1
 #define TCP_MSS 1460
-#define TCP_WND (8 * TCP_MSS)
-#define TCP_SND_BUF (8 * TCP_MSS)
+/* 4 segments: a LAN relay's peers are near; RAM budget (384 KiB for
+ * everything) matters more than long-fat-pipe throughput. */
+#define TCP_WND (4 * TCP_MSS)
+#define TCP_SND_BUF (4 * TCP_MSS)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_OOSEQ_MAX_PBUFS 8		/* per connection */
