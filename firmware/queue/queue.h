@@ -31,7 +31,9 @@
 #ifndef QUEUE_MAX_WRITERS
 #define QUEUE_MAX_WRITERS 8   /* messages being received at the same time */
 #endif
-#define QUEUE_BITMAP_BYTES ((QUEUE_MAX_RCPT + 7) / 8)
+/* Largest envelope on flash (sender and every recipient, NUL-terminated).
+ * max_msg_size counts envelope + content: give it SIZE + QUEUE_ENV_MAX. */
+#define QUEUE_ENV_MAX ((QUEUE_ADDR_MAX + 1) * (QUEUE_MAX_RCPT + 1))
 
 /* ---- errors: negative; PORT_E* codes from the flash pass through ------- */
 enum queue_err {
@@ -61,7 +63,8 @@ struct queue_config {
 	const struct port_flash *flash; /* the area; geometry taken from it */
 	uint32_t max_bytes;	 /* live bytes (as stored, with overhead); 0: default */
 	uint32_t max_msgs;	 /* messages in the queue; bounds the RAM index */
-	uint32_t max_msg_size;	 /* content bytes of one message (SMTP SIZE) */
+	uint32_t max_msg_size;	 /* envelope + content bytes of one message:
+				  * the SMTP SIZE limit + QUEUE_ENV_MAX; 0: default */
 	uint32_t bounce_reserve; /* of max_bytes, only for QUEUE_F_BOUNCE messages */
 	uint32_t bounce_msgs;	 /* of max_msgs, only for QUEUE_F_BOUNCE messages */
 	void *index_buf;	 /* RAM index: queue_index_size() bytes, aligned 8 */
