@@ -83,7 +83,8 @@ static int mount_queue(void)
 	struct queue_config qc = {
 		.flash = f,
 		.max_msgs = max_msgs,
-		.max_msg_size = (uint32_t)dg.in.smtp.max_size,
+		/* the queue counts envelope + content; SMTP SIZE counts content */
+		.max_msg_size = (uint32_t)dg.in.smtp.max_size + QUEUE_ENV_MAX,
 		.index_buf = dg.qindex,
 		.index_buf_size = sizeof(dg.qindex),
 	};
