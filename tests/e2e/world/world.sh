@@ -516,7 +516,8 @@ done
 # id rcpt-domain outcome class dsn sink forbid sni mxhosts policy resolver relayhost pf-class
 # outcome: delivered|deferred|bounced; class: Verified|Trusted|Untrusted|clear|-
 # sink: instance that must receive it ("-" none); forbid: instances that must not
-# pf-class: posttls-finger's expected class (-l dane), "-" = not checked
+# pf-class: what posttls-finger (-l <policy>) must report, "-" = not checked:
+# a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
 EOF
@@ -543,21 +544,21 @@ done <<'EOF'
 01 s01.dane.test delivered Verified 2.0.0 s01 - mx.s01.dane.test mx.s01.dane.test dane validating - Verified MX_secure_A_secure_3_1_1_match
 02 s02.dane.test delivered Verified 2.0.0 s02 - mx.s02.dane.test mx.s02.dane.test dane validating - Verified expired_cert_naming_another_host_3_1_1
 03 s03.dane.test deferred - 4.7.5 - s03 - mx.s03.dane.test dane validating - Untrusted 3_1_1_digest_mismatch
-04 s04.dane.test deferred - 4.7.4 - s04 - mx.s04.dane.test dane validating - - usable_TLSA_no_STARTTLS
-05 s05.dane.test deferred - 4.7.5 - s05 - mx.s05.dane.test dane validating - - usable_TLSA_handshake_fails_no_cleartext_retry
-05B s05b.dane.test delivered Verified 2.0.0 s05b s05 mx.s05b.dane.test mx.s05.dane.test,mx.s05b.dane.test dane validating - - handshake_fails_on_MX_10_then_MX_20_verified
+04 s04.dane.test deferred - 4.7.4 - s04 - mx.s04.dane.test dane validating - notls usable_TLSA_no_STARTTLS
+05 s05.dane.test deferred - 4.7.5 - s05 - mx.s05.dane.test dane validating - handshake-failed usable_TLSA_handshake_fails_no_cleartext_retry
+05B s05b.dane.test delivered Verified 2.0.0 s05b s05 mx.s05b.dane.test mx.s05.dane.test,mx.s05b.dane.test dane validating - handshake-failed handshake_fails_on_MX_10_then_MX_20_verified
 06 s06.dane.test delivered Untrusted 2.0.0 s06 - mx.s06.dane.test mx.s06.dane.test dane validating - Untrusted all_TLSA_unusable_STARTTLS
-07 s07.dane.test deferred - 4.7.4 - s07 - mx.s07.dane.test dane validating - - all_TLSA_unusable_no_STARTTLS
+07 s07.dane.test deferred - 4.7.4 - s07 - mx.s07.dane.test dane validating - notls all_TLSA_unusable_no_STARTTLS
 08 s08.dane.test delivered Untrusted 2.0.0 s08 - mx.s08.dane.test mx.s08.dane.test dane validating - Untrusted secure_TLSA_denial_TLS_offered
-08B s08b.dane.test delivered clear 2.0.0 s08b - - mx.s08b.dane.test dane validating - - secure_TLSA_denial_no_STARTTLS_clear_text
-09 s09.dane.test deferred - 4.7.5 - s09 - mx.s09.dane.test dane validating - - TLSA_lookup_bogus
-10 s10.bogus.dane.test deferred - 4.4.3 - s10 - mx.s10.bogus.dane.test dane validating - - MX_lookup_bogus
+08B s08b.dane.test delivered clear 2.0.0 s08b - - mx.s08b.dane.test dane validating - notls secure_TLSA_denial_no_STARTTLS_clear_text
+09 s09.dane.test deferred - 4.7.5 - s09 - mx.s09.dane.test dane validating - tlsa-error TLSA_lookup_bogus
+10 s10.bogus.dane.test deferred - 4.4.3 - s10 - mx.s10.bogus.dane.test dane validating - mx-error MX_lookup_bogus
 11 s11.insec.dane.test delivered Trusted 2.0.0 s11 - mx.s11.dane.test mx.s11.dane.test dane validating - Trusted insecure_MX_secure_host_matching_TLSA
 12 s12.insec.dane.test deferred - 4.7.5 - s12 - mx.s12.dane.test dane-only validating - - insecure_MX_under_dane-only
 13 s13.dane.test delivered Untrusted 2.0.0 s13 - mx13.insec.dane.test mx13.insec.dane.test dane validating - Untrusted MX_secure_address_insecure_no_TLSA_query
 14 s14.dane.test delivered Verified 2.0.0 s14 - real.s14.dane.test mx.s14.dane.test dane validating - Verified secure_CNAME_TLSA_at_target
 15 s15.dane.test delivered Verified 2.0.0 s15 - mx.s15.dane.test mx.s15.dane.test dane validating - Verified secure_CNAME_TLSA_at_original_name
-16 s16.dane.test delivered Verified 2.0.0 s16 - mx.s16.dane.test mx.s16.dane.test dane validating - - secure_CNAME_to_insecure_target_original_name_only
+16 s16.dane.test delivered Verified 2.0.0 s16 - mx.s16.dane.test mx.s16.dane.test dane validating - Verified secure_CNAME_to_insecure_target_original_name_only
 17 s17.dane.test delivered Verified 2.0.0 s17 - mx.s17.dane.test mx.s17.dane.test dane validating - Verified 2_0_1_issuing_CA_chain_sent
 18 s18.dane.test deferred - 4.7.5 - s18 - mx.s18.dane.test dane validating - Untrusted 2_0_1_root_not_sent
 19 s19.dane.test delivered Verified 2.0.0 s19 - mx.s19.dane.test mx.s19.dane.test dane validating - Verified 2_0_0_full_root_in_DNS_not_sent
@@ -565,12 +566,12 @@ done <<'EOF'
 21 s21.dane.test delivered Verified 2.0.0 s21 - mx.s21.dane.test mx.s21.dane.test dane validating - Verified DANE-TA_leaf_names_recipient_domain
 22 s22.dane.test deferred - 4.7.5 - s22 - mx.s22.dane.test dane validating - Untrusted 2_0_1_matching_the_leaf_itself
 23 s23.dane.test deferred - 4.7.5 - s23 - mx.s23.dane.test dane validating - Untrusted 3_1_1_match_but_3_1_2_mismatch
-24 s24.dane.test bounced - 5.1.10 - s24 - - dane validating - - null_MX
+24 s24.dane.test bounced - 5.1.10 - s24 - - dane validating - nullmx null_MX
 25 s25.dane.test delivered Verified 2.0.0 s25 - s25.dane.test s25.dane.test dane validating - Verified implicit_MX_RSA-2048_leaf
 26 s26.dane.test delivered Verified 2.0.0 s26 - smart.s26.dane.test smart.s26.dane.test dane validating smart.s26.dane.test:587 Verified smarthost_on_587
-27 s27.dane.test delivered Untrusted 2.0.0 s27a s27b mxa.s27.dane.test mxa.s27.dane.test,mxb.s27.dane.test dane validating - - MX_10_no_TLSA_first
-28 s28.dane.test delivered Verified 2.0.0 s28b s28a mxb.s28.dane.test mxa.s28.dane.test,mxb.s28.dane.test dane validating - - MX_10_fails_DANE_MX_20_passes
-29 s29.dane.test delivered Untrusted 2.0.0 s29 - mx.s29.dane.test mx.s29.dane.test dane noval - - no_AD_from_resolver_is_insecure
+27 s27.dane.test delivered Untrusted 2.0.0 s27a s27b mxa.s27.dane.test mxa.s27.dane.test,mxb.s27.dane.test dane validating - Untrusted MX_10_no_TLSA_first
+28 s28.dane.test delivered Verified 2.0.0 s28b s28a mxb.s28.dane.test mxa.s28.dane.test,mxb.s28.dane.test dane validating - Untrusted MX_10_fails_DANE_MX_20_passes
+29 s29.dane.test delivered Untrusted 2.0.0 s29 - mx.s29.dane.test mx.s29.dane.test dane noval - Untrusted no_AD_from_resolver_is_insecure
 30 s30.dane.test delivered Verified 2.0.0 s30 - mx.s30.dane.test mx.s30.dane.test dane validating - Verified TLSA_truncated_over_UDP
 EOF
 mv "$dir/world.env.tmp" "$dir/world.env"

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# check-world.sh — self-test of the e2e DANE world, without danegate: for
+# every scenario, dig against the validating Unbound checks the DNSSEC
+# status (AD, SERVFAIL, TC over UDP), openssl s_client checks each sink's
+# STARTTLS behaviour and chain, and Postfix's posttls-finger (run in a
+# network namespace this script makes, resolver and MX ports forwarded to
+# the world by nsfwd.py) gives the DANE class the manifest expects.
+#   check-world.sh [DIR]     (default build/e2e-world; starts the world if
+#                             it is not running and stops it again after)
+# CHECK_PF_ALL=1 also prints posttls-finger's class for the scenarios the
+# manifest gives no posttls-finger expectation (informational).
+# Ends with "N passed, M failed"; exit status 1 if anything failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dir=${1:-$here/../../../build/e2e-world}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+started=0
+if ! "$here/world.sh" status "$dir" >/dev/null 2>&1; then
+	"$here/world.sh" up "$dir" || { echo "0 passed, 1 failed (world.sh up)"; exit 1; }
+	started=1
+fi
+# shellcheck disable=SC1091
+. "$dir/world.env"
+ns=dgw$$
+cleanup() {
+	[ -s "$dir/run/nsfwd.pid" ] && kill "$(cat "$dir/run/nsfwd.pid")" 2>/dev/null
+	rm -f "$dir/run/nsfwd.pid"
+	ip netns del "$ns" 2>/dev/null
+	[ $started = 1 ] && "$here/world.sh" down "$dir"
+}
+trap cleanup EXIT
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+# ------------------------------------------------------------------ DNS
+ubh=${DNS_RESOLVER%:*} ubp=${DNS_RESOLVER##*:}
+nvh=${DNS_RESOLVER_NOVAL%:*} nvp=${DNS_RESOLVER_NOVAL##*:}
+# dns SCEN NAME TYPE EXPECT [noval]
+#   EXPECT: ad (answer, AD), noad (answer, no AD), servfail, denial-ad
+#   (NXDOMAIN or NODATA with AD), tc (UDP answer truncated), nullmx
+dns() {
+	local sc=$1 name=$2 type=$3 want=$4 h=$ubh p=$ubp out flags status n
+	[ "${5:-}" = noval ] && h=$nvh p=$nvp
+	if [ "$want" = tc ]; then
+		out=$(dig -p "$p" @"$h" +dnssec +notcp +ignore +bufsize=1232 +time=3 +tries=1 "$name" "$type" 2>&1)
+	else
+		out=$(dig -p "$p" @"$h" +dnssec +time=3 +tries=2 "$name" "$type" 2>&1)
+	fi
+	flags=$(sed -n 's/.*;; flags: \([a-z ]*\);.*/\1/p' <<<"$out")
+	status=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$out")
+	n=$(sed -n 's/.*ANSWER: \([0-9]*\),.*/\1/p' <<<"$out")
+	local has_ad=no
+	[[ " $flags " == *" ad "* ]] && has_ad=yes
+	local good=no
+	case $want in
+	ad) [ "$status" = NOERROR ] && [ "${n:-0}" -gt 0 ] && [ $has_ad = yes ] && good=yes ;;
+	noad) [ "$status" = NOERROR ] && [ "${n:-0}" -gt 0 ] && [ $has_ad = no ] && good=yes ;;
+	servfail) [ "$status" = SERVFAIL ] && good=yes ;;
+	denial-ad) { [ "$status" = NXDOMAIN ] || { [ "$status" = NOERROR ] && [ "${n:-1}" = 0 ]; }; } &&
+		[ $has_ad = yes ] && good=yes ;;
+	tc) [[ " $flags " == *" tc "* ]] && good=yes ;;
+	nullmx) [ $has_ad = yes ] && grep -qE "IN[[:space:]]+MX[[:space:]]+0 \.$" <<<"$out" && good=yes ;;
+	esac
+	if [ $good = yes ]; then ok "S$sc dns $name/$type $want${5:+ ($5)}"
+	else ko "S$sc dns $name/$type want $want, got status=$status flags=[$flags] answers=$n${5:+ ($5)}"; fi
+}
+
+dns -- probe.dane.test A ad
+dns -- probe.dane.test A noad noval
+dns 01 s01.dane.test MX ad; dns 01 mx.s01.dane.test A ad; dns 01 _25._tcp.mx.s01.dane.test TLSA ad
+dns 02 s02.dane.test MX ad; dns 02 _25._tcp.mx.s02.dane.test TLSA ad
+dns 03 _25._tcp.mx.s03.dane.test TLSA ad
+dns 04 _25._tcp.mx.s04.dane.test TLSA ad
+dns 05 _25._tcp.mx.s05.dane.test TLSA ad
+dns 05B s05b.dane.test MX ad; dns 05B _25._tcp.mx.s05b.dane.test TLSA ad
+dns 06 _25._tcp.mx.s06.dane.test TLSA ad
+dns 07 _25._tcp.mx.s07.dane.test TLSA ad
+dns 08 mx.s08.dane.test A ad; dns 08 _25._tcp.mx.s08.dane.test TLSA denial-ad
+dns 08B _25._tcp.mx.s08b.dane.test TLSA denial-ad
+dns 09 mx.s09.dane.test A ad; dns 09 _25._tcp.mx.s09.dane.test TLSA servfail
+dns 10 s10.bogus.dane.test MX servfail; dns 10 mx.s10.bogus.dane.test A servfail
+dns 11 s11.insec.dane.test MX noad; dns 11 mx.s11.dane.test A ad; dns 11 _25._tcp.mx.s11.dane.test TLSA ad
+dns 12 s12.insec.dane.test MX noad; dns 12 _25._tcp.mx.s12.dane.test TLSA ad
+dns 13 s13.dane.test MX ad; dns 13 mx13.insec.dane.test A noad
+dns 14 mx.s14.dane.test A ad; dns 14 _25._tcp.real.s14.dane.test TLSA ad
+dns 15 mx.s15.dane.test A ad; dns 15 _25._tcp.mx.s15.dane.test TLSA ad; dns 15 _25._tcp.real.s15.dane.test TLSA denial-ad
+dns 16 mx.s16.dane.test CNAME ad; dns 16 mx.s16.dane.test A noad; dns 16 _25._tcp.mx.s16.dane.test TLSA ad
+for s in 17 18 19 20 21 22 23; do dns $s _25._tcp.mx.s$s.dane.test TLSA ad; done
+dns 24 s24.dane.test MX nullmx
+dns 25 s25.dane.test MX denial-ad; dns 25 s25.dane.test A ad; dns 25 _25._tcp.s25.dane.test TLSA ad
+dns 26 smart.s26.dane.test A ad; dns 26 _587._tcp.smart.s26.dane.test TLSA ad
+dns 27 s27.dane.test MX ad; dns 27 _25._tcp.mxa.s27.dane.test TLSA denial-ad; dns 27 _25._tcp.mxb.s27.dane.test TLSA ad
+dns 28 _25._tcp.mxa.s28.dane.test TLSA ad; dns 28 _25._tcp.mxb.s28.dane.test TLSA ad
+dns 29 s29.dane.test MX ad
+dns 29 s29.dane.test MX noad noval; dns 29 mx.s29.dane.test A noad noval; dns 29 _25._tcp.mx.s29.dane.test TLSA noad noval
+dns 30 _25._tcp.mx.s30.dane.test TLSA tc; dns 30 _25._tcp.mx.s30.dane.test TLSA ad
+
+# ---------------------------------------------------------------- sinks
+# sink NAME: STARTTLS behaviour and chain, per the sink's behaviour
+sink() {
+	local s=$1 l beh out cn
+	eval "l=\$SINK_${s}_LISTEN beh=\$SINK_${s}_BEHAVIOUR"
+	cn=$(openssl x509 -in "$dir/pki/leaf-$s.pem" -noout -subject -nameopt multiline | sed -n 's/ *commonName *= //p')
+	out=$(echo QUIT | timeout 10 openssl s_client -starttls smtp -connect "$l" -servername "$cn" \
+		-CAfile "$PKI_ROOT" -brief 2>&1)
+	case $beh in
+	no-starttls)
+		if grep -q "CONNECTION ESTABLISHED" <<<"$out"; then ko "sink $s: TLS established, STARTTLS must not be offered"
+		else ok "sink $s: no STARTTLS"; fi ;;
+	fail-handshake)
+		if grep -q "CONNECTION ESTABLISHED" <<<"$out"; then ko "sink $s: handshake succeeded"
+		else ok "sink $s: STARTTLS offered, handshake fails"; fi ;;
+	*)
+		local want="Verification: OK"
+		[ "$s" = s02 ] && want="certificate has expired"
+		if grep -q "CONNECTION ESTABLISHED" <<<"$out" && grep -q "$want" <<<"$out" &&
+			grep -q "Peer certificate: CN = $cn" <<<"$out" && grep -qE "TLSv1\.[23]" <<<"$out"; then
+			ok "sink $s: STARTTLS, CN=$cn, chain: $want"
+		else ko "sink $s: $(tr '\n' ' ' <<<"$out" | cut -c1-300)"; fi ;;
+	esac
+}
+for s in $SINKS; do sink "$s"; done
+# TLS 1.1 must be refused
+if echo QUIT | timeout 10 openssl s_client -starttls smtp -connect "$SINK_s01_LISTEN" -tls1_1 -brief 2>&1 |
+	grep -q "CONNECTION ESTABLISHED"; then ko "sink s01 accepted TLS 1.1"; else ok "sink s01 refuses TLS 1.1"; fi
+
+# ------------------------------------------------------- posttls-finger
+if ! command -v posttls-finger >/dev/null; then
+	ko "posttls-finger not installed (package postfix)"
+elif ! ip netns add "$ns" 2>/dev/null; then
+	ko "cannot create network namespace $ns (need root / CAP_SYS_ADMIN)"
+else
+	ip netns exec "$ns" ip link set lo up
+	fw="--udp 127.0.0.1:53=$DNS_RESOLVER --tcp 127.0.0.1:53=$DNS_RESOLVER"
+	fw="$fw --udp 127.0.0.2:53=$DNS_RESOLVER_NOVAL --tcp 127.0.0.2:53=$DNS_RESOLVER_NOVAL"
+	for s in $SINKS; do
+		eval "fw=\"\$fw --tcp \$SINK_${s}_ADDR:25=\$SINK_${s}_LISTEN\""
+	done
+	fw="$fw --tcp $SINK_s26_ADDR:587=$SINK_s26_LISTEN"
+	rm -f "$dir/run/nsfwd.pid"
+	# shellcheck disable=SC2086
+	python3 "$here/nsfwd.py" --netns "$ns" --pidfile "$dir/run/nsfwd.pid" $fw >"$dir/run/nsfwd.log" 2>&1 &
+	for _ in $(seq 50); do [ -s "$dir/run/nsfwd.pid" ] && break; sleep 0.1; done
+	printf 'nameserver 127.0.0.1\noptions edns0 trust-ad attempts:2 timeout:3\n' >"$dir/run/resolv.conf"
+	printf 'nameserver 127.0.0.2\noptions edns0 trust-ad attempts:2 timeout:3\n' >"$dir/run/resolv-noval.conf"
+	mkdir -p "$dir/run/postfix"
+	: >"$dir/run/postfix/main.cf"
+	# pf SCEN DEST LEVEL RESOLV -> prints what posttls-finger saw: a class
+	# (Verified, Trusted, Untrusted, Anonymous), notls (EHLO without
+	# STARTTLS), handshake-failed, tlsa-error, nullmx, mx-error or none
+	pf() {
+		local out
+		out=$(MAIL_CONFIG=$dir/run/postfix timeout 40 ip netns exec "$ns" unshare -m sh -c \
+			"mount --bind '$4' /etc/resolv.conf && exec posttls-finger -l '$3' -t 5 -T 10 \
+			-o dnssec_probe= -o smtp_dns_support_level=dnssec '$2'" 2>&1)
+		echo "$out" >"$dir/run/pf-$1.log"
+		if grep -qE "(Verified|Trusted|Untrusted|Anonymous) TLS connection established" <<<"$out"; then
+			sed -nE 's/.*: (Verified|Trusted|Untrusted|Anonymous) TLS connection established.*/\1/p' <<<"$out" | head -1
+		elif grep -q "SSL_connect error" <<<"$out"; then echo handshake-failed
+		elif grep -q "TLSA lookup error" <<<"$out"; then echo tlsa-error
+		elif grep -q "does not accept mail (nullMX)" <<<"$out"; then echo nullmx
+		elif grep -q "Destination address lookup failed" <<<"$out"; then echo mx-error
+		elif grep -q "< 250[ -]" <<<"$out" && ! grep -q "< 250[ -]STARTTLS" <<<"$out"; then echo notls
+		else echo none
+		fi
+	}
+	for id in $SCENARIOS; do
+		eval "want=\$S${id}_PF_CLASS dom=\$S${id}_DOMAIN res=\$S${id}_RESOLVER pol=\$S${id}_POLICY rh=\$S${id}_RELAYHOST"
+		[ -n "$want" ] || [ "${CHECK_PF_ALL:-0}" = 1 ] || continue
+		dest=$dom
+		[ -n "$rh" ] && dest="[${rh%:*}]:${rh##*:}"
+		rc=$dir/run/resolv.conf
+		[ "$res" = noval ] && rc=$dir/run/resolv-noval.conf
+		got=$(pf "$id" "$dest" "$pol" "$rc")
+		if [ -z "$want" ]; then echo "info S$id posttls-finger $dest ($pol): $got"; continue; fi
+		if [ "$got" = "$want" ]; then ok "S$id posttls-finger $dest ($pol): $got"
+		else ko "S$id posttls-finger $dest ($pol): want $want, got $got (see $dir/run/pf-$id.log)"; fi
+	done
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
