@@ -35,6 +35,16 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 
+# ------------------------------------------------------------- manifest
+missing=""
+for n in $(seq -w 1 30); do [[ " $SCENARIOS " == *" $n "* ]] || missing="$missing $n"; done
+for id in $SCENARIOS; do
+	eval "sk=\$S${id}_SINK fb=\$S${id}_FORBID"
+	for s in $sk $fb; do [[ " $SINKS " == *" $s "* ]] || missing="$missing S$id:sink-$s"; done
+done
+if [ -z "$missing" ]; then ok "manifest names all 30 scenarios and only existing sinks"
+else ko "manifest: missing$missing"; fi
+
 # ------------------------------------------------------------------ DNS
 ubh=${DNS_RESOLVER%:*} ubp=${DNS_RESOLVER##*:}
 nvh=${DNS_RESOLVER_NOVAL%:*} nvp=${DNS_RESOLVER_NOVAL##*:}
@@ -179,6 +189,35 @@ else
 		if [ "$got" = "$want" ]; then ok "S$id posttls-finger $dest ($pol): $got"
 		else ko "S$id posttls-finger $dest ($pol): want $want, got $got (see $dir/run/pf-$id.log)"; fi
 	done
+fi
+
+# ------------------------------------- sink storage and expect.sh
+# swaks plays a correct relay for every "delivered" scenario (TLS with the
+# manifest's SNI, or clear text for class clear); expect.sh must agree. Then
+# two wrong relays: clear text where DANE applies, delivery to a FORBID sink.
+if command -v swaks >/dev/null; then
+	run=r$$
+	for id in $SCENARIOS; do
+		eval "want=\$S${id}_EXPECT cls=\$S${id}_CLASS sink=\$S${id}_SINK sni=\$S${id}_SNI dom=\$S${id}_DOMAIN"
+		[ "$want" = delivered ] || continue
+		eval "l=\$SINK_${sink}_LISTEN"
+		tlsopt=""
+		[ "$cls" = clear ] || tlsopt="--tls${sni:+ --tls-sni $sni}"
+		# shellcheck disable=SC2086
+		timeout 20 swaks --silent 2 -s "${l%:*}" -p "${l##*:}" -f "check@dane.test" -t "$run-$id@$dom" $tlsopt >/dev/null 2>&1
+		out=$("$here/expect.sh" "$dir" "$id" "$run-$id@$dom")
+		if [ $? = 0 ]; then ok "${out#ok   } (swaks)"; else ko "${out#FAIL } (swaks)"; fi
+	done
+	l=$SINK_s01_LISTEN
+	timeout 20 swaks --silent 2 -s "${l%:*}" -p "${l##*:}" -f check@dane.test -t "$run-bad1@s01.dane.test" >/dev/null 2>&1
+	if "$here/expect.sh" "$dir" 01 "$run-bad1@s01.dane.test" >/dev/null; then ko "expect.sh accepted a clear-text delivery for S01"
+	else ok "expect.sh rejects a clear-text delivery for S01"; fi
+	l=$SINK_s28a_LISTEN
+	timeout 20 swaks --silent 2 -s "${l%:*}" -p "${l##*:}" -f check@dane.test -t "$run-bad2@s28.dane.test" --tls >/dev/null 2>&1
+	if "$here/expect.sh" "$dir" 28 "$run-bad2@s28.dane.test" >/dev/null; then ko "expect.sh accepted S28 at the forbidden sink s28a"
+	else ok "expect.sh rejects S28 delivered to the forbidden sink s28a"; fi
+else
+	ko "swaks not installed"
 fi
 
 echo "$pass passed, $fail failed"
