@@ -38,7 +38,7 @@ ko() { fail=$((fail + 1)); echo "FAIL $*"; }
 # ------------------------------------------------------------- manifest
 missing=""
 for n in $(seq -w 1 30); do [[ " $SCENARIOS " == *" $n "* ]] || missing="$missing $n"; done
-for id in $SCENARIOS; do
+for id in $SCENARIOS $EXTRA_SCENARIOS; do
 	eval "sk=\$S${id}_SINK fb=\$S${id}_FORBID"
 	for s in $sk $fb; do [[ " $SINKS " == *" $s "* ]] || missing="$missing S$id:sink-$s"; done
 done
@@ -107,6 +107,8 @@ dns 28 _25._tcp.mxa.s28.dane.test TLSA ad; dns 28 _25._tcp.mxb.s28.dane.test TLS
 dns 29 s29.dane.test MX ad
 dns 29 s29.dane.test MX noad noval; dns 29 mx.s29.dane.test A noad noval; dns 29 _25._tcp.mx.s29.dane.test TLSA noad noval
 dns 30 _25._tcp.mx.s30.dane.test TLSA tc; dns 30 _25._tcp.mx.s30.dane.test TLSA ad
+for x in xstall xtemp xrej; do dns X _25._tcp.mx.$x.dane.test TLSA ad; done
+dns X4 _25._tcp.mx.xcname.dane.test TLSA ad; dns X4 _25._tcp.mx.xcname.dane.test CNAME ad
 
 # ---------------------------------------------------------------- sinks
 # sink NAME: STARTTLS behaviour and chain, per the sink's behaviour
@@ -120,6 +122,12 @@ sink() {
 	no-starttls)
 		if grep -q "CONNECTION ESTABLISHED" <<<"$out"; then ko "sink $s: TLS established, STARTTLS must not be offered"
 		else ok "sink $s: no STARTTLS"; fi ;;
+	stall)
+		if python3 -c 'import socket,sys; s=socket.create_connection(sys.argv[1].rsplit(":",1)); s.settimeout(2)
+try: d=s.recv(10)
+except socket.timeout: sys.exit(0)
+sys.exit(1)' "$l"; then ok "sink $s: connects, then silence"
+		else ko "sink $s: said something or closed"; fi ;;
 	fail-handshake)
 		if grep -q "CONNECTION ESTABLISHED" <<<"$out"; then ko "sink $s: handshake succeeded"
 		else ok "sink $s: STARTTLS offered, handshake fails"; fi ;;
@@ -177,7 +185,7 @@ else
 		else echo none
 		fi
 	}
-	for id in $SCENARIOS; do
+	for id in $SCENARIOS $EXTRA_SCENARIOS; do
 		eval "want=\$S${id}_PF_CLASS dom=\$S${id}_DOMAIN res=\$S${id}_RESOLVER pol=\$S${id}_POLICY rh=\$S${id}_RELAYHOST"
 		[ -n "$want" ] || [ "${CHECK_PF_ALL:-0}" = 1 ] || continue
 		dest=$dom
@@ -197,7 +205,7 @@ fi
 # two wrong relays: clear text where DANE applies, delivery to a FORBID sink.
 if command -v swaks >/dev/null; then
 	run=r$$
-	for id in $SCENARIOS; do
+	for id in $SCENARIOS $EXTRA_SCENARIOS; do
 		eval "want=\$S${id}_EXPECT cls=\$S${id}_CLASS sink=\$S${id}_SINK sni=\$S${id}_SNI dom=\$S${id}_DOMAIN"
 		[ "$want" = delivered ] || continue
 		eval "l=\$SINK_${sink}_LISTEN"
@@ -207,6 +215,12 @@ if command -v swaks >/dev/null; then
 		timeout 20 swaks --silent 2 -s "${l%:*}" -p "${l##*:}" -f "check@dane.test" -t "$run-$id@$dom" $tlsopt >/dev/null 2>&1
 		out=$("$here/expect.sh" "$dir" "$id" "$run-$id@$dom")
 		if [ $? = 0 ]; then ok "${out#ok   } (swaks)"; else ko "${out#FAIL } (swaks)"; fi
+	done
+	for x in xtemp:451 xrej:550; do
+		eval "l=\$SINK_${x%:*}_LISTEN"
+		out=$(timeout 20 swaks -s "${l%:*}" -p "${l##*:}" -f check@dane.test -t "$run@${x%:*}.dane.test" --tls 2>&1)
+		if grep -q "<\*\* *${x#*:} " <<<"$out"; then ok "sink ${x%:*}: RCPT answered ${x#*:} over TLS"
+		else ko "sink ${x%:*}: RCPT not answered ${x#*:}"; fi
 	done
 	l=$SINK_s01_LISTEN
 	timeout 20 swaks --silent 2 -s "${l%:*}" -p "${l##*:}" -f check@dane.test -t "$run-bad1@s01.dane.test" >/dev/null 2>&1

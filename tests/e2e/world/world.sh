@@ -167,6 +167,10 @@ SINKS_TABLE="
 32 s28b normal p256 mxb.s28.dane.test DNS:mxb.s28.dane.test
 33 s08b no-starttls p256 mx.s08b.dane.test DNS:mx.s08b.dane.test
 34 s05b normal p256 mx.s05b.dane.test DNS:mx.s05b.dane.test
+35 xstall stall p256 mx.xstall.dane.test DNS:mx.xstall.dane.test
+36 xtemp tempfail p256 mx.xtemp.dane.test DNS:mx.xtemp.dane.test
+37 xrej reject-rcpt p256 mx.xrej.dane.test DNS:mx.xrej.dane.test
+38 xcname normal p256 mx.xcname.dane.test DNS:mx.xcname.dane.test
 "
 : >"$dir/run/sinks.conf"
 sinklist=""
@@ -340,6 +344,21 @@ _25._tcp.mx.s29 IN TLSA 3 1 1 $(rnd 32)
 s30 IN MX 10 mx.s30
 mx.s30 IN A $(A s30)
 _25._tcp.mx.s30 IN TLSA 3 1 1 $(d311 $P/leaf-s30)$big
+; extra X1-X3: DANE fine, then the peer stalls / tempfails / rejects
+xstall IN MX 10 mx.xstall
+mx.xstall IN A $(A xstall)
+_25._tcp.mx.xstall IN TLSA 3 1 1 $(d311 $P/leaf-xstall)
+xtemp IN MX 10 mx.xtemp
+mx.xtemp IN A $(A xtemp)
+_25._tcp.mx.xtemp IN TLSA 3 1 1 $(d311 $P/leaf-xtemp)
+xrej IN MX 10 mx.xrej
+mx.xrej IN A $(A xrej)
+_25._tcp.mx.xrej IN TLSA 3 1 1 $(d311 $P/leaf-xrej)
+; extra X4 (rule 10): CNAME at the TLSA name; the base domain stays mx.xcname
+xcname IN MX 10 mx.xcname
+mx.xcname IN A $(A xcname)
+_25._tcp.mx.xcname IN CNAME tlsa.xcname
+tlsa.xcname IN TLSA 3 1 1 $(d311 $P/leaf-xcname)
 ; probe name for "does the resolver validate"
 probe IN A 127.0.0.1
 EOF
@@ -520,6 +539,7 @@ done
 # a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
+EXTRA_SCENARIOS="X1 X2 X3 X4"
 EOF
 while read -r id dom outc cls dsn sink forbid sni mx pol res rh pf desc; do
 	[ -n "${id:-}" ] || continue
@@ -573,6 +593,10 @@ done <<'EOF'
 28 s28.dane.test delivered Verified 2.0.0 s28b s28a mxb.s28.dane.test mxa.s28.dane.test,mxb.s28.dane.test dane validating - Untrusted MX_10_fails_DANE_MX_20_passes
 29 s29.dane.test delivered Untrusted 2.0.0 s29 - mx.s29.dane.test mx.s29.dane.test dane noval - Untrusted no_AD_from_resolver_is_insecure
 30 s30.dane.test delivered Verified 2.0.0 s30 - mx.s30.dane.test mx.s30.dane.test dane validating - Verified TLSA_truncated_over_UDP
+X1 xstall.dane.test deferred - 4.4.2 - xstall - mx.xstall.dane.test dane validating - - peer_stalls_after_connect_(timeout)
+X2 xtemp.dane.test deferred - 4.3.0 - xtemp - mx.xtemp.dane.test dane validating - Verified DANE_ok_then_451_on_RCPT
+X3 xrej.dane.test bounced - 5.1.1 - xrej - mx.xrej.dane.test dane validating - Verified DANE_ok_then_550_on_RCPT
+X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
 EOF
 mv "$dir/world.env.tmp" "$dir/world.env"
 echo "world up in $dir: resolver 127.0.0.1:$UB_PORT (noval :$UB2_PORT), NSD :$NSD_PORT, $(echo $sinklist | wc -w) sinks from :$((SINK_BASE + 1))"
