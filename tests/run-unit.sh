@@ -14,8 +14,9 @@ for bin in "$@"; do
 	# shellcheck disable=SC2086
 	timeout 600 $runner "$bin" >"$out" 2>&1
 	rc=$?
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+	# A program may run several cmocka groups: add up every summary.
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
 	p=${p:-0} f=${f:-0}
 	# A crash (sanitizer abort, signal, timeout) counts as a failure even
 	# when cmocka could not print its summary.

@@ -197,7 +197,15 @@ static int hk_auth_check(void *ctx, const char *user, const char *pass)
 	return ok ? 0 : SMTP_EDENIED;
 }
 
+/* The engine's own account of refusals, AUTH results and limits. */
+static void hk_log(void *ctx, enum port_log_level level, const char *text)
+{
+	struct sess *s = ctx;
+	log_msg(level, "smtp: %s: %s", s->peer_text, text);
+}
+
 static const struct smtp_server_hooks hooks = {
+	.log = hk_log,
 	.check_size = hk_check_size,
 	.msg_begin = hk_msg_begin,
 	.msg_rcpt = hk_msg_rcpt,

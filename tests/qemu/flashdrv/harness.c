@@ -27,6 +27,14 @@ bool qv_net_pending(void)
 {
 	return false;
 }
+uint32_t qv_net_events(void)
+{
+	return 0;
+}
+uint32_t qv_net_sleep_ms(void)
+{
+	return UINT32_MAX; /* no lwIP timers: sleep as long as port_poll asks */
+}
 
 /* The block of the config area the host inspects in the flash file. */
 #define MARK_BLOCK 3u
