@@ -28,6 +28,28 @@ for m in "$dir"/mail/*/new/*.meta; do
 	fi
 	found=$m
 done
+# the Postfix sink (behaviour "postfix"): its maildir, no .meta; TLS from
+# the Received: header; no SNI record. Postfix delivers asynchronously:
+# wait up to 10 s.
+eval "beh=\${SINK_${sink:-none}_BEHAVIOUR:-}"
+if [ "$want" = delivered ] && [ "$beh" = postfix ]; then
+	for _ in $(seq 100); do
+		found=$(grep -liF "for <$rcpt>" "$POSTFIX_MAILDIR"/new/* 2>/dev/null | head -1)
+		[ -n "$found" ] && break
+		sleep 0.1
+	done
+	if [ -z "$found" ]; then
+		fails="$fails; no message for $rcpt in Postfix's maildir"
+	else
+		ver=$(grep -o "using TLSv1\.[0-9]" "$found" | head -1 | sed 's/using //')
+		if [ "$cls" = clear ]; then [ -z "$ver" ] || fails="$fails; expected clear text, got $ver"
+		else case $ver in TLSv1.2 | TLSv1.3) ;; *) fails="$fails; delivered to Postfix in CLEAR TEXT" ;; esac
+		fi
+	fi
+	if [ -z "$fails" ]; then echo "ok   S$sc sinks: delivered at $sink (Postfix, ${ver:-clear})"; exit 0; fi
+	echo "FAIL S$sc sinks:${fails#;}"
+	exit 1
+fi
 if [ "$want" = delivered ]; then
 	if [ -z "$found" ]; then
 		fails="$fails; no message for $rcpt at sink $sink"

@@ -23,11 +23,22 @@ UB_PORT=$((BASE + 2))
 UB2_PORT=$((BASE + 3))
 SINK_BASE=$((BASE + 100))
 PIDS="nsd unbound unbound-noval mxsink"
+# A real Postfix as one more MX (sink "pf", index 39), unless WORLD_POSTFIX=0
+PF_IDX=39
+WITH_PF=0
+if [ "${WORLD_POSTFIX:-1}" = 1 ] && command -v postfix >/dev/null && id postfix >/dev/null 2>&1; then
+	WITH_PF=1
+	PIDS="$PIDS postfix"
+fi
 
 alive() { [ -s "$dir/run/$1.pid" ] && kill -0 "$(cat "$dir/run/$1.pid")" 2>/dev/null; }
 
 down() {
 	local p pid
+	# the Postfix master's own pid file, in case `up` died before copying it
+	if [ ! -s "$dir/run/postfix.pid" ] && [ -s "$dir/postfix/spool/pid/master.pid" ]; then
+		tr -d ' ' <"$dir/postfix/spool/pid/master.pid" >"$dir/run/postfix.pid"
+	fi
 	for p in $PIDS; do
 		[ -s "$dir/run/$p.pid" ] || continue
 		pid=$(cat "$dir/run/$p.pid")
@@ -59,7 +70,7 @@ up) ;;
 esac
 
 down
-rm -rf "$dir/pki" "$dir/dns" "$dir/run" "$dir/mail" "$dir/world.env"
+rm -rf "$dir/pki" "$dir/dns" "$dir/run" "$dir/mail" "$dir/postfix" "$dir/world.env"
 mkdir -p "$dir/pki" "$dir/dns" "$dir/run" "$dir/mail"
 
 # ---------------------------------------------------------------- PKI
@@ -183,6 +194,13 @@ while read -r idx name beh kt cn san end; do
 	sinklist="$sinklist $name"
 	eval "IDX_$name=$idx BEH_$name=$beh"
 done <<<"$SINKS_TABLE"
+
+if [ $WITH_PF = 1 ]; then
+	SAN=DNS:mx.pf.dane.test cert leaf-pf p256 mx.pf.dane.test int v3_leaf
+	cat "leaf-pf.pem" int.pem >"chain-pf.pem"
+	sinklist="$sinklist pf"
+	IDX_pf=$PF_IDX BEH_pf=postfix
+fi
 
 # TLSA association data, computed by openssl from the files above
 hexof() { od -An -v -tx1 | tr -d ' \n'; }
@@ -359,6 +377,8 @@ xcname IN MX 10 mx.xcname
 mx.xcname IN A $(A xcname)
 _25._tcp.mx.xcname IN CNAME tlsa.xcname
 tlsa.xcname IN TLSA 3 1 1 $(d311 $P/leaf-xcname)
+$([ $WITH_PF = 1 ] && printf '%s\n' "; P1 (issue 4 item 7): a real Postfix as the MX" \
+	"pf IN MX 10 mx.pf" "mx.pf IN A $(A pf)" "_25._tcp.mx.pf IN TLSA 3 1 1 $(d311 $P/leaf-pf)")
 ; probe name for "does the resolver validate"
 probe IN A 127.0.0.1
 EOF
@@ -489,6 +509,49 @@ unbound_conf "$UB2_PORT" unbound-noval "iterator" "" >unbound-noval.conf
 nsd -c nsd.conf
 unbound -c unbound.conf
 unbound -c unbound-noval.conf
+if [ $WITH_PF = 1 ]; then
+	# Postfix: throw-away config; smtpd on 127.0.0.1:BASE+100+39, virtual
+	# delivery of everything for pf.dane.test into DIR/postfix/mail/inbox/.
+	pf=$dir/postfix
+	mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/mail"
+	chown postfix "$pf/data" "$pf/mail"
+	cp -r /etc/postfix/dynamicmaps.cf /etc/postfix/dynamicmaps.cf.d "$pf/etc/" 2>/dev/null || true
+	sed "s/^smtp      inet.*/127.0.0.1:$((SINK_BASE + PF_IDX)) inet n - n - - smtpd/" \
+		/etc/postfix/master.cf >"$pf/etc/master.cf"
+	cat "$dir/pki/leaf-pf.key" "$dir/pki/chain-pf.pem" >"$pf/etc/tls.pem"
+	chmod 600 "$pf/etc/tls.pem"
+	cat >"$pf/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $pf/spool
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.pf.dane.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains =
+virtual_mailbox_domains = pf.dane.test
+virtual_mailbox_base = $pf/mail
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+smtpd_tls_security_level = may
+smtpd_tls_chain_files = $pf/etc/tls.pem
+smtpd_tls_received_header = yes
+smtpd_tls_loglevel = 1
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+EOF
+	postfix -c "$pf/etc" start </dev/null >"$dir/run/postfix-start.log" 2>&1 || true
+	( for _ in $(seq 100); do
+		[ -s "$pf/spool/pid/master.pid" ] && { tr -d ' ' <"$pf/spool/pid/master.pid" >"$dir/run/postfix.pid"; break; }
+		sleep 0.1
+	done ) &
+fi
 python3 "$here/mxsink.py" --maildir "$dir/mail" --config "$dir/run/sinks.conf" \
 	--pidfile "$dir/run/mxsink.pid" >"$dir/run/mxsink.log" 2>&1 </dev/null &
 for _ in $(seq 100); do
@@ -540,6 +603,13 @@ done
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
 EXTRA_SCENARIOS="X1 X2 X3 X4"
+EOF
+if [ $WITH_PF = 1 ]; then
+	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 P1"'
+	echo "POSTFIX_MAILDIR=$dir/postfix/mail/inbox"
+	echo "POSTFIX_LOG=$dir/postfix/maillog"
+fi >>"$dir/world.env.tmp"
+cat >>"$dir/world.env.tmp" <<'EOF'
 EOF
 while read -r id dom outc cls dsn sink forbid sni mx pol res rh pf desc; do
 	[ -n "${id:-}" ] || continue
@@ -596,6 +666,7 @@ done <<'EOF'
 X1 xstall.dane.test deferred - 4.4.2 - xstall - mx.xstall.dane.test dane validating - - peer_stalls_after_connect_(timeout)
 X2 xtemp.dane.test deferred - 4.3.0 - xtemp - mx.xtemp.dane.test dane validating - Verified DANE_ok_then_451_on_RCPT
 X3 xrej.dane.test bounced - 5.1.1 - xrej - mx.xrej.dane.test dane validating - Verified DANE_ok_then_550_on_RCPT
+P1 pf.dane.test delivered Verified 2.0.0 pf - mx.pf.dane.test mx.pf.dane.test dane validating - Verified a_real_Postfix_as_the_MX
 X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
 EOF
 mv "$dir/world.env.tmp" "$dir/world.env"
