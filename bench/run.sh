@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: builds what the benchmarks need and runs
+# them; prints figures and ratios (benchmarks are not tests: no pass/fail
+# on timings). BENCH_ROUNDS (default 3) and BENCH_SESSIONS (default 10).
+set -eu
+cd "$(dirname "$0")/.."
+mkdir -p build/bench
+make -s BOARD=host >/dev/null
+make -s BOARD=qemu-virt >/dev/null || echo "bench: qemu-virt image did not build; QEMU figures skipped"
+echo "==== bench/inbound ===="
+python3 bench/inbound/bench.py
+if [ -f bench/queue/Makefile ] && [ -z "${BENCH_SKIP_QUEUE:-}" ]; then
+	echo "==== bench/queue ===="
+	make -s -C bench/queue run || echo "bench: bench/queue failed"
+fi
