@@ -4,7 +4,10 @@
 # clients arrive from 10.0.2.2, inside the default relay_networks): swaks
 # plain and STARTTLS, posttls-finger, smtp-source load, then QEMU killed
 # with SIGKILL mid-load and rebooted on the same pflash file: every message
-# that got 250 (counted client-side) is in the queue. "N passed, M failed".
+# that got 250 (counted client-side) is in the queue. Then a board
+# provisioned with relay_networks and a user: 554 5.7.1 outside the
+# networks, AUTH PLAIN/LOGIN over STARTTLS (235, relayed), 538 in clear,
+# 535 for a wrong password. "N passed, M failed".
 set -u
 . "$(dirname "$0")/lib.sh"
 cd "$E2E_ROOT"
@@ -78,6 +81,42 @@ check "after reboot queue holds every acknowledged message ($SENT acked, ${N:-?}
 sw >"$T/plain2.out"
 expect "after reboot: swaks plain 250 queued" "$T/plain2.out" '<- +250 2\.0\.0 Ok: queued as'
 
+kill "$QEMU_PID" 2>/dev/null
+wait "$QEMU_PID" 2>/dev/null
+
+# Relay control and AUTH: a second board provisioned (config area, before
+# first boot) with relay_networks=127.0.0.1/32 and one user. Through
+# hostfwd every client arrives from 10.0.2.2, now outside relay_networks.
+USER=alice PASS='s3cret-pw'
+FLASH2=$T/pflash-auth.img
+LOG2=$T/serial-auth.log
+new_flash "$FLASH2" $((64 * 1024 * 1024))
+python3 "$E2E_DIR/provision.py" "$FLASH2" $((248 * 256 * 1024)) \
+	relay_networks=127.0.0.1/32 "smtp_users=$USER:$PASS" >"$T/provision.out" 2>&1
+check "provision relay_networks + smtp_users into the config area" $? "$(cat "$T/provision.out")"
+PORT=$(free_port)
+SRV=127.0.0.1:$PORT
+qemu_start "$LOG2" "$FLASH2" "$PORT"
+check "provisioned board boots" $? "$(tail -3 "$LOG2")"
+! grep -q 'saved settings unreadable\|relay_networks entry\|smtp_users entry' "$LOG2"
+check "provisioned settings load (no config error in the boot log)" $? "$(grep config: "$LOG2")"
+
+sw >"$T/norelay.out"
+expect "client outside relay_networks: 554 5.7.1 at RCPT" "$T/norelay.out" '<\*\* +554 5\.7\.1'
+! grep -q 'queued as' "$T/norelay.out"
+check "client outside relay_networks: nothing queued" $?
+python3 "$E2E_DIR/smtpchat.py" "$SRV" "EHLO lan.test" \
+	"AUTH PLAIN $(printf '\0%s\0%s' "$USER" "$PASS" | base64 -w0)" QUIT >"$T/clear.out" 2>&1
+expect "AUTH PLAIN in clear: 538 5.7.11" "$T/clear.out" '^<- 538 5\.7\.11'
+for mech in PLAIN LOGIN; do
+	sw -tls -a "$mech" -au "$USER" -ap "$PASS" >"$T/auth-$mech.out"
+	expect "AUTH $mech over STARTTLS: 235" "$T/auth-$mech.out" '<~ +235 '
+	expect "AUTH $mech over STARTTLS: relayed, 250 queued" "$T/auth-$mech.out" '<~ +250 2\.0\.0 Ok: queued as'
+done
+sw -tls -a PLAIN -au "$USER" -ap wrong-password >"$T/auth-bad.out"
+expect "AUTH PLAIN wrong password: 535" "$T/auth-bad.out" '<~\* +535 '
+! grep -q 'queued as' "$T/auth-bad.out"
+check "wrong password: nothing queued" $?
 kill "$QEMU_PID" 2>/dev/null
 wait "$QEMU_PID" 2>/dev/null
 summary
