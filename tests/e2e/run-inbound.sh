@@ -102,12 +102,13 @@ python3 "$E2E_DIR/smtpchat.py" --hold "$SESS" "$SRV" QUIT >"$T/busy.out" 2>&1
 expect "session $((SESS + 1)) of $SESS allowed: 421 4.3.2" "$T/busy.out" '^<- 421 4\.3\.2'
 
 # SIGKILL in the middle of a load; the loader records every 250 it got.
+touch "$T/acked.txt"
 python3 "$E2E_DIR/smtpload.py" --server "$SRV" --sessions "$SESS" --messages 3000 --size 2048 \
 	--timeout 60 --acked-file "$T/acked.txt" >"$T/load.out" 2>&1 &
 LOADER=$!
-for _ in $(seq 1 100); do # until ~50 acknowledged, at most 10 s
-	[ "$(log_lines "$T/acked.txt")" -ge 50 ] && break
-	sleep 0.1
+for _ in $(seq 1 500); do # until 30 acknowledged, at most 10 s
+	[ "$(log_lines "$T/acked.txt")" -ge 30 ] && break
+	sleep 0.02
 done
 kill9 "$HOST_PID"
 wait "$LOADER"
