@@ -128,6 +128,11 @@ try: d=s.recv(10)
 except socket.timeout: sys.exit(0)
 sys.exit(1)' "$l"; then ok "sink $s: connects, then silence"
 		else ko "sink $s: said something or closed"; fi ;;
+	endless-reply | long-line)
+		local n
+		n=$(printf 'EHLO check.dane.test\r\n' | timeout 5 nc -q 3 "${l%:*}" "${l##*:}" 2>/dev/null | head -c 300000 | wc -c)
+		if [ "$n" -ge 300000 ]; then ok "sink $s ($beh): sends at least 300 kB"
+		else ko "sink $s ($beh): sent only $n bytes"; fi ;;
 	fail-handshake)
 		if grep -q "CONNECTION ESTABLISHED" <<<"$out"; then ko "sink $s: handshake succeeded"
 		else ok "sink $s: STARTTLS offered, handshake fails"; fi ;;

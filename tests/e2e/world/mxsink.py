@@ -7,7 +7,9 @@ its own host:port with its own certificate and behaviour:
   mxsink.py --maildir DIR --config FILE     (one such spec per line, # comments)
 Behaviours: normal, no-starttls, fail-handshake (STARTTLS offered, 220 sent,
 then garbage instead of a TLS ServerHello), reject-rcpt (550 5.1.1),
-tempfail (451 4.3.0 on RCPT), stall (connect, then silence for --stall s).
+tempfail (451 4.3.0 on RCPT), stall (connect, then silence for --stall s),
+endless-reply (EHLO answered by "250-" lines without end, up to 64 MiB),
+long-line (a 1 MiB greeting line without CRLF, then close).
 Each message lands in DIR/<instance>/new/<n>.eml with a side file
 <n>.meta (KEY=VALUE: tls, tls_version, tls_cipher, sni, helo, mail_from,
 rcpt, peer).  CHAIN = PEM file: leaf, then the CA certificates to send.
@@ -29,7 +31,9 @@ MAX_MSG = 1 << 20
 MAX_RCPT = 100
 MAX_CMDS = 200
 IDLE = 60
-BEHAVIOURS = ("normal", "no-starttls", "fail-handshake", "reject-rcpt", "tempfail", "stall")
+BEHAVIOURS = ("normal", "no-starttls", "fail-handshake", "reject-rcpt", "tempfail", "stall",
+              "endless-reply", "long-line")
+ENDLESS_BYTES = 64 << 20  # endless-reply stops after this much (or when the peer leaves)
 
 _tls_local = threading.local()
 _counter_lock = threading.Lock()
@@ -101,6 +105,16 @@ class Handler(socketserver.BaseRequestHandler):
                 except socket.timeout:
                     continue
             return
+        if inst.behaviour == "long-line":
+            sess["result"] = "long-line"
+            sock.sendall(b"220 " + b"x" * (1 << 20))
+            # half-close and drain, so unread client bytes cause no RST
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(10)
+            for _ in range(1000):
+                if not sock.recv(4096):
+                    break
+            return
         c = Conn(sock)
         c.send("220 %s ESMTP mxsink %s\r\n" % (inst.hostname, inst.name))
         mail_from, rcpts = None, []
@@ -114,6 +128,12 @@ class Handler(socketserver.BaseRequestHandler):
                 if verb == "HELO":
                     c.send("250 %s\r\n" % inst.hostname)
                     continue
+                if inst.behaviour == "endless-reply":
+                    sess["result"] = "endless-reply"
+                    chunk = ("250-%s\r\n" % ("X" * 70)).encode() * 100
+                    for _ in range(ENDLESS_BYTES // len(chunk)):
+                        c.send(chunk)
+                    return
                 ext = ["PIPELINING", "SIZE %d" % MAX_MSG, "8BITMIME", "ENHANCEDSTATUSCODES"]
                 if inst.ctx is not None and sess["tls"] == "no" and inst.behaviour != "no-starttls":
                     ext.append("STARTTLS")

@@ -182,6 +182,8 @@ SINKS_TABLE="
 36 xtemp tempfail p256 mx.xtemp.dane.test DNS:mx.xtemp.dane.test
 37 xrej reject-rcpt p256 mx.xrej.dane.test DNS:mx.xrej.dane.test
 38 xcname normal p256 mx.xcname.dane.test DNS:mx.xcname.dane.test
+40 xendless endless-reply p256 mx.xendless.dane.test DNS:mx.xendless.dane.test
+41 xlong long-line p256 mx.xlong.dane.test DNS:mx.xlong.dane.test
 "
 : >"$dir/run/sinks.conf"
 sinklist=""
@@ -372,6 +374,13 @@ _25._tcp.mx.xtemp IN TLSA 3 1 1 $(d311 $P/leaf-xtemp)
 xrej IN MX 10 mx.xrej
 mx.xrej IN A $(A xrej)
 _25._tcp.mx.xrej IN TLSA 3 1 1 $(d311 $P/leaf-xrej)
+; extra X5/X6: hostile peers (endless multi-line reply, 1 MiB line)
+xendless IN MX 10 mx.xendless
+mx.xendless IN A $(A xendless)
+_25._tcp.mx.xendless IN TLSA 3 1 1 $(d311 $P/leaf-xendless)
+xlong IN MX 10 mx.xlong
+mx.xlong IN A $(A xlong)
+_25._tcp.mx.xlong IN TLSA 3 1 1 $(d311 $P/leaf-xlong)
 ; extra X4 (rule 10): CNAME at the TLSA name; the base domain stays mx.xcname
 xcname IN MX 10 mx.xcname
 mx.xcname IN A $(A xcname)
@@ -606,10 +615,10 @@ done
 # a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
-EXTRA_SCENARIOS="X1 X2 X3 X4"
+EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6"
 EOF
 if [ $WITH_PF = 1 ]; then
-	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 P1"'
+	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 P1"'
 	echo "POSTFIX_MAILDIR=$dir/postfix/mail/inbox"
 	echo "POSTFIX_LOG=$dir/postfix/maillog"
 fi >>"$dir/world.env.tmp"
@@ -670,6 +679,8 @@ done <<'EOF'
 X1 xstall.dane.test deferred - 4.4.2 - xstall - mx.xstall.dane.test dane validating - - peer_stalls_after_connect_(timeout)
 X2 xtemp.dane.test deferred - 4.3.0 - xtemp - mx.xtemp.dane.test dane validating - Verified DANE_ok_then_451_on_RCPT
 X3 xrej.dane.test bounced - 5.1.1 - xrej - mx.xrej.dane.test dane validating - Verified DANE_ok_then_550_on_RCPT
+X5 xendless.dane.test deferred - 4.4.2 - xendless - mx.xendless.dane.test dane validating - - endless_multi-line_EHLO_reply
+X6 xlong.dane.test deferred - 4.4.2 - xlong - mx.xlong.dane.test dane validating - - 1_MiB_greeting_line_without_CRLF
 P1 pf.dane.test delivered Verified 2.0.0 pf - mx.pf.dane.test mx.pf.dane.test dane validating - Verified a_real_Postfix_as_the_MX
 X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
 EOF
