@@ -164,7 +164,8 @@ def main():
     os.chmod(work, 0o755)  # Postfix's daemons run as user postfix
     bound = inbound_sessions()
     S = min(WANT_SESSIONS, bound)
-    print('bench/inbound: work dir %s, %d round(s) per case' % (os.path.relpath(work, ROOT), ROUNDS))
+    print('bench/inbound: work dir %s, %d round(s) per case, %d CPUs, load average %.2f' %
+          (os.path.relpath(work, ROOT), ROUNDS, os.cpu_count(), os.getloadavg()[0]))
     if S < WANT_SESSIONS:
         print('  note: danegate serves at most %d concurrent sessions (INBOUND_SESSIONS; '
               'the next gets 421 4.3.2): %d-session runs are impossible, so both servers '
@@ -278,6 +279,8 @@ def main():
             shutil.rmtree(qw, ignore_errors=True)
     else:
         print('  no image %s (make BOARD=qemu-virt)' % os.path.relpath(QV_IMAGE, ROOT))
+    print('\n  load average at the end: %.2f (figures move with other work on the machine)' %
+          os.getloadavg()[0])
     shutil.rmtree(work, ignore_errors=True)
 
 
