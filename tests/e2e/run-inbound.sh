@@ -25,10 +25,21 @@ SENT=0 # messages that got 250, counted from the client side
 echo "e2e inbound (host board): $SRV, work dir ${T#$E2E_ROOT/}"
 
 # relay_networks=127.0.0.1/32 and one AUTH user, where the board can be told.
+# relay_networks=127.0.0.1/32 and one AUTH user: board settings given with
+# --set KEY=VALUE; a board without that option gets them provisioned into
+# its config area (FILE.config, settings blocks 2-3) before first boot.
 OPTS=()
 HAVE_NETS=0 HAVE_USERS=0
-if host_has_option --relay-networks; then OPTS+=(--relay-networks 127.0.0.1/32); HAVE_NETS=1; fi
-if host_has_option --smtp-users; then OPTS+=(--smtp-users "$USER:$PASS"); HAVE_USERS=1; fi
+CFG_KIB=$(build/host/danegate --help | sed -n 's/.*config \([0-9]*\) KiB.*/\1/p')
+if host_has_option --set; then
+	OPTS+=(--set relay_networks=127.0.0.1/32 --set "smtp_users=$USER:$PASS")
+	HAVE_NETS=1 HAVE_USERS=1
+elif [ "${CFG_KIB:-0}" -ge 1024 ]; then
+	new_flash "$FLASH.config" $((CFG_KIB * 1024))
+	python3 "$E2E_DIR/provision.py" "$FLASH.config" 0 relay_networks=127.0.0.1/32 \
+		"smtp_users=$USER:$PASS" >/dev/null && HAVE_NETS=1 HAVE_USERS=1
+	echo "settings provisioned into the config area (board has no --set)"
+fi
 
 host_start "$LOG" "$FLASH" "$PORT" "${OPTS[@]}"
 check "host board boots on a fresh flash file (ready:)" $? "$(tail -3 "$LOG")"
@@ -68,8 +79,8 @@ if [ $HAVE_USERS = 1 ]; then
 	expect "AUTH PLAIN wrong password: 535" "$T/auth-bad.out" '<~\* +535 '
 else
 	check "AUTH PLAIN/LOGIN over STARTTLS with a configured user" 1 \
-		"host board has no --smtp-users option: cannot configure smtp_users"
-	check "AUTH wrong password: 535" 1 "host board has no --smtp-users option"
+		"host board has no --set and its config area (${CFG_KIB:-?} KiB) cannot hold settings"
+	check "AUTH wrong password: 535" 1 "smtp_users not configurable"
 fi
 
 if [ $HAVE_NETS = 1 ]; then
@@ -80,7 +91,7 @@ if [ $HAVE_NETS = 1 ]; then
 	check "client outside relay_networks: nothing queued" $?
 else
 	check "client outside relay_networks: 554 5.7.1" 1 \
-		"host board has no --relay-networks option: default includes 127.0.0.0/8"
+		"relay_networks not configurable (default includes 127.0.0.0/8)"
 fi
 
 # posttls-finger: the gateway's STARTTLS as Postfix's SMTP client sees it.
@@ -129,6 +140,13 @@ check "after restart queue holds every acknowledged message ($SENT acked, $N que
 
 sw >"$T/plain2.out"
 expect "after restart: swaks plain 250 queued" "$T/plain2.out" '<- +250 2\.0\.0 Ok: queued as'
+
+# The gateway's key is made once and kept in flash: its TLSA record stays valid.
+MAIL_CONFIG=$T/pfconf timeout 30 posttls-finger -c -l may "[127.0.0.1]:$PORT" >"$T/finger2.out" 2>&1
+k1=$(grep -o 'pkey_fingerprint=[0-9A-F:]*' "$T/finger.out" | head -1)
+k2=$(grep -o 'pkey_fingerprint=[0-9A-F:]*' "$T/finger2.out" | head -1)
+[ -n "$k1" ] && [ "$k1" = "$k2" ]
+check "after restart: same gateway key (posttls-finger pkey_fingerprint)" $? "${k1:-none} vs ${k2:-none}"
 
 kill "$HOST_PID" 2>/dev/null
 wait "$HOST_PID" 2>/dev/null
