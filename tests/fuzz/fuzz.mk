@@ -1,0 +1,88 @@
+# tests/fuzz/fuzz.mk — libFuzzer targets (clang, ASan + UBSan) for every
+# parser that reads untrusted bytes. Included by the top Makefile; exports
+# fuzz-build, fuzz-smoke (CI: FUZZ_SECONDS=20 per target + seed replay) and
+# fuzz-long (FUZZ_SECONDS=600). Native only: the deps come from
+# build/deps/native (gcc, uninstrumented, which libFuzzer tolerates).
+#
+# Each target is tests/fuzz/fuzz_<name>.c plus the sources in FUZZ_SRCS_<name>,
+# compiled into build/fuzz/obj/ with -fsanitize=fuzzer-no-link,address,undefined.
+# Seeds: tests/fuzz/seeds/<name>/ (committed) and, for some targets,
+# build/fuzz/seeds/<name>/ generated at build time (see FUZZ_GEN_SEEDS).
+
+FUZZ_CC ?= clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -g -O1 $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter \
+	-ffunction-sections -fdata-sections -MMD -MP
+FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAGS)
+
+# The targets. Future parsers (HTTP request, config keys, console commands)
+# get a fuzz_<name>.c and a FUZZ_SRCS_<name> line here: nothing else changes.
+FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa addr
+
+FUZZ_COMMON := tests/fuzz/fuzz_platform.c
+# Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
+FUZZ_GENS := dns_answer
+FUZZ_SRCS_smtp_server := firmware/smtp/smtp_server.c firmware/smtp/smtp_addr.c firmware/port_common.c
+FUZZ_SRCS_smtp_reply := firmware/smtp/smtp_reply.c
+FUZZ_SRCS_dns_answer := firmware/dns/dns_msg.c
+FUZZ_SRCS_dane := firmware/dane/dane.c firmware/dane/dane_verify.c
+FUZZ_SRCS_tlsa := firmware/dane/dane.c firmware/dane/dane_verify.c
+FUZZ_SRCS_queue := firmware/queue/queue.c firmware/util/crc32c.c board/host/flashsim.c
+FUZZ_SRCS_settings := firmware/config/settings.c firmware/config/store.c firmware/util/crc32c.c \
+	board/host/flashsim.c
+FUZZ_SRCS_addr := firmware/smtp/smtp_addr.c firmware/port_common.c
+# Largest input per target (-max_len).
+FUZZ_MAXLEN_smtp_server := 8192
+FUZZ_MAXLEN_smtp_reply := 4096
+FUZZ_MAXLEN_dns_answer := 4096
+FUZZ_MAXLEN_dane := 8192
+FUZZ_MAXLEN_tlsa := 4096
+FUZZ_MAXLEN_queue := 16384
+FUZZ_MAXLEN_settings := 8192
+FUZZ_MAXLEN_addr := 1024
+
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_ALL_SRCS := $(sort $(FUZZ_COMMON) $(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz_$(t).c $(FUZZ_SRCS_$(t))) \
+	$(FUZZ_GENS:%=tests/fuzz/gen/%_seedgen.c))
+
+$(FUZZ_BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(if $(filter tests/fuzz/%,$<),-Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes) \
+		-fsanitize=fuzzer-no-link -c $< -o $@
+
+fuzz_objs = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,tests/fuzz/fuzz_$(1).c $(FUZZ_COMMON) $(FUZZ_SRCS_$(1)))
+define fuzz_link
+$(FUZZ_BUILD)/fuzz_$(1): $(call fuzz_objs,$(1)) $(DEPS_LIB_FILES) | deps
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $(call fuzz_objs,$(1)) $(DEPS_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_link,$(t))))
+
+# Seed generators: tests/fuzz/gen/<target>_seedgen.c, linked with the
+# target's sources (real queue, settings and DNS wire code), write the
+# seeds that are images or binary messages. Run by `make fuzz-seeds`.
+define fuzz_gen
+$(FUZZ_BUILD)/gen_$(1): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,tests/fuzz/gen/$(1)_seedgen.c $(FUZZ_COMMON) $(FUZZ_SRCS_$(1))) $(DEPS_LIB_FILES) | deps
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -o $$@ $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,tests/fuzz/gen/$(1)_seedgen.c $(FUZZ_COMMON) $(FUZZ_SRCS_$(1))) $(DEPS_LIBS)
+endef
+$(foreach t,$(FUZZ_GENS),$(eval $(call fuzz_gen,$(t))))
+
+.PHONY: fuzz-build fuzz-smoke fuzz-long fuzz-seeds
+fuzz-build: $(FUZZ_BINS)
+# Regenerates the committed seeds that come from programs (queue and
+# settings flash images, DANE chains); run after a format change, commit.
+fuzz-seeds: $(FUZZ_GENS:%=$(FUZZ_BUILD)/gen_%)
+	@set -e; for t in $(FUZZ_GENS); do mkdir -p tests/fuzz/seeds/$$t; \
+		$(FUZZ_BUILD)/gen_$$t tests/fuzz/seeds/$$t; done
+	python3 tests/fuzz/gen/dane_seeds.py tests/fuzz/seeds/dane tests/fuzz/seeds/tlsa
+
+# Runs every target for FUZZ_SECONDS after replaying its seeds; one line
+# per target and "fuzz: N passed, M failed"; non-zero exit on a crash.
+fuzz-smoke: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run-fuzz.sh $(foreach t,$(FUZZ_TARGETS),$(t):$(FUZZ_MAXLEN_$(t)))
+fuzz-long: fuzz-build
+	FUZZ_SECONDS=$(if $(filter command line,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600) \
+		bash tests/fuzz/run-fuzz.sh $(foreach t,$(FUZZ_TARGETS),$(t):$(FUZZ_MAXLEN_$(t)))
+
+-include $(FUZZ_ALL_SRCS:%.c=$(FUZZ_BUILD)/obj/%.d)
