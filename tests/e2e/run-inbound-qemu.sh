@@ -80,6 +80,11 @@ check "after reboot queue holds every acknowledged message ($SENT acked, ${N:-?}
 
 sw >"$T/plain2.out"
 expect "after reboot: swaks plain 250 queued" "$T/plain2.out" '<- +250 2\.0\.0 Ok: queued as'
+MAIL_CONFIG=$T/pfconf timeout 60 posttls-finger -c -l may "[127.0.0.1]:$PORT" >"$T/finger2.out" 2>&1
+k1=$(grep -o 'pkey_fingerprint=[0-9A-F:]*' "$T/finger.out" | head -1)
+k2=$(grep -o 'pkey_fingerprint=[0-9A-F:]*' "$T/finger2.out" | head -1)
+[ -n "$k1" ] && [ "$k1" = "$k2" ]
+check "after reboot: same gateway key (posttls-finger pkey_fingerprint)" $? "${k1:-none} vs ${k2:-none}"
 
 kill "$QEMU_PID" 2>/dev/null
 wait "$QEMU_PID" 2>/dev/null
