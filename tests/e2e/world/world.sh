@@ -26,7 +26,7 @@ PIDS="nsd unbound unbound-noval mxsink"
 # A real Postfix as one more MX (sink "pf", index 39), unless WORLD_POSTFIX=0
 PF_IDX=39
 WITH_PF=0
-if [ "${WORLD_POSTFIX:-1}" = 1 ] && command -v postfix >/dev/null && id postfix >/dev/null 2>&1; then
+if [ "${WORLD_POSTFIX:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v postfix >/dev/null && id postfix >/dev/null 2>&1; then
 	WITH_PF=1
 	PIDS="$PIDS postfix"
 fi
@@ -34,23 +34,23 @@ fi
 alive() { [ -s "$dir/run/$1.pid" ] && kill -0 "$(cat "$dir/run/$1.pid")" 2>/dev/null; }
 
 down() {
-	local p pid
+	local p pid pids="" list=$PIDS
+	[ -s "$dir/run/daemons" ] && list=$(cat "$dir/run/daemons")
 	# the Postfix master's own pid file, in case `up` died before copying it
 	if [ ! -s "$dir/run/postfix.pid" ] && [ -s "$dir/postfix/spool/pid/master.pid" ]; then
 		tr -d ' ' <"$dir/postfix/spool/pid/master.pid" >"$dir/run/postfix.pid"
 	fi
-	for p in $PIDS; do
-		[ -s "$dir/run/$p.pid" ] || continue
-		pid=$(cat "$dir/run/$p.pid")
+	for p in $list; do
+		pid=$(cat "$dir/run/$p.pid" 2>/dev/null) || continue
+		[ -n "$pid" ] || continue
 		kill "$pid" 2>/dev/null || true
+		pids="$pids $pid"
 	done
-	for p in $PIDS; do
-		[ -s "$dir/run/$p.pid" ] || continue
-		pid=$(cat "$dir/run/$p.pid")
+	for pid in $pids; do
 		for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null || true
-		rm -f "$dir/run/$p.pid"
 	done
+	for p in $list; do rm -f "$dir/run/$p.pid"; done
 }
 
 status() {
@@ -62,6 +62,8 @@ status() {
 	return $rc
 }
 
+# status: the daemons this DIR's `up` started
+[ "$cmd" = status ] && [ -s "$dir/run/daemons" ] && PIDS=$(cat "$dir/run/daemons")
 case $cmd in
 down) down; exit 0 ;;
 status) status; exit $? ;;
@@ -72,6 +74,7 @@ esac
 down
 rm -rf "$dir/pki" "$dir/dns" "$dir/run" "$dir/mail" "$dir/postfix" "$dir/world.env"
 mkdir -p "$dir/pki" "$dir/dns" "$dir/run" "$dir/mail"
+echo "$PIDS" >"$dir/run/daemons"
 
 # ---------------------------------------------------------------- PKI
 # root (P-256) -> int (P-256, pathlen 0) -> leaves; validity 2020..2120
