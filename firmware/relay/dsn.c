@@ -269,7 +269,10 @@ static void emit_text_part(struct dsn_ctx *c, const struct dsn_rcpt *rcpts, unsi
 	emit_boundary(c, false);
 	emit_str(&c->e, "Content-Description: Notification\r\n"
 			"Content-Type: text/plain; charset=us-ascii\r\n\r\n");
-	emit_field(&c->e, &c->l, "This is the mail system at host ", in->hostname, DSN_HOST_MAX);
+	line_str(&c->l, "This is the mail system at host ");
+	line_add(&c->l, in->hostname, DSN_HOST_MAX);
+	line_str(&c->l, ".");
+	line_emit(&c->e, &c->l);
 	emit_str(&c->e, "\r\n");
 	if (in->action == DSN_FAILED) {
 		emit_str(&c->e, "I'm sorry to have to inform you that your message could not\r\n"
