@@ -5,7 +5,8 @@ write amplification as seen on the host board's flash file, RAM per
 session from the images' debug info, and the same accept test against the
 QEMU board through hostfwd. Figures only: no pass/fail on timings.
 Plain runs use Postfix's smtp-source; STARTTLS runs use tests/e2e/smtpload.py
-(smtp-source has no STARTTLS) for both servers. Each danegate round starts on
+(smtp-source has no STARTTLS) for both servers, like smtp-source one message
+per connection, so every STARTTLS message pays a full handshake. Each danegate round starts on
 a fresh flash file (the queue does not drain yet: no delivery side), so a
 round sends at most what the queue holds. Only loopback is used."""
 import os
@@ -117,7 +118,8 @@ def run_load(port, sessions, messages, size, tls, python_client=False):
     if tls or python_client:
         r = subprocess.run([sys.executable, LOAD, '--server', '127.0.0.1:%d' % port,
                             '--sessions', str(sessions), '--messages', str(messages),
-                            '--size', str(size), '--timeout', '300'] + (['--starttls'] if tls else []),
+                            '--size', str(size), '--timeout', '300', '--per-connection', '1'] +
+                           (['--starttls'] if tls else []),
                            capture_output=True, text=True)
     else:
         r = subprocess.run(['smtp-source', '-s', str(sessions), '-m', str(messages), '-l', str(size),

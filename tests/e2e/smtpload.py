@@ -3,7 +3,8 @@
 only): S concurrent sessions share M messages of a given size, optionally
 after STARTTLS (no certificate check: the gateway's is self-signed). Counts
 the messages the server acknowledged with 250 after DATA; a session whose
-connection breaks (e.g. the relay was killed) just ends. Prints one line:
+connection breaks (e.g. the relay was killed) just ends. --per-connection N
+reconnects after N messages (smtp-source's habit is 1). Prints one line:
   smtpload: acked=N failed=F refused=R elapsed=S rate=R/s tls=VERSION
 and with --acked-file appends each acknowledged reply line, flushed, so a
 caller killed mid-run still knows what got 250. Exit 0 iff acked == M."""
@@ -40,33 +41,38 @@ async def cmd(reader, writer, text):
     return await reply(reader)
 
 
-async def session(args, st, body, ackf):
+async def connection(args, st, body, ackf):
+    """One connection: greeting, EHLO, STARTTLS if asked, then messages
+    until none are left or --per-connection is reached. False: stop the
+    session (refused, closed, or a permanent error)."""
     host, port = args.server.rsplit(':', 1)
     try:
         reader, writer = await asyncio.open_connection(host, int(port))
     except OSError as e:
         st.errors.append('connect: %s' % e)
-        return
+        return False
     try:
         code, text = await reply(reader)
         if code != 220:
             st.refused += 1
             st.errors.append('banner: ' + text)
-            return
+            return False
         code, _ = await cmd(reader, writer, 'EHLO load.lan.test')
         if args.starttls:
             code, text = await cmd(reader, writer, 'STARTTLS')
             if code != 220:
                 st.errors.append('STARTTLS: ' + text)
-                return
+                return False
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             await writer.start_tls(ctx, server_hostname=None)
             st.tls.add(writer.get_extra_info('ssl_object').version())
             code, _ = await cmd(reader, writer, 'EHLO load.lan.test')
-        while st.left > 0:
+        sent = 0
+        while st.left > 0 and (args.per_connection == 0 or sent < args.per_connection):
             st.left -= 1
+            sent += 1
             ok = False
             code, text = await cmd(reader, writer, 'MAIL FROM:<%s>' % args.sender)
             if code == 250:
@@ -87,13 +93,21 @@ async def session(args, st, body, ackf):
                 st.failed += 1
                 st.errors.append(text)
                 if code >= 500 or code == 421:
-                    return
+                    return False
                 await cmd(reader, writer, 'RSET')
         await cmd(reader, writer, 'QUIT')
+        return True
     except (OSError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError) as e:
         st.errors.append('%s: %s' % (type(e).__name__, e))
+        return False
     finally:
         writer.close()
+
+
+async def session(args, st, body, ackf):
+    while st.left > 0:
+        if not await connection(args, st, body, ackf):
+            return
 
 
 def make_body(size):
@@ -130,6 +144,9 @@ def main():
     p.add_argument('--messages', type=int, default=1)
     p.add_argument('--size', type=int, default=1024)
     p.add_argument('--starttls', action='store_true')
+    p.add_argument('--per-connection', type=int, default=0,
+                   help='messages per connection, then QUIT and reconnect (0: no limit; '
+                   'smtp-source sends 1)')
     p.add_argument('--timeout', type=float, default=60.0, help='bound on the whole run (s)')
     p.add_argument('--from', dest='sender', default='a@lan.test')
     p.add_argument('--to', dest='rcpt', default='b@example.net')
