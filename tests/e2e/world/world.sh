@@ -187,6 +187,8 @@ SINKS_TABLE="
 38 xcname normal p256 mx.xcname.dane.test DNS:mx.xcname.dane.test
 40 xendless endless-reply p256 mx.xendless.dane.test DNS:mx.xendless.dane.test
 41 xlong long-line p256 mx.xlong.dane.test DNS:mx.xlong.dane.test
+42 xv6 normal p256 mx.xv6.dane.test DNS:mx.xv6.dane.test
+43 xaddr normal p256 mx.xaddr.dane.test DNS:mx.xaddr.dane.test
 "
 : >"$dir/run/sinks.conf"
 sinklist=""
@@ -384,6 +386,15 @@ _25._tcp.mx.xendless IN TLSA 3 1 1 $(d311 $P/leaf-xendless)
 xlong IN MX 10 mx.xlong
 mx.xlong IN A $(A xlong)
 _25._tcp.mx.xlong IN TLSA 3 1 1 $(d311 $P/leaf-xlong)
+; extra X7: MX host with an AAAA record only (fd00:25::N, last byte = sink)
+xv6 IN MX 10 mx.xv6
+mx.xv6 IN AAAA fd00:25::$(printf %x "$IDX_xv6")
+_25._tcp.mx.xv6 IN TLSA 3 1 1 $(d311 $P/leaf-xv6)
+; extra X8 (rule 2): MX 10's address lookup fails (bogus zone), MX 20 is fine
+xaddr IN MX 10 mx.xaddr.bogus.dane.test.
+xaddr IN MX 20 mx.xaddr
+mx.xaddr IN A $(A xaddr)
+_25._tcp.mx.xaddr IN TLSA 3 1 1 $(d311 $P/leaf-xaddr)
 ; extra X4 (rule 10): CNAME at the TLSA name; the base domain stays mx.xcname
 xcname IN MX 10 mx.xcname
 mx.xcname IN A $(A xcname)
@@ -443,6 +454,8 @@ cat >bogus.dane.test.zone <<EOF
 s10 IN MX 10 mx.s10
 mx.s10 IN A $(A s10)
 _25._tcp.mx.s10 IN TLSA 3 1 1 $(d311 $P/leaf-s10)
+; X8: an MX host whose address lookup fails
+mx.xaddr IN A $(A xaddr)
 EOF
 cat "$bksk.key" "$bzsk.key" >>bogus.dane.test.zone
 ldns-signzone -n bogus.dane.test.zone "$bksk" "$bzsk"
@@ -618,10 +631,10 @@ done
 # a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
-EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6"
+EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8"
 EOF
 if [ $WITH_PF = 1 ]; then
-	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 P1"'
+	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 P1"'
 	echo "POSTFIX_MAILDIR=$dir/postfix/mail/inbox"
 	echo "POSTFIX_LOG=$dir/postfix/maillog"
 fi >>"$dir/world.env.tmp"
@@ -684,6 +697,8 @@ X2 xtemp.dane.test deferred - 4.3.0 - xtemp - mx.xtemp.dane.test dane validating
 X3 xrej.dane.test bounced - 5.1.1 - xrej - mx.xrej.dane.test dane validating - Verified DANE_ok_then_550_on_RCPT
 X5 xendless.dane.test deferred - 4.4.2 - xendless - mx.xendless.dane.test dane validating - - endless_multi-line_EHLO_reply
 X6 xlong.dane.test deferred - 4.4.2 - xlong - mx.xlong.dane.test dane validating - - 1_MiB_greeting_line_without_CRLF
+X7 xv6.dane.test delivered Verified 2.0.0 xv6 - mx.xv6.dane.test mx.xv6.dane.test dane validating - - AAAA-only_MX_host_(redirect_by_last_byte)
+X8 xaddr.dane.test delivered Verified 2.0.0 xaddr - mx.xaddr.dane.test mx.xaddr.bogus.dane.test,mx.xaddr.dane.test dane validating - Verified MX_10_address_lookup_fails_MX_20_used
 P1 pf.dane.test delivered Verified 2.0.0 pf - mx.pf.dane.test mx.pf.dane.test dane validating - Verified a_real_Postfix_as_the_MX
 X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
 EOF
