@@ -19,11 +19,11 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 
 # The targets. Future parsers (HTTP request, config keys, console commands)
 # get a fuzz_<name>.c and a FUZZ_SRCS_<name> line here: nothing else changes.
-FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa addr
+FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
-FUZZ_GENS := dns_answer
+FUZZ_GENS := dns_answer queue
 FUZZ_SRCS_smtp_server := firmware/smtp/smtp_server.c firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_smtp_reply := firmware/smtp/smtp_reply.c
 FUZZ_SRCS_dns_answer := firmware/dns/dns_msg.c
@@ -39,7 +39,7 @@ FUZZ_MAXLEN_smtp_reply := 4096
 FUZZ_MAXLEN_dns_answer := 4096
 FUZZ_MAXLEN_dane := 8192
 FUZZ_MAXLEN_tlsa := 4096
-FUZZ_MAXLEN_queue := 16384
+FUZZ_MAXLEN_queue := 24578
 FUZZ_MAXLEN_settings := 8192
 FUZZ_MAXLEN_addr := 1024
 

@@ -22,11 +22,8 @@
 #include "port.h"
 #include "smtp/smtp_addr.h"
 
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
+#include "fuzz_check.h"
+
 
 /* Reference UTF-8 check (RFC 3629): shortest form, no surrogates, <= U+10FFFF. */
 static bool ref_utf8(const uint8_t *s, size_t n)

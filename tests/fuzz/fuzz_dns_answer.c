@@ -17,6 +17,8 @@
 
 #include "dns/dns.h"
 
+#include "fuzz_check.h"
+
 static const struct {
 	const char *name;
 	uint16_t type;
@@ -27,11 +29,6 @@ static const struct {
 	{ "mx.example.net", DNS_T_AAAA },
 };
 
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
 
 static bool text_in(const struct dns_answer *a, uint16_t off)
 {

@@ -10,11 +10,8 @@
 
 #include "smtp/smtp_reply.h"
 
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
+#include "fuzz_check.h"
+
 
 /* Reads all replies; returns a hash of their codes and texts. */
 static uint64_t read_all(const uint8_t *in, size_t len, size_t chunk)

@@ -19,6 +19,8 @@
 
 #include "smtp/smtp_server.h"
 
+#include "fuzz_check.h"
+
 #define TRANSCRIPT_MAX 65536
 
 struct run {
@@ -29,11 +31,6 @@ struct run {
 	uint64_t queue_hash, queue_len; /* FNV-1a of every msg_write */
 };
 
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
 
 static void crlf_only(const uint8_t *d, size_t n)
 {

@@ -17,11 +17,8 @@
 
 #include "dane/dane.h"
 
-static void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
+#include "fuzz_check.h"
+
 
 static size_t take_u16(const uint8_t **d, size_t *n)
 {
