@@ -168,11 +168,20 @@ void dsn_status(enum dsn_action action, const char *status, const char *reply, c
 	out[0] = action == DSN_FAILED ? '5' : '4';
 }
 
+/* strlen that stops looking after max bytes (strnlen is POSIX, not C11). */
+static size_t bounded_len(const char *s, size_t max)
+{
+	size_t n = 0;
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
 static bool hostname_ok(const char *h)
 {
 	if (!h)
 		return false;
-	size_t n = strnlen(h, DSN_HOST_MAX + 1);
+	size_t n = bounded_len(h, DSN_HOST_MAX + 1);
 	if (!n || n > DSN_HOST_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {

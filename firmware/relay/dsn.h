@@ -76,7 +76,9 @@ struct dsn_info {
  * orig_id and commits it: on 0, *new_id is the DSN, queued with flags
  * QUEUE_F_BOUNCE (it may use the bounce reserve), sender "" and one
  * recipient, the original sender. w is the caller's writer (about 2 KB;
- * free again on return whatever the result). Stack: about 2.5 KB.
+ * free again on return whatever the result). Stack: about 2.7 KB
+ * (2.6 KB measured, Cortex-A15 -Os: one output line, one address and
+ * the original's queue_msg_info).
  * Returns DSN_ENULLSENDER / DSN_ELOOP without writing anything, DSN_EINVAL,
  * or a QUEUE_E* code (nothing queued). A content read error of the
  * original only shortens part 3: the sender still learns what happened. */

@@ -62,11 +62,20 @@ int retry_parse_duration(const char *s, size_t len, uint32_t *secs)
 	return RETRY_OK;
 }
 
+/* strlen that stops looking after max bytes (strnlen is POSIX, not C11). */
+static size_t bounded_len(const char *s, size_t max)
+{
+	size_t n = 0;
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
 int retry_parse_schedule(const char *spec, struct retry_policy *p)
 {
 	if (!spec || !p)
 		return RETRY_EINVAL;
-	size_t len = strnlen(spec, RETRY_SPEC_MAX + 1);
+	size_t len = bounded_len(spec, RETRY_SPEC_MAX + 1);
 	if (len > RETRY_SPEC_MAX)
 		return RETRY_ERANGE;
 	uint32_t step[RETRY_MAX_STEPS];

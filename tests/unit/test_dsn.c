@@ -536,6 +536,19 @@ static void bounce_reserve_takes_the_dsn_when_the_queue_is_full(void **state)
 	struct parsed p;
 	parse_dsn(r, &p);
 	expect_field(p.blocks[1], "Status", "5.1.1");
+	/* once the reserve is used up too: 452 for the DSN, nothing half
+	 * queued, and the writer is released every time (no QUEUE_EBUSY) */
+	for (int i = 0; i < 40 && (err = dsn_generate(&r->q, orig, &rc, 1, &in, &r->w, &dsn)) == 0;
+	     i++)
+		;
+	assert_int_equal(err, QUEUE_EFULL);
+	int count = queue_list(&r->q, NULL, NULL);
+	for (int i = 0; i < QUEUE_MAX_WRITERS + 2; i++)
+		assert_int_equal(dsn_generate(&r->q, orig, &rc, 1, &in, &r->w, &dsn), QUEUE_EFULL);
+	assert_int_equal(queue_list(&r->q, NULL, NULL), count);
+	flashsim_power_on(r->fs);
+	assert_int_equal(queue_mount(&r->q, &r->cfg), 0);
+	assert_int_equal(queue_list(&r->q, NULL, NULL), count);
 	rig_close(r);
 }
 

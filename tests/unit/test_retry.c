@@ -45,6 +45,8 @@ static void durations_parse_with_units_only(void **state)
 	/* only len bytes count: "5m" out of "5mjunk" */
 	assert_int_equal(retry_parse_duration("5mjunk", 2, &v), 0);
 	assert_int_equal(v, 300u);
+	/* and a unit beyond len is not taken: "5" of "5m" has none */
+	assert_int_equal(retry_parse_duration("5m", 1, &v), RETRY_EINVAL);
 }
 
 static void schedules_parse_and_bad_ones_leave_the_policy_alone(void **state)
