@@ -62,6 +62,7 @@ if [ "$want" = delivered ]; then
 		else
 			[ "$tls" = yes ] || fails="$fails; delivered in CLEAR TEXT, expected $cls over TLS"
 			case $ver in TLSv1.2 | TLSv1.3) ;; *) fails="$fails; TLS version '$ver'" ;; esac
+			[ "$sink" = xtls12 ] && [ "$ver" != TLSv1.2 ] && fails="$fails; xtls12 saw '$ver'"
 			case $cls in Verified | Trusted)
 				[ "$got_sni" = "$sni" ] || fails="$fails; SNI '$got_sni', expected '$sni'" ;;
 			esac

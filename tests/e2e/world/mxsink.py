@@ -9,7 +9,8 @@ Behaviours: normal, no-starttls, fail-handshake (STARTTLS offered, 220 sent,
 then garbage instead of a TLS ServerHello), reject-rcpt (550 5.1.1),
 tempfail (451 4.3.0 on RCPT), stall (connect, then silence for --stall s),
 endless-reply (EHLO answered by "250-" lines without end, up to 64 MiB),
-long-line (a 1 MiB greeting line without CRLF, then close).
+long-line (a 1 MiB greeting line without CRLF, then close), tls12 (normal,
+but TLS 1.2 at most, ECDHE-ECDSA/RSA AES-GCM suites only).
 Each message lands in DIR/<instance>/new/<n>.eml with a side file
 <n>.meta (KEY=VALUE: tls, tls_version, tls_cipher, sni, helo, mail_from,
 rcpt, peer).  CHAIN = PEM file: leaf, then the CA certificates to send.
@@ -32,7 +33,7 @@ MAX_RCPT = 100
 MAX_CMDS = 200
 IDLE = 60
 BEHAVIOURS = ("normal", "no-starttls", "fail-handshake", "reject-rcpt", "tempfail", "stall",
-              "endless-reply", "long-line")
+              "endless-reply", "long-line", "tls12")
 ENDLESS_BYTES = 64 << 20  # endless-reply stops after this much (or when the peer leaves)
 
 _tls_local = threading.local()
@@ -231,6 +232,9 @@ class Instance:
             chain, key = f[3], f[4]
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            if self.behaviour == "tls12":
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers("ECDHE+AESGCM")
             # chain file = the leaf followed by what the server must send
             ctx.load_cert_chain(chain, key)
             ctx.sni_callback = sni_cb

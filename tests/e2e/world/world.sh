@@ -189,6 +189,7 @@ SINKS_TABLE="
 41 xlong long-line p256 mx.xlong.dane.test DNS:mx.xlong.dane.test
 42 xv6 normal p256 mx.xv6.dane.test DNS:mx.xv6.dane.test
 43 xaddr normal p256 mx.xaddr.dane.test DNS:mx.xaddr.dane.test
+44 xtls12 tls12 p256 mx.xtls12.dane.test DNS:mx.xtls12.dane.test
 "
 : >"$dir/run/sinks.conf"
 sinklist=""
@@ -395,6 +396,10 @@ xaddr IN MX 10 mx.xaddr.bogus.dane.test.
 xaddr IN MX 20 mx.xaddr
 mx.xaddr IN A $(A xaddr)
 _25._tcp.mx.xaddr IN TLSA 3 1 1 $(d311 $P/leaf-xaddr)
+; extra X9: a peer that speaks TLS 1.2 at most
+xtls12 IN MX 10 mx.xtls12
+mx.xtls12 IN A $(A xtls12)
+_25._tcp.mx.xtls12 IN TLSA 3 1 1 $(d311 $P/leaf-xtls12)
 ; extra X4 (rule 10): CNAME at the TLSA name; the base domain stays mx.xcname
 xcname IN MX 10 mx.xcname
 mx.xcname IN A $(A xcname)
@@ -631,10 +636,10 @@ done
 # a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
-EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8"
+EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9"
 EOF
 if [ $WITH_PF = 1 ]; then
-	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 P1"'
+	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 P1"'
 	echo "POSTFIX_MAILDIR=$dir/postfix/mail/inbox"
 	echo "POSTFIX_LOG=$dir/postfix/maillog"
 fi >>"$dir/world.env.tmp"
@@ -699,6 +704,7 @@ X5 xendless.dane.test deferred - 4.4.2 - xendless - mx.xendless.dane.test dane v
 X6 xlong.dane.test deferred - 4.4.2 - xlong - mx.xlong.dane.test dane validating - - 1_MiB_greeting_line_without_CRLF
 X7 xv6.dane.test delivered Verified 2.0.0 xv6 - mx.xv6.dane.test mx.xv6.dane.test dane validating - - AAAA-only_MX_host_(redirect_by_last_byte)
 X8 xaddr.dane.test delivered Verified 2.0.0 xaddr - mx.xaddr.dane.test mx.xaddr.bogus.dane.test,mx.xaddr.dane.test dane validating - Verified MX_10_address_lookup_fails_MX_20_used
+X9 xtls12.dane.test delivered Verified 2.0.0 xtls12 - mx.xtls12.dane.test mx.xtls12.dane.test dane validating - Verified peer_speaks_TLS_1.2_at_most
 P1 pf.dane.test delivered Verified 2.0.0 pf - mx.pf.dane.test mx.pf.dane.test dane validating - Verified a_real_Postfix_as_the_MX
 X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
 EOF
