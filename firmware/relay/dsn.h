@@ -16,7 +16,22 @@
  * Will-Retry-Until), part 3 text/rfc822-headers: the original header,
  * at most DSN_HDR_MAX bytes of it. All CRLF, 7-bit (other bytes of the
  * original become '?'), every line at most 998 octets (RFC 5322 2.1.1;
- * longer original header lines are folded). */
+ * longer original header lines are folded).
+ *
+ * How the delivery side uses it (one attempt of message m):
+ * - 5xx per recipient: collect them; dsn_generate(DSN_FAILED) once for
+ *   all of them, *then* queue_rcpt_result(FAILED) each (the last result
+ *   removes m and with it the header part 3 needs). On 0 or
+ *   dsn_suppressed(): record FAILED. On QUEUE_EFULL (the bounce reserve
+ *   is used up too) record DEFERRED instead and try again at the next
+ *   attempt, so a failure is never dropped without its notice.
+ * - 4xx: retry_decide(); expired: as 5xx with status RETRY_EXPIRED_STATUS
+ *   and the last reply; delay_dsn: dsn_generate(DSN_DELAYED,
+ *   will_retry_until = arrival + max_age) for the deferred recipients,
+ *   then record DEFERRED with d.next_attempt (a failed warning is only
+ *   logged: it is a courtesy, the mail itself is safe).
+ * - queue_expire() reports ids through a callback on a const queue:
+ *   collect them there, bounce and record afterwards. */
 #ifndef DANEGATE_DSN_H
 #define DANEGATE_DSN_H
 
