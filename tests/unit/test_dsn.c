@@ -436,6 +436,48 @@ static void hostile_fields_stay_on_their_line(void **state)
 	rig_close(r);
 }
 
+static void hundred_recipients_with_long_replies_fit_in_one_report(void **state)
+{
+	(void)state;
+	struct rig *r = rig_open(64, 8192, 128 * 1024);
+	static char addrs[QUEUE_MAX_RCPT][32];
+	const char *rcpts[QUEUE_MAX_RCPT];
+	for (int i = 0; i < QUEUE_MAX_RCPT; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "r%03d@example.org", i);
+		rcpts[i] = addrs[i];
+	}
+	uint32_t oid;
+	assert_int_equal(put(r, "s@example.com", rcpts, QUEUE_MAX_RCPT, 0, ORIG_HDR,
+			     strlen(ORIG_HDR), &oid),
+			 0);
+	static char reply[QUEUE_REASON_MAX + 50];
+	memset(reply, 'z', sizeof(reply) - 1);
+	memcpy(reply, "552 5.2.2 ", 10);
+	static struct dsn_rcpt rc[QUEUE_MAX_RCPT];
+	for (unsigned i = 0; i < QUEUE_MAX_RCPT; i++)
+		rc[i] = (struct dsn_rcpt){ .index = QUEUE_MAX_RCPT - 1 - i, .reply = reply,
+					   .remote_mta = "mx.example.org", .last_attempt = NOW };
+	struct dsn_info in = info_failed();
+	uint32_t id;
+	assert_int_equal(dsn_generate(&r->q, oid, rc, QUEUE_MAX_RCPT, &in, &r->w, &id), 0);
+	read_back(r, id);
+	struct parsed p;
+	parse_dsn(r, &p);
+	assert_int_equal(p.nblocks, QUEUE_MAX_RCPT + 1);
+	/* in the order given; each reply cut at QUEUE_REASON_MAX bytes */
+	expect_field(p.blocks[1], "Final-Recipient", "rfc822; r099@example.org");
+	expect_field(p.blocks[QUEUE_MAX_RCPT], "Final-Recipient", "rfc822; r000@example.org");
+	char want[QUEUE_REASON_MAX + 8];
+	snprintf(want, sizeof(want), "smtp; %.*s", QUEUE_REASON_MAX, reply);
+	for (unsigned i = 1; i <= QUEUE_MAX_RCPT; i++) {
+		expect_field(p.blocks[i], "Status", "5.2.2");
+		expect_field(p.blocks[i], "Diagnostic-Code", want);
+	}
+	assert_int_equal(dsn_generate(&r->q, oid, rc, QUEUE_MAX_RCPT + 1, &in, &r->w, &id),
+			 DSN_EINVAL);
+	rig_close(r);
+}
+
 static void no_bounce_for_a_bounce_or_the_null_sender(void **state)
 {
 	(void)state;
@@ -612,6 +654,7 @@ int main(void)
 		cmocka_unit_test(delay_warning_says_until_when),
 		cmocka_unit_test(original_header_is_bounded_folded_and_7bit),
 		cmocka_unit_test(hostile_fields_stay_on_their_line),
+		cmocka_unit_test(hundred_recipients_with_long_replies_fit_in_one_report),
 		cmocka_unit_test(no_bounce_for_a_bounce_or_the_null_sender),
 		cmocka_unit_test(bad_arguments_queue_nothing),
 		cmocka_unit_test(bounce_reserve_takes_the_dsn_when_the_queue_is_full),
