@@ -23,7 +23,7 @@ FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
-FUZZ_GENS := dns_answer queue
+FUZZ_GENS := dns_answer queue settings
 FUZZ_SRCS_smtp_server := firmware/smtp/smtp_server.c firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_smtp_reply := firmware/smtp/smtp_reply.c
 FUZZ_SRCS_dns_answer := firmware/dns/dns_msg.c
@@ -40,7 +40,7 @@ FUZZ_MAXLEN_dns_answer := 4096
 FUZZ_MAXLEN_dane := 8192
 FUZZ_MAXLEN_tlsa := 4096
 FUZZ_MAXLEN_queue := 24578
-FUZZ_MAXLEN_settings := 8192
+FUZZ_MAXLEN_settings := 24581
 FUZZ_MAXLEN_addr := 1024
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
