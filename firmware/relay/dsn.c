@@ -186,8 +186,9 @@ static bool hostname_ok(const char *h)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = h[i];
+		/* '_' too: the config's hostname type allows it (docs/config.md) */
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
-		      c == '.'))
+		      c == '.' || c == '_'))
 			return false; /* it goes into headers unquoted */
 	}
 	return true;
