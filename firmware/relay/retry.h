@@ -81,7 +81,9 @@ int retry_parse_schedule(const char *spec, struct retry_policy *p);
 
 /* The time of the next attempt after the attempts-th failure (attempts
  * counted including the one that just failed; 0 is taken as 1) that
- * happened at now. rnd: any 32-bit random value. Always > now, unless
+ * happened at now. rnd: any 32-bit random value. p comes from
+ * retry_policy_default (+ retry_parse_schedule); a zeroed policy waits
+ * RETRY_STEP_MIN and expires everything at once. Always > now, unless
  * capped at the expiry time that is <= now (then the mail is expired:
  * check retry_expired first, or use retry_decide). */
 uint64_t retry_next_attempt(const struct retry_policy *p, uint64_t arrival, unsigned attempts,
