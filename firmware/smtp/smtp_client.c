@@ -201,6 +201,8 @@ static const char *doing(const struct smtp_client *c)
 	case SMTP_C_BODY:
 		return "sending message body";
 	case SMTP_C_DOT:
+		if (c->out_len)
+			return "sending message body"; /* the dot has not left yet */
 		return "sending end of data -- message may be sent more than once";
 	case SMTP_C_RSET:
 		return "sending RSET";
@@ -728,8 +730,11 @@ static bool reply_expected(const struct smtp_client *c)
 {
 	switch (c->state) {
 	case SMTP_C_GREETING:
-	case SMTP_C_DOT:
 		return true;
+	case SMTP_C_DOT:
+		/* a server cannot answer a dot it has not received: with
+		 * the dot still in our output, a reply answers nothing */
+		return c->out_len == 0;
 	case SMTP_C_EHLO:
 	case SMTP_C_HELO:
 	case SMTP_C_STARTTLS:
@@ -912,7 +917,9 @@ static void enter_state(struct smtp_client *c, enum smtp_client_state s)
 			end_local(c, false, 3, 0, "output full at host %s", c->peer);
 			return;
 		}
-		arm(c, cfg->timeout_dot_ms);
+		/* the 10 minutes run once the dot has left; until then the
+		 * socket is stuck and the block timer applies */
+		arm(c, c->out_len ? cfg->timeout_block_ms : cfg->timeout_dot_ms);
 		break;
 	case SMTP_C_CLOSED:
 		arm(c, 0);
@@ -1072,7 +1079,7 @@ void smtp_client_consumed_output(struct smtp_client *c, size_t n)
 	if (n && c->state == SMTP_C_BODY)
 		arm(c, c->cfg->timeout_block_ms);
 	else if (n && c->state == SMTP_C_DOT)
-		arm(c, c->cfg->timeout_dot_ms);
+		arm(c, c->out_len ? c->cfg->timeout_block_ms : c->cfg->timeout_dot_ms);
 	pump(c);
 }
 
