@@ -12,6 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$E2E_ROOT"
 trap e2e_cleanup EXIT
+trap "exit 143" TERM INT HUP # so that the EXIT trap runs
 
 IMG=${QV_IMAGE:-build/qemu-virt/danegate.elf}
 [ -f "$IMG" ] || make -s BOARD=qemu-virt >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
@@ -59,6 +60,7 @@ touch "$T/acked.txt"
 python3 "$E2E_DIR/smtpload.py" --server "$SRV" --sessions "$SESS" --messages 3000 --size 2048 \
 	--timeout 120 --acked-file "$T/acked.txt" >"$T/load.out" 2>&1 &
 LOADER=$!
+E2E_PIDS+=("$LOADER")
 for _ in $(seq 1 300); do # until ~30 acknowledged, at most 30 s
 	[ "$(log_lines "$T/acked.txt")" -ge 30 ] && break
 	sleep 0.1

@@ -9,6 +9,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$E2E_ROOT"
 trap e2e_cleanup EXIT
+trap "exit 143" TERM INT HUP # so that the EXIT trap runs
 
 [ -x build/host/danegate ] || make -s BOARD=host >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 mkdir -p build/e2e
@@ -117,6 +118,7 @@ touch "$T/acked.txt"
 python3 "$E2E_DIR/smtpload.py" --server "$SRV" --sessions "$SESS" --messages 3000 --size 2048 \
 	--timeout 60 --acked-file "$T/acked.txt" >"$T/load.out" 2>&1 &
 LOADER=$!
+E2E_PIDS+=("$LOADER")
 for _ in $(seq 1 500); do # until 30 acknowledged, at most 10 s
 	[ "$(log_lines "$T/acked.txt")" -ge 30 ] && break
 	sleep 0.02
