@@ -136,8 +136,9 @@ static void enter_host(struct mx_plan *p, uint8_t i);
 
 static void enter_exhausted(struct mx_plan *p)
 {
-	if (p->n_hosts > 0 && p->all_denied == p->n_hosts) {
-		/* DNS said, definitively, that no host has an address */
+	if (p->n_hosts > 0 && p->all_denied == p->n_hosts && p->cfg.ipv4 && p->cfg.ipv6) {
+		/* DNS said, definitively, that no host has an address (with a
+		 * family switched off, the other might have one: defer) */
 		if (p->implicit_mx)
 			finish(p, MX_BOUNCED, "5.4.4",
 			       "Host or domain name not found: %s has no MX and no address records",
@@ -252,6 +253,14 @@ static void enter_host(struct mx_plan *p, uint8_t i)
 
 /* ---- feeding answers ------------------------------------------------------ */
 
+/* The plan expects dns_resolve() results. A chain the resolver left
+ * unfinished (partial, only seen by dns_parse_answer() callers) tells
+ * nothing definite: treated as a lookup failure, never as a denial. */
+static enum dns_status status_of(const struct dns_answer *ans)
+{
+	return ans->partial ? DNS_FAIL : ans->status;
+}
+
 struct mx_cand {
 	uint16_t pref;
 	const char *name;
@@ -260,13 +269,14 @@ struct mx_cand {
 static void feed_mx(struct mx_plan *p, const struct dns_answer *ans)
 {
 	const char *dom = p->nh.host;
-	if (ans->status == DNS_FAIL) {
+	enum dns_status st = status_of(ans);
+	if (st == DNS_FAIL) {
 		/* rule 2: without the MX set we cannot know where to go */
 		finish(p, MX_DEFERRED, "4.4.3", "MX lookup failed for %s: %s", dom,
 		       ans->reason && ans->reason[0] ? ans->reason : "lookup failure");
 		return;
 	}
-	if (ans->status == DNS_SECURE_NXDOMAIN || ans->status == DNS_INSECURE_NXDOMAIN) {
+	if (st == DNS_SECURE_NXDOMAIN || st == DNS_INSECURE_NXDOMAIN) {
 		finish(p, MX_BOUNCED, "5.1.2", "Host or domain name not found: domain %s not found%s",
 		       dom, ans->cname_count ? " (CNAME target)" : "");
 		return;
@@ -274,8 +284,8 @@ static void feed_mx(struct mx_plan *p, const struct dns_answer *ans)
 	copy_name(p->mx_final, ans->final_name[0] ? ans->final_name : dom);
 	struct mx_cand c[DNS_RR_MAX];
 	unsigned n = 0, nulls = 0;
-	if (ans->status == DNS_SECURE || ans->status == DNS_INSECURE) {
-		p->mx_secure = ans->status == DNS_SECURE;
+	if (st == DNS_SECURE || st == DNS_INSECURE) {
+		p->mx_secure = st == DNS_SECURE;
 		for (unsigned i = 0; i < ans->n_rr && i < DNS_RR_MAX; i++) {
 			const struct dns_rr *rr = &ans->rr[i];
 			if (rr->type != DNS_T_MX)
@@ -297,7 +307,7 @@ static void feed_mx(struct mx_plan *p, const struct dns_answer *ans)
 		}
 	} else {
 		/* NODATA: RFC 5321 §5.1 implicit MX, the domain itself */
-		p->mx_secure = ans->status == DNS_SECURE_NODATA;
+		p->mx_secure = st == DNS_SECURE_NODATA;
 		p->implicit_mx = true;
 	}
 	if (p->level == POLICY_DANE_ONLY && !p->mx_secure) {
@@ -358,7 +368,7 @@ static void feed_mx(struct mx_plan *p, const struct dns_answer *ans)
 static void feed_addr(struct mx_plan *p, const struct dns_answer *ans)
 {
 	struct mx_host *h = &p->host[p->cur];
-	if (ans->status == DNS_FAIL) {
+	if (status_of(ans) == DNS_FAIL) {
 		/* rule 2: this host only */
 		p->addr_failed++;
 		char why[96];
@@ -436,7 +446,7 @@ static void host_dane_decided(struct mx_plan *p)
 
 static void feed_tlsa(struct mx_plan *p, const struct dns_answer *ans)
 {
-	if (ans->status == DNS_FAIL) {
+	if (status_of(ans) == DNS_FAIL) {
 		p->dane = DANE_LOOKUP_FAILED;
 		host_dane_decided(p);
 		return;
@@ -556,12 +566,14 @@ void mx_config_default(struct mx_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ipv4 = true;
 	cfg->ipv6 = true;
+	cfg->max_connects = MX_CONNECTS_DEFAULT;
 }
 
 int mx_plan_start(struct mx_plan *p, const struct mx_config *cfg, const struct policy_nexthop *nh,
 		  enum policy_level level, uint32_t random)
 {
-	if (!p || !nh || !nh->host[0] || nh->port == 0 || (unsigned)level > POLICY_VERIFY)
+	if (!p || !nh || !nh->host[0] || nh->port == 0 || (unsigned)level > POLICY_VERIFY ||
+	    !memchr(nh->host, '\0', sizeof(nh->host)))
 		return MX_EINVAL;
 	memset(p, 0, sizeof(*p));
 	if (cfg)
@@ -656,6 +668,8 @@ int mx_plan_host_result(struct mx_plan *p, enum mx_result r, const char *why)
 		return MX_EINVAL;
 	if (p->state != ST_CONNECT)
 		return MX_ESTATE;
+	if (p->connects < UINT8_MAX)
+		p->connects++;
 	if (r == MX_RESULT_OK) {
 		finish(p, MX_DELIVERED, "", "delivered via %s", p->host[p->cur].name, NULL);
 		return 0;
@@ -666,7 +680,8 @@ int mx_plan_host_result(struct mx_plan *p, enum mx_result r, const char *why)
 	enum mx_tls tls = p->conn.tls;
 	switch (r) {
 	case MX_RESULT_HANDSHAKE_FAILED:
-		if (tls == MX_TLS_MAY && !p->clear_retry) {
+		if (tls == MX_TLS_MAY && !p->clear_retry &&
+		    !(p->cfg.max_connects && p->connects >= p->cfg.max_connects)) {
 			/* rule 11: pre-DANE opportunistic TLS may retry in clear */
 			p->clear_retry = true;
 			return 0;
@@ -675,6 +690,12 @@ int mx_plan_host_result(struct mx_plan *p, enum mx_result r, const char *why)
 		     d ? ": " : "", d);
 		break;
 	case MX_RESULT_NO_STARTTLS:
+		if (tls != MX_TLS_REQUIRED) {
+			/* the driver should have gone on in clear text */
+			note(p, RANK_CONN, "4.4.2", "delivery to %s failed: STARTTLS not offered%s%s", w,
+			     d ? ": " : "", d);
+			break;
+		}
 		note(p, RANK_NO_STARTTLS, "4.7.4", "TLS is required, but was not offered by host %s%s%s",
 		     w, d ? ": " : "", d);
 		break;
@@ -691,6 +712,11 @@ int mx_plan_host_result(struct mx_plan *p, enum mx_result r, const char *why)
 		break;
 	}
 	p->clear_retry = false;
+	if (p->cfg.max_connects && p->connects >= p->cfg.max_connects) {
+		/* bounded work per delivery attempt: the queue retries later */
+		enter_exhausted(p);
+		return 0;
+	}
 	if (++p->cur_addr >= p->n_addr)
 		enter_host(p, (uint8_t)(p->cur + 1));
 	return 0;

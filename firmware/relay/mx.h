@@ -44,6 +44,10 @@
 #define MX_ADDRS_MAX 8	 /* addresses tried per host (AAAA first, then A);
 			  * the rest are dropped */
 #endif
+#ifndef MX_CONNECTS_DEFAULT
+#define MX_CONNECTS_DEFAULT 10 /* connection attempts per delivery attempt
+				* (clear retries count); then defer */
+#endif
 #define MX_NAME_SIZE DNS_NAME_TEXT_SIZE
 #define MX_REASON_SIZE 384 /* deferral/bounce text; longer text is cut */
 #define MX_TLSA_NAME_SIZE (MX_NAME_SIZE + 12) /* "_65535._tcp." + name */
@@ -63,8 +67,12 @@ struct mx_config {
 	bool ipv6;	/* look up AAAA and use IPv6 addresses */
 	/* rule 14 digest order for dane_select(); NULL = default */
 	const struct dane_digest_order *digests;
+	/* after this many CONNECT results without delivery, stop and defer
+	 * with the best reason so far; 0 = only the host and address tables
+	 * bound the work (MX_HOSTS_MAX x MX_ADDRS_MAX) */
+	uint8_t max_connects;
 };
-/* Both families, default digest order. */
+/* Both families, default digest order, MX_CONNECTS_DEFAULT. */
 void mx_config_default(struct mx_config *cfg);
 
 /* ---- what the plan asks of the driver ----------------------------------- */
@@ -134,7 +142,8 @@ struct mx_step {
 enum mx_result {
 	MX_RESULT_OK,		    /* the message was handed over */
 	MX_RESULT_CONN_FAILED,	    /* TCP connect failed / dropped */
-	MX_RESULT_NO_STARTTLS,	    /* STARTTLS not offered */
+	MX_RESULT_NO_STARTTLS,	    /* STARTTLS not offered under MX_TLS_REQUIRED
+				     * (under MAY the driver goes on in clear) */
 	MX_RESULT_HANDSHAKE_FAILED, /* TLS handshake failed */
 	MX_RESULT_NOT_VERIFIED,	    /* DANE or WebPKI authentication failed */
 	MX_RESULT_SMTP_FAILED,	    /* session-level temporary failure */
@@ -179,6 +188,7 @@ struct mx_plan {
 	const char *tlsa_base;
 	struct dane_tlsa_set tlsa_usable;
 	bool clear_retry;	    /* opportunistic TLS failed: now in clear */
+	uint8_t connects;	    /* CONNECT results so far */
 	struct mx_connect conn;	    /* the CONNECT being offered */
 
 	/* outcome */
@@ -196,9 +206,11 @@ int mx_plan_start(struct mx_plan *p, const struct mx_config *cfg, const struct p
 /* What to do now. Idempotent: calling it twice gives the same step.
  * Returns the step's kind. */
 enum mx_step_kind mx_plan_next(struct mx_plan *p, struct mx_step *step);
-/* The answer to the step's lookup (ans->qname / qtype must match it,
- * case-insensitively; a TLSA answer is referenced, not copied: see the
- * note above). Returns 0, MX_ESTATE or MX_EMISMATCH. */
+/* The answer to the step's lookup, as dns_resolve() delivers it
+ * (ans->qname / qtype must match the step, case-insensitively; a TLSA
+ * answer is referenced, not copied: see the note above; a `partial`
+ * answer counts as a lookup failure). Returns 0, MX_ESTATE or
+ * MX_EMISMATCH (the plan still waits for its answer). */
 int mx_plan_feed(struct mx_plan *p, const struct dns_answer *ans);
 /* The result of the CONNECT step; why (may be NULL) is the driver's
  * detail ("Connection refused", the SMTP reply) for the reason text.

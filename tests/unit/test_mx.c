@@ -661,11 +661,19 @@ static void s25_nxdomain_bounces_512_and_no_address_bounces_544(void **state)
 	start("nope.example", POLICY_DANE);
 	ask("nope.example", DNS_T_MX, denial("nope.example", DNS_T_MX, NO_AD, true));
 	want_done(MX_BOUNCED, "5.1.2", NULL);
-	/* no MX, no address */
+	/* no MX, no address of either family */
+	struct policy_nexthop nh;
+	assert_int_equal(policy_nexthop_parse("bare.example", &nh), 0);
+	assert_int_equal(mx_plan_start(&plan, NULL, &nh, POLICY_DANE, 1), 0);
+	ask("bare.example", DNS_T_MX, denial("bare.example", DNS_T_MX, AD, false));
+	ask("bare.example", DNS_T_AAAA, addr_ans("bare.example", DNS_T_AAAA, AD, ""));
+	ask("bare.example", DNS_T_A, denial("bare.example", DNS_T_A, NO_AD, true));
+	want_done(MX_BOUNCED, "5.4.4", "bare.example has no MX and no address records");
+	/* with IPv6 switched off, an AAAA might exist: defer, not bounce */
 	start("bare.example", POLICY_DANE);
 	ask("bare.example", DNS_T_MX, denial("bare.example", DNS_T_MX, AD, false));
 	ask("bare.example", DNS_T_A, addr_ans("bare.example", DNS_T_A, AD, ""));
-	want_done(MX_BOUNCED, "5.4.4", "bare.example has no MX and no address records");
+	want_done(MX_DEFERRED, "4.4.4", "no address for bare.example");
 }
 
 static void s26_smarthost_587_dane_on_its_port(void **state)
@@ -949,13 +957,73 @@ static void address_failures_skip_the_host_rule_2(void **state)
 	ask("mx1.example.com", DNS_T_A, fail_ans("mx1.example.com", DNS_T_A, "timeout"));
 	want_done(MX_DEFERRED, "4.4.3", "name=mx1.example.com type=A: timeout");
 
-	/* every host denied: bounce */
-	start("example.com", POLICY_DANE);
+	/* every host denied, both families: bounce */
+	struct policy_nexthop nh;
+	assert_int_equal(policy_nexthop_parse("example.com", &nh), 0);
+	assert_int_equal(mx_plan_start(&plan, NULL, &nh, POLICY_DANE, 1), 0);
 	ask("example.com", DNS_T_MX,
 	    mx_ans("example.com", AD, "10 mx1.example.com, 20 mx2.example.com"));
+	ask("mx1.example.com", DNS_T_AAAA, denial("mx1.example.com", DNS_T_AAAA, AD, true));
 	ask("mx1.example.com", DNS_T_A, denial("mx1.example.com", DNS_T_A, AD, true));
+	ask("mx2.example.com", DNS_T_AAAA, addr_ans("mx2.example.com", DNS_T_AAAA, NO_AD, ""));
 	ask("mx2.example.com", DNS_T_A, addr_ans("mx2.example.com", DNS_T_A, NO_AD, ""));
 	want_done(MX_BOUNCED, "5.4.4", "no MX host for example.com has an address record");
+	/* one family failing is not a denial: defer */
+	assert_int_equal(mx_plan_start(&plan, NULL, &nh, POLICY_DANE, 1), 0);
+	ask("example.com", DNS_T_MX, mx_ans("example.com", AD, "10 mx1.example.com"));
+	ask("mx1.example.com", DNS_T_AAAA, servfail("mx1.example.com", DNS_T_AAAA));
+	ask("mx1.example.com", DNS_T_A, denial("mx1.example.com", DNS_T_A, AD, true));
+	want_done(MX_DEFERRED, "4.4.3", "type=AAAA");
+}
+
+static void a_partial_answer_is_a_failure_never_a_denial(void **state)
+{
+	(void)state;
+	start("example.com", POLICY_DANE);
+	secure_mx_and_address();
+	/* the chain stops at a CNAME target without data or SOA */
+	begin("_25._tcp.mx.example.com", DNS_T_TLSA, AD, 0);
+	wb_cname(&w, "_25._tcp.mx.example.com", 300, "tlsa.elsewhere.example");
+	struct dns_answer *a = end();
+	assert_true(a->partial);
+	ask("_25._tcp.mx.example.com", DNS_T_TLSA, a);
+	/* not "no TLSA records" (which would allow clear text) */
+	want_done(MX_DEFERRED, "4.7.5", "TLSA lookup error for mx.example.com:25");
+}
+
+static void connection_attempts_are_bounded(void **state)
+{
+	(void)state;
+	struct mx_config cfg = cfg4;
+	cfg.max_connects = 2;
+	struct policy_nexthop nh;
+	assert_int_equal(policy_nexthop_parse("example.com", &nh), 0);
+	assert_int_equal(mx_plan_start(&plan, &cfg, &nh, POLICY_MAY, 1), 0);
+	ask("example.com", DNS_T_MX,
+	    mx_ans("example.com", NO_AD, "10 mx1.example.com, 20 mx2.example.com"));
+	ask("mx1.example.com", DNS_T_A,
+	    addr_ans("mx1.example.com", DNS_T_A, NO_AD, "192.0.2.1 192.0.2.2 192.0.2.3"));
+	want_connect("mx1.example.com", "192.0.2.1");
+	result(MX_RESULT_CONN_FAILED, "Connection refused");
+	want_connect("mx1.example.com", "192.0.2.2");
+	result(MX_RESULT_SMTP_FAILED, "421 4.3.2 busy");
+	/* two tries: no third address, no second host */
+	want_done(MX_DEFERRED, "4.4.1", "connect to mx1.example.com[192.0.2.1]:25 failed");
+	/* the default bound is stated */
+	mx_config_default(&cfg);
+	assert_int_equal(cfg.max_connects, MX_CONNECTS_DEFAULT);
+}
+
+static void no_starttls_under_may_is_not_a_downgrade_reason(void **state)
+{
+	(void)state;
+	/* under may the driver goes on in clear; if it reports "no
+	 * STARTTLS" anyway, the reason must not claim TLS was required */
+	start("example.com", POLICY_MAY);
+	secure_mx_and_address();
+	want_connect("mx.example.com", "192.0.2.10");
+	result(MX_RESULT_NO_STARTTLS, NULL);
+	want_done(MX_DEFERRED, "4.4.2", "STARTTLS not offered");
 }
 
 static void the_host_list_is_bounded_and_deduplicated(void **state)
@@ -1050,6 +1118,9 @@ int main(void)
 		cmocka_unit_test_setup(address_failures_skip_the_host_rule_2, setup),
 		cmocka_unit_test_setup(the_host_list_is_bounded_and_deduplicated, setup),
 		cmocka_unit_test_setup(misuse_is_refused, setup),
+		cmocka_unit_test_setup(a_partial_answer_is_a_failure_never_a_denial, setup),
+		cmocka_unit_test_setup(connection_attempts_are_bounded, setup),
+		cmocka_unit_test_setup(no_starttls_under_may_is_not_a_downgrade_reason, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
