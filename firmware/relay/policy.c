@@ -110,7 +110,9 @@ static int take_bracketed(const char *s, size_t len, struct policy_nexthop *nh)
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	struct port_addr a;
-	if (port_addr_parse(buf, &a) == 0 && a.family == (v6 ? PORT_AF_INET6 : PORT_AF_INET)) {
+	/* "[IPv6:...]" is the SMTP form (RFC 5321 4.1.3); "[2001:db8::1]"
+	 * is how the configuration writes a smarthost address */
+	if (port_addr_parse(buf, &a) == 0 && (!v6 || a.family == PORT_AF_INET6)) {
 		for (size_t i = 0; i <= len; i++)
 			nh->host[i] = lower(buf[i]);
 		nh->ip_literal = true;
@@ -126,6 +128,14 @@ static int take_bracketed(const char *s, size_t len, struct policy_nexthop *nh)
 	if (numeric)
 		return POLICY_ENAME;
 	return take_name(s, len, nh->host);
+}
+
+static const char *memrchr_colon(const char *s, size_t len)
+{
+	while (len > 0)
+		if (s[--len] == ':')
+			return s + len;
+	return NULL;
 }
 
 static int nexthop_parse(const char *s, size_t len, struct policy_nexthop *out)
@@ -144,6 +154,21 @@ static int nexthop_parse(const char *s, size_t len, struct policy_nexthop *out)
 			return err;
 		nh.no_mx = true;
 		rest = close + 1;
+	} else if (memchr(s, ':', len) && memrchr_colon(s, len) != memchr(s, ':', len)) {
+		/* a bare IPv6 address (the configuration's form): no port */
+		char buf[POLICY_NAME_SIZE];
+		struct port_addr a;
+		if (len >= sizeof(buf))
+			return POLICY_ENAME;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (port_addr_parse(buf, &a) != 0 || a.family != PORT_AF_INET6)
+			return POLICY_ENAME;
+		for (size_t i = 0; i <= len; i++)
+			nh.host[i] = lower(buf[i]);
+		nh.ip_literal = true;
+		nh.no_mx = true;
+		rest = s + len;
 	} else {
 		const char *colon = memchr(s, ':', len);
 		size_t nlen = colon ? (size_t)(colon - s) : len;

@@ -66,7 +66,9 @@ struct policy_nexthop {
 };
 
 /* Parses text (a domain, "[host]", "[host]:port", "host:port", an IP
- * literal, optionally with ":port") into nh. Returns 0, POLICY_EINVAL,
+ * literal "[192.0.2.1]", "[IPv6:2001:db8::1]" or, as the configuration
+ * writes them, "[2001:db8::1]" and a bare "2001:db8::1"; a bracketed
+ * form may take ":port") into nh. Returns 0, POLICY_EINVAL,
  * POLICY_ENAME or POLICY_EPORT; nh is unchanged on error. */
 int policy_nexthop_parse(const char *text, struct policy_nexthop *nh);
 

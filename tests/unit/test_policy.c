@@ -191,10 +191,22 @@ static void nexthops_domains_smarthosts_and_literals(void **state)
 	assert_string_equal(nh.host, "2001:db8::1");
 	assert_int_equal(nh.port, 587);
 
+	/* the configuration's forms of an IPv6 smarthost */
+	assert_int_equal(policy_nexthop_parse("[2001:db8::2]:587", &nh), 0);
+	assert_true(nh.ip_literal);
+	assert_string_equal(nh.host, "2001:db8::2");
+	assert_int_equal(nh.port, 587);
+	assert_int_equal(policy_nexthop_parse("2001:DB8::3", &nh), 0);
+	assert_true(nh.ip_literal);
+	assert_true(nh.no_mx);
+	assert_string_equal(nh.host, "2001:db8::3");
+	assert_int_equal(nh.port, 25);
+
 	/* refused, nh unchanged */
 	struct policy_nexthop keep = nh;
 	const char *bad[] = { "", "[]", "[192.0.2.1", "[IPv6:192.0.2.1]", "[IPv6:zz::1]", "[1.2.3]",
-			      "host:", "host:0", "host:99999", "[host]x", "[host]:25x", "a b", "-x..y" };
+			      "host:", "host:0", "host:99999", "[host]x", "[host]:25x", "a b", "-x..y",
+			      "2001:db8::zz", "1.2.3.4:5:6" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (policy_nexthop_parse(bad[i], &nh) >= 0)
 			fail_msg("accepted \"%s\"", bad[i]);
