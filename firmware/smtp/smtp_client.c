@@ -305,9 +305,16 @@ static void end_session(struct smtp_client *c, const struct smtp_client_status *
 }
 
 static void end_local(struct smtp_client *c, bool quit, uint16_t b, uint16_t d, const char *fmt,
-		      const char *arg)
+		      ...) __attribute__((format(printf, 5, 6)));
+static void end_local(struct smtp_client *c, bool quit, uint16_t b, uint16_t d, const char *fmt,
+		      ...)
 {
-	local_status(&c->st, 4, b, d, fmt, arg);
+	va_list ap;
+	c->st.code = 0;
+	set_enh(&c->st, 4, b, d);
+	va_start(ap, fmt);
+	vsnprintf(c->st.text, sizeof(c->st.text), fmt, ap);
+	va_end(ap);
 	end_session(c, &c->st, quit);
 }
 
@@ -479,8 +486,11 @@ static void envelope_reply(struct smtp_client *c)
 		}
 		return;
 	} else {
+		/* a 250 to DATA is not a delivery: no content was sent */
+		enum smtp_client_result res = by_class(r->code);
 		reply_status(c, &c->st, "host ", " said", what);
-		resolve_all(c, RCPT_ACCEPTED, by_class(r->code), &c->st);
+		resolve_all(c, RCPT_ACCEPTED, res == SMTP_CLIENT_DELIVERED ? SMTP_CLIENT_DEFERRED : res,
+			    &c->st);
 		c->txn_dead = true;
 	}
 	envelope_arm(c);

@@ -325,6 +325,38 @@ static void pipelined_all_refused_and_data_refused_resets(void **state)
 	free(f);
 }
 
+/* MAIL and eight long RCPTs fill the output to 4 octets short of room
+ * for DATA; when every RCPT is refused before DATA could go, it never
+ * goes: RSET follows instead. */
+static void pipelined_data_not_sent_once_all_are_known_refused(void **state)
+{
+	(void)state;
+	static char names[8][256];
+	static const char *rc[8];
+	struct fake *f = fake_new(SMTP_TLS_MAY);
+	for (size_t i = 0; i < 8; i++) {
+		size_t len = i < 7 ? 238 : 251; /* 31 + 7 * (12 + 238) + 12 + 251 = 2044 */
+		memset(names[i], 'a' + (int)i, len - 12);
+		memcpy(names[i] + len - 12, "@example.net", 13);
+		rc[i] = names[i];
+	}
+	struct smtp_client_msg m = { SENDER, rc, 8, 0, 0 };
+	start(f);
+	hello(f, EHLO_PIPE);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+	const uint8_t *p;
+	assert_int_equal(smtp_client_output(&f->c, &p), SMTP_CLIENT_OUT_MAX - 4);
+	feed_only(f, "250 2.1.0 Ok\r\n", 14);
+	for (size_t i = 0; i < 8; i++)
+		feed_only(f, "550 5.1.1 no\r\n", 14);
+	assert_int_equal(f->nres, 8);
+	drain(f);
+	const char *s = sent(f);
+	assert_null(strstr(s, "DATA"));
+	assert_string_equal(s + strlen(s) - 9, ">\r\nRSET\r\n");
+	free(f);
+}
+
 static void without_pipelining_all_refused_means_no_data_but_rset(void **state)
 {
 	(void)state;
@@ -388,6 +420,46 @@ static void refused_data_defers_the_accepted(void **state)
 	check_sent(f, "RSET\r\n");
 	check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.3.0",
 		     "host " PEER " said: 451 4.3.0 queue file write error (in reply to DATA)");
+	free(f);
+}
+
+static void a_250_to_data_is_no_delivery(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new(SMTP_TLS_MAY);
+	struct smtp_client_msg m = msg_of(1);
+	start(f);
+	hello(f, EHLO_PIPE);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+	drain(f);
+	sent(f);
+	server(f, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n");
+	check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.0.0",
+		     "host " PEER " said: 250 2.0.0 Ok (in reply to DATA)");
+	check_sent(f, "RSET\r\n");
+	free(f);
+}
+
+static void quit_waits_for_the_message_in_progress(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new(SMTP_TLS_MAY);
+	struct smtp_client_msg m = msg_of(1);
+	with_body(f, BODY);
+	start(f);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+	smtp_client_quit(&f->c);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), SMTP_CLIENT_ECLOSED);
+	hello(f, EHLO_PIPE);
+	server(f, "250 Ok\r\n250 Ok\r\n354 go\r\n");
+	sent(f);
+	server(f, "250 2.0.0 Ok\r\n");
+	check_result(f, 0, SMTP_CLIENT_DELIVERED, "2.0.0", NULL);
+	check_sent(f, "QUIT\r\n");
+	/* a server that never answers QUIT: closed after the command timeout */
+	smtp_client_tick(&f->c, NOW0 + 300000);
+	assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_CLOSE);
+	assert_null(smtp_client_error(&f->c));
 	free(f);
 }
 
@@ -1201,9 +1273,12 @@ int main(void)
 		cmocka_unit_test(pipelines_the_envelope_and_reports_mixed_results),
 		cmocka_unit_test(pipelined_all_refused_then_354_sends_a_lone_dot),
 		cmocka_unit_test(pipelined_all_refused_and_data_refused_resets),
+		cmocka_unit_test(pipelined_data_not_sent_once_all_are_known_refused),
 		cmocka_unit_test(without_pipelining_all_refused_means_no_data_but_rset),
 		cmocka_unit_test(refused_mail_answers_every_recipient),
 		cmocka_unit_test(refused_data_defers_the_accepted),
+		cmocka_unit_test(a_250_to_data_is_no_delivery),
+		cmocka_unit_test(quit_waits_for_the_message_in_progress),
 		cmocka_unit_test(several_messages_in_one_session),
 		cmocka_unit_test(starttls_offered_may_and_required),
 		cmocka_unit_test(starttls_offered_but_policy_none),
