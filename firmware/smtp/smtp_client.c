@@ -149,6 +149,7 @@ static void reply_status(struct smtp_client *c, struct smtp_client_status *st, c
 	sb_str(&b, c->peer);
 	sb_str(&b, post);
 	sb_str(&b, ": ");
+	st->reply_off = (uint16_t)b.len;
 	sb_str(&b, num);
 	size_t tl = strlen(tail);
 	b.cap = sizeof(st->text) - tl - 3;
@@ -158,6 +159,7 @@ static void reply_status(struct smtp_client *c, struct smtp_client_status *st, c
 	b.cap = sizeof(st->text);
 	if (b.cut || r->truncated)
 		sb_str(&b, "...");
+	st->reply_len = (uint16_t)(b.len - st->reply_off);
 	sb_str(&b, tail);
 }
 
@@ -168,6 +170,7 @@ static void local_status(struct smtp_client_status *st, uint16_t a, uint16_t b, 
 {
 	va_list ap;
 	st->code = 0;
+	st->reply_off = st->reply_len = 0;
 	set_enh(st, a, b, d);
 	va_start(ap, fmt);
 	vsnprintf(st->text, sizeof(st->text), fmt, ap);
@@ -311,6 +314,7 @@ static void end_local(struct smtp_client *c, bool quit, uint16_t b, uint16_t d, 
 {
 	va_list ap;
 	c->st.code = 0;
+	c->st.reply_off = c->st.reply_len = 0;
 	set_enh(&c->st, 4, b, d);
 	va_start(ap, fmt);
 	vsnprintf(c->st.text, sizeof(c->st.text), fmt, ap);

@@ -143,6 +143,10 @@ struct smtp_client_status {
 	/* "host mx.example.net[192.0.2.1] said: 550 5.1.1 no such user (in
 	 * reply to RCPT TO)" or a local reason; one line, NUL-terminated. */
 	char text[SMTP_CLIENT_REASON_MAX];
+	/* Where the server's own reply ("550 5.1.1 no such user", lines
+	 * joined by ' ', maybe cut with "...") sits inside text: for a DSN's
+	 * Diagnostic-Code. reply_len 0 when decided here. */
+	uint16_t reply_off, reply_len;
 };
 
 struct smtp_client_hooks {

@@ -25,6 +25,7 @@ struct result {
 	enum smtp_client_result res;
 	uint16_t code, enh[3];
 	char text[SMTP_CLIENT_REASON_MAX];
+	char reply[SMTP_CLIENT_REASON_MAX]; /* the server's part of text */
 };
 
 struct fake {
@@ -78,6 +79,10 @@ static void f_result(void *ctx, size_t rcpt, enum smtp_client_result res,
 	r->code = st->code;
 	memcpy(r->enh, st->enh, sizeof(r->enh));
 	snprintf(r->text, sizeof(r->text), "%s", st->text);
+	assert_true(st->reply_off + st->reply_len <= strlen(st->text));
+	assert_true(st->code != 0 || st->reply_len == 0);
+	memcpy(r->reply, st->text + st->reply_off, st->reply_len);
+	r->reply[st->reply_len] = '\0';
 }
 
 static void f_log(void *ctx, enum port_log_level level, const char *text)
@@ -238,6 +243,7 @@ static void delivers_one_command_at_a_time_without_pipelining(void **state)
 	check_result(f, 0, SMTP_CLIENT_DELIVERED, "2.0.0",
 		     "host " PEER " said: 250 2.0.0 Ok: queued as 4XyZ (in reply to end of DATA)");
 	assert_int_equal(f->res[0].code, 250);
+	assert_string_equal(f->res[0].reply, "250 2.0.0 Ok: queued as 4XyZ");
 	assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_MESSAGE);
 	smtp_client_quit(&f->c);
 	drain(f);
@@ -271,6 +277,7 @@ static void pipelines_the_envelope_and_reports_mixed_results(void **state)
 		     "host " PEER " said: 550 5.1.1 <carol@example.net>: no such user (in reply to RCPT TO)");
 	check_result(f, 2, SMTP_CLIENT_DEFERRED, "4.2.0",
 		     "host " PEER " said: 450 4.2.0 <dave@example.net>: greylisted (in reply to RCPT TO)");
+	assert_string_equal(result_for(f, 1)->reply, "550 5.1.1 <carol@example.net>: no such user");
 	server(f, "250 2.0.0 Ok: queued\r\n");
 	assert_int_equal(f->nres, 3);
 	check_result(f, 0, SMTP_CLIENT_DELIVERED, "2.0.0", NULL);
@@ -1082,6 +1089,7 @@ static void lost_connection_defers_with_the_phase(void **state)
 	assert_int_equal(f->nres, 2);
 	check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.4.2",
 		     "lost connection with host " PEER " while sending RCPT TO");
+	assert_string_equal(result_for(f, 0)->reply, "");
 	assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_CLOSE);
 	free(f);
 }
@@ -1174,6 +1182,7 @@ static void long_multiline_reason_is_cut_but_keeps_its_tail(void **state)
 	assert_true(n <= SMTP_CLIENT_REASON_MAX - 1);
 	assert_true(n > 400);
 	assert_string_equal(r->text + n - t, "... (in reply to RCPT TO)");
+	assert_int_equal(strlen(r->reply), n - strlen(" (in reply to RCPT TO)") - 37);
 	assert_memory_equal(r->text, "host " PEER " said: 550 5.1.1 this line", 46);
 	free(f);
 }
