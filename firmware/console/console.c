@@ -1,0 +1,923 @@
+/* console — see console.h. One table of commands; each handler checks
+ * all of its arguments before it changes anything, and prints why when
+ * it refuses. Output goes only through struct console_out. */
+#include "console/console.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mbedtls/pk.h"
+#include "mbedtls/platform_util.h"
+#include "mbedtls/sha256.h"
+#include "mbedtls/x509_crt.h"
+
+#include "log/log.h"
+#include "port.h"
+#include "version.h"
+
+/* ---- output sink ---------------------------------------------------------- */
+
+void console_out_init(struct console_out *o, char *buf, size_t size,
+		      void (*flush)(void *ctx, const char *data, size_t len), void *ctx)
+{
+	o->buf = buf;
+	o->size = size;
+	o->len = 0;
+	o->truncated = false;
+	o->flush = flush;
+	o->ctx = ctx;
+	if (size)
+		buf[0] = '\0';
+}
+
+void console_out_flush(struct console_out *o)
+{
+	if (o->flush && o->len) {
+		o->flush(o->ctx, o->buf, o->len);
+		o->len = 0;
+		o->buf[0] = '\0';
+	}
+}
+
+static void out_write(struct console_out *o, const char *s, size_t n)
+{
+	while (n) {
+		size_t room = o->size > o->len + 1 ? o->size - o->len - 1 : 0;
+		if (room == 0) {
+			if (!o->flush) {
+				o->truncated = true;
+				return;
+			}
+			console_out_flush(o);
+			continue;
+		}
+		size_t k = n < room ? n : room;
+		memcpy(o->buf + o->len, s, k);
+		o->len += k;
+		o->buf[o->len] = '\0';
+		s += k;
+		n -= k;
+	}
+}
+
+void console_puts(struct console_out *o, const char *s)
+{
+	out_write(o, s, strlen(s));
+}
+
+void console_printf(struct console_out *o, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX + 128]; /* bounds one formatted piece */
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	out_write(o, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* ---- delivery statistics ------------------------------------------------- */
+
+static const char *const class_names[CONSOLE_CLASSES] = { "Verified", "Trusted", "Untrusted",
+							   "Anonymous", "clear" };
+
+const char *console_class_name(enum console_class cls)
+{
+	return (unsigned)cls < CONSOLE_CLASSES ? class_names[cls] : "?";
+}
+
+void console_stats_record(struct console_stats *st, const char *domain, enum console_class cls,
+			  bool dnssec, uint64_t now_ms)
+{
+	if ((unsigned)cls >= CONSOLE_CLASSES)
+		return;
+	st->by_class[cls]++;
+	struct console_stats_domain *d = NULL, *oldest = &st->dom[0];
+	for (unsigned i = 0; i < CONSOLE_STATS_DOMAINS && !d; i++) {
+		struct console_stats_domain *e = &st->dom[i];
+		if (e->domain[0] && strncmp(e->domain, domain, CONSOLE_DOMAIN_MAX - 1) == 0)
+			d = e;
+		else if (!e->domain[0] || (oldest->domain[0] && e->last_ms < oldest->last_ms))
+			oldest = e;
+	}
+	if (!d) { /* the least recently used slot gives way */
+		d = oldest;
+		memset(d, 0, sizeof(*d));
+		snprintf(d->domain, sizeof(d->domain), "%s", domain);
+	}
+	d->by_class[cls]++;
+	d->dnssec = dnssec;
+	d->last_ms = now_ms;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct args {
+	int argc;
+	char *argv[CONSOLE_ARGS_MAX];
+	const char *rest[CONSOLE_ARGS_MAX]; /* the original line from word i on */
+	char copy[CONSOLE_LINE_MAX];
+};
+
+static int split(const char *line, struct args *a)
+{
+	size_t n = strlen(line);
+	if (n >= sizeof(a->copy))
+		return CONSOLE_EINVAL;
+	memcpy(a->copy, line, n + 1);
+	a->argc = 0;
+	char *p = a->copy;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (a->argc == CONSOLE_ARGS_MAX)
+			break; /* further words are reachable through rest[] */
+		a->argv[a->argc] = p;
+		a->rest[a->argc] = line + (p - a->copy);
+		a->argc++;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	return 0;
+}
+
+static uint64_t now_ms(const struct console *c)
+{
+	return c->env->now_ms ? c->env->now_ms() : port_now_ms();
+}
+
+static int64_t wall(const struct console *c)
+{
+	return c->env->wall_time ? c->env->wall_time() : port_wall_time();
+}
+
+static void fmt_age(uint64_t s, char *buf, size_t size)
+{
+	if (s >= 86400)
+		snprintf(buf, size, "%lud%02luh", (unsigned long)(s / 86400),
+			 (unsigned long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(buf, size, "%luh%02lum", (unsigned long)(s / 3600),
+			 (unsigned long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(buf, size, "%lum%02lus", (unsigned long)(s / 60), (unsigned long)(s % 60));
+	else
+		snprintf(buf, size, "%lus", (unsigned long)s);
+}
+
+static int parse_id(const char *t, uint32_t *id)
+{
+	char *end;
+	if (!t || !*t || strlen(t) > 8)
+		return CONSOLE_EINVAL;
+	unsigned long v = strtoul(t, &end, 16); /* ids print as %08lX (inbound.c) */
+	if (*end || !isxdigit((unsigned char)t[0]))
+		return CONSOLE_EINVAL;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int bad(struct console_out *o, const char *usage, const char *why)
+{
+	console_printf(o, "error: %s\nusage: %s\n", why, usage);
+	return CONSOLE_EINVAL;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+struct cmd {
+	const char *name;
+	int (*run)(struct console *c, struct args *a, struct console_out *o);
+	const char *usage;
+	const char *help;
+};
+static const struct cmd cmds[];
+
+static int cmd_help(struct console *c, struct args *a, struct console_out *o);
+
+static int cmd_status(struct console *c, struct args *a, struct console_out *o)
+{
+	(void)a;
+	const struct console_env *e = c->env;
+	const struct port_board_info *b = port_board();
+	uint64_t up = now_ms(c) / 1000;
+	char age[32];
+	fmt_age(up, age, sizeof(age));
+	console_printf(o, "danegate %s on %s (%s, %s), up %s, boot %lu\n", DANEGATE_VERSION, b->name,
+		       b->cpu, b->netstack, age, (unsigned long)e->boot_count);
+	size_t heap_now = 0, heap_peak = 0;
+	tls_heap_stats(&heap_now, &heap_peak);
+	console_printf(o, "ram: %lu KiB, static %lu bytes, stack peak %lu bytes, TLS heap %lu "
+			  "in use, peak %lu of %lu bytes\n",
+		       (unsigned long)(b->ram_size / 1024), (unsigned long)b->static_ram,
+		       (unsigned long)port_stack_peak(), (unsigned long)heap_now,
+		       (unsigned long)heap_peak, (unsigned long)TLS_ARENA_SIZE);
+	if (e->queue) {
+		struct queue_stats st;
+		queue_stats(e->queue, &st);
+		console_printf(o, "queue: %lu of %lu messages, %lu of %lu KiB\n", (unsigned long)st.msgs,
+			       (unsigned long)st.max_msgs, (unsigned long)(st.bytes / 1024),
+			       (unsigned long)(st.max_bytes / 1024));
+		console_printf(o, "flash queue: %lu blocks, %lu free, erase count min %lu avg %lu max "
+				  "%lu, %lu reclaims, %lu moved, %lu dropped corrupt\n",
+			       (unsigned long)st.blocks, (unsigned long)st.free_blocks,
+			       (unsigned long)st.erase_min, (unsigned long)st.erase_avg,
+			       (unsigned long)st.erase_max, (unsigned long)st.reclaims,
+			       (unsigned long)st.relocations, (unsigned long)st.dropped_corrupt);
+	} else {
+		console_puts(o, "queue: not mounted\n");
+	}
+	if (e->inbound_stats) {
+		struct inbound_stats in;
+		e->inbound_stats(&in);
+		console_printf(o, "inbound: %lu sessions (%lu active), %lu refused busy, %lu "
+				  "messages accepted, TLS %lu handshakes, %lu failed\n",
+			       (unsigned long)in.sessions, (unsigned long)in.active,
+			       (unsigned long)in.refused_busy, (unsigned long)in.accepted_msgs,
+			       (unsigned long)in.tls_handshakes, (unsigned long)in.tls_failures);
+	} else {
+		console_puts(o, "inbound: not running\n");
+	}
+	console_printf(o, "config: %s\n", e->settings->dirty ? "changed, not saved (config save)"
+							     : "saved");
+	return 0;
+}
+
+/* Why a message is waiting, in words. */
+static void waiting_reason(const struct queue_msg_info *m, int64_t now, char *buf, size_t size)
+{
+	char when[32];
+	int64_t dt = (int64_t)m->next_attempt - now;
+	fmt_age(dt > 0 ? (uint64_t)dt : 0, when, sizeof(when));
+	if (m->held)
+		snprintf(buf, size, "held by the operator (queue release)");
+	else if (m->attempts == 0)
+		snprintf(buf, size, dt > 0 ? "new, first attempt in %s" : "new, due now", when);
+	else
+		snprintf(buf, size, "%s after %u attempt%s; %s%s",
+			 m->reason[0] ? m->reason : "deferred", (unsigned)m->attempts,
+			 m->attempts == 1 ? "" : "s", dt > 0 ? "next in " : "due now",
+			 dt > 0 ? when : "");
+}
+
+struct collect {
+	uint32_t *ids;
+	unsigned n, max;
+};
+static void collect_id(void *ctx, uint32_t id)
+{
+	struct collect *k = ctx;
+	if (k->n < k->max)
+		k->ids[k->n] = id;
+	k->n++;
+}
+
+static const char *queue_usage = "queue [list] | queue show ID | queue hold|release|delete ID | "
+				 "queue flush";
+
+static int queue_show(struct console *c, uint32_t id, struct console_out *o)
+{
+	struct queue *q = c->env->queue;
+	struct queue_msg_info *m = &c->info;
+	int err = queue_msg_info(q, id, m);
+	if (err) {
+		console_printf(o, "error: no message %08lX\n", (unsigned long)id);
+		return CONSOLE_EINVAL;
+	}
+	int64_t now = wall(c);
+	char age[32], why[QUEUE_REASON_MAX + 64];
+	fmt_age(now > (int64_t)m->arrival ? (uint64_t)(now - (int64_t)m->arrival) : 0, age,
+		sizeof(age));
+	waiting_reason(m, now, why, sizeof(why));
+	console_printf(o, "id %08lX, %lu bytes, age %s, %u attempt(s)%s%s\n", (unsigned long)m->id,
+		       (unsigned long)m->size, age, (unsigned)m->attempts, m->held ? ", held" : "",
+		       m->bounce ? ", a bounce" : "");
+	console_printf(o, "from <%s>\n", m->sender);
+	static const char *const st[] = { "pending", "delivered", "failed", "deferred" };
+	for (unsigned i = 0; i < m->nrcpt; i++) {
+		char rcpt[QUEUE_ADDR_MAX + 1];
+		if (queue_msg_rcpt(q, id, i, rcpt, sizeof(rcpt)) != 0)
+			snprintf(rcpt, sizeof(rcpt), "?");
+		console_printf(o, "to <%s>: %s\n", rcpt, st[m->rcpt_state[i] & 3]);
+	}
+	console_printf(o, "waiting: %s\n", why);
+	return 0;
+}
+
+static int cmd_queue(struct console *c, struct args *a, struct console_out *o)
+{
+	struct queue *q = c->env->queue;
+	const char *sub = a->argc > 1 ? a->argv[1] : "list";
+	if (!q) {
+		console_puts(o, "error: the queue is not mounted\n");
+		return CONSOLE_EFAIL;
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (a->argc > 2)
+			return bad(o, queue_usage, "queue list takes no argument");
+		struct collect k = { c->ids, 0, CONSOLE_QUEUE_LIST_MAX };
+		queue_list(q, collect_id, &k);
+		if (k.n == 0) {
+			console_puts(o, "queue empty\n");
+			return 0;
+		}
+		int64_t now = wall(c);
+		console_puts(o, "ID       AGE      SIZE     RCPTS  FROM / WHY WAITING\n");
+		for (unsigned i = 0; i < k.n && i < k.max; i++) {
+			struct queue_msg_info *m = &c->info;
+			if (queue_msg_info(q, c->ids[i], m) != 0)
+				continue; /* left the queue meanwhile */
+			char age[32], why[QUEUE_REASON_MAX + 64];
+			fmt_age(now > (int64_t)m->arrival ? (uint64_t)(now - (int64_t)m->arrival) : 0,
+				age, sizeof(age));
+			waiting_reason(m, now, why, sizeof(why));
+			console_printf(o, "%08lX %-8s %-8lu %3u/%-3u <%.60s>\n    %s\n",
+				       (unsigned long)m->id, age, (unsigned long)m->size,
+				       (unsigned)m->npending, (unsigned)m->nrcpt, m->sender, why);
+		}
+		if (k.n > k.max)
+			console_printf(o, "... and %u more\n", k.n - k.max);
+		console_printf(o, "%u message(s)\n", k.n);
+		return 0;
+	}
+	if (strcmp(sub, "flush") == 0) {
+		/* Needs a queue call that sets next_attempt = now on every
+		 * pending message (asked for: queue_retry_now). */
+		console_puts(o, "error: queue flush is not available yet: the queue has no "
+				"retry-now call\n");
+		return CONSOLE_ENOTSUP;
+	}
+	bool show = strcmp(sub, "show") == 0, hold = strcmp(sub, "hold") == 0,
+	     rel = strcmp(sub, "release") == 0, del = strcmp(sub, "delete") == 0;
+	if (!show && !hold && !rel && !del) {
+		console_printf(o, "error: unknown queue command '%.40s'\nusage: %s\n", sub, queue_usage);
+		return CONSOLE_EINVAL;
+	}
+	uint32_t id;
+	if (a->argc != 3 || parse_id(a->argv[2], &id) != 0)
+		return bad(o, queue_usage, "give one message ID (hex, as queue list shows it)");
+	if (show)
+		return queue_show(c, id, o);
+	int err = hold ? queue_hold(q, id) : rel ? queue_release(q, id) : queue_delete(q, id);
+	if (err == QUEUE_ENOENT) {
+		console_printf(o, "error: no message %08lX\n", (unsigned long)id);
+		return CONSOLE_EINVAL;
+	}
+	if (err) {
+		console_printf(o, "error: %s failed (%d)\n", sub, err);
+		return CONSOLE_EFAIL;
+	}
+	console_printf(o, "%08lX %s\n", (unsigned long)id,
+		       hold ? "held" : rel ? "released" : "deleted (no bounce sent)");
+	LOG_INFO("console: queue %s %08lX", sub, (unsigned long)id);
+	return 0;
+}
+
+static const char *log_usage = "log [tail] [N] [err|warn|info|debug] [TEXT]";
+
+static int log_level_of(const char *t)
+{
+	static const struct {
+		const char *n;
+		enum port_log_level l;
+	} lv[] = { { "err", PORT_LOG_ERR }, { "error", PORT_LOG_ERR }, { "warn", PORT_LOG_WARN },
+		   { "info", PORT_LOG_INFO }, { "debug", PORT_LOG_DEBUG } };
+	for (unsigned i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+		if (strcmp(t, lv[i].n) == 0)
+			return (int)lv[i].l;
+	return -1;
+}
+
+static bool log_match(enum port_log_level l, const char *line, int maxlevel, const char *text)
+{
+	return (int)l <= maxlevel && (!text || strstr(line, text));
+}
+
+static int cmd_log(struct console *c, struct args *a, struct console_out *o)
+{
+	(void)c;
+	unsigned n = 20;
+	int maxlevel = PORT_LOG_DEBUG;
+	const char *text = NULL;
+	int i = 1;
+	if (i < a->argc && strcmp(a->argv[i], "tail") == 0)
+		i++;
+	for (; i < a->argc; i++) {
+		const char *w = a->argv[i];
+		int l = log_level_of(w);
+		if (isdigit((unsigned char)w[0]) && strspn(w, "0123456789") == strlen(w)) {
+			unsigned long v = strtoul(w, NULL, 10);
+			if (v == 0 || v > CONSOLE_LOG_TAIL_MAX || strlen(w) > 4)
+				return bad(o, log_usage, "N is 1 to 200");
+			n = (unsigned)v;
+		} else if (l >= 0) {
+			maxlevel = l;
+		} else if (!text) {
+			text = w;
+		} else {
+			return bad(o, log_usage, "one TEXT to look for (no spaces)");
+		}
+	}
+	/* Two passes over the RAM ring instead of a buffer of n lines: count
+	 * the matches, then print the last n of them. */
+	char line[LOG_LINE_MAX + 1];
+	enum port_log_level l;
+	uint32_t cur = 0;
+	unsigned total = 0, seen = 0, shown = 0;
+	while (log_read(&cur, &l, line, sizeof(line)) > 0)
+		total += log_match(l, line, maxlevel, text);
+	cur = 0;
+	while (log_read(&cur, &l, line, sizeof(line)) > 0) {
+		if (!log_match(l, line, maxlevel, text))
+			continue;
+		if (seen++ + n < total)
+			continue;
+		if (shown++ == n)
+			break; /* records added while printing wait for next time */
+		static const char lc[8] = { '?', '?', '?', 'E', 'W', '?', 'I', 'D' };
+		console_printf(o, "%c %s\n", lc[(unsigned)l & 7], line);
+	}
+	if (total == 0)
+		console_puts(o, "(no matching log lines)\n");
+	return 0;
+}
+
+static const char *config_usage = "config show [KEY] | config set KEY VALUE | config unset KEY | "
+				  "config save | config reset yes";
+
+static void config_show_key(struct console *c, const struct config_key *k, bool verbose,
+			    struct console_out *o)
+{
+	static char v[CONFIG_VALUE_MAX + 1]; /* scratch: too big for the stack */
+	int src = config_show_value(c->env->settings, c->env->board, k->name, v, sizeof(v));
+	if (src < 0)
+		snprintf(v, sizeof(v), "(unreadable: %d)", src);
+	console_printf(o, "%-16s = %s", k->name, v[0] ? "" : "\"\"");
+	console_puts(o, v);
+	console_printf(o, "  (%s)\n", src >= 0 ? config_src_name((enum config_src)src) : "?");
+	if (verbose)
+		console_printf(o, "  %s; %s, default \"%s\"\n", k->help, config_type_name(k->type),
+			       k->def);
+}
+
+static int cmd_config(struct console *c, struct args *a, struct console_out *o)
+{
+	struct settings *s = c->env->settings;
+	const char *sub = a->argc > 1 ? a->argv[1] : "show";
+	char err[CONFIG_ERR_MAX];
+	if (strcmp(sub, "show") == 0) {
+		if (a->argc > 3)
+			return bad(o, config_usage, "config show takes at most one KEY");
+		if (a->argc == 3) {
+			const struct config_key *k = config_key_find(a->argv[2]);
+			if (!k) {
+				console_printf(o, "error: no such key '%.40s'\n", a->argv[2]);
+				return CONSOLE_EINVAL;
+			}
+			config_show_key(c, k, true, o);
+			return 0;
+		}
+		for (unsigned i = 0; i < config_key_count(); i++)
+			config_show_key(c, config_key_at(i), false, o);
+		if (s->dirty)
+			console_puts(o, "(changes not saved: config save)\n");
+		return 0;
+	}
+	if (strcmp(sub, "set") == 0) {
+		if (a->argc < 3)
+			return bad(o, config_usage, "config set needs KEY and VALUE");
+		/* VALUE is the rest of the line: lists have spaces. An empty
+		 * value is spelled "" */
+		const char *v = a->argc > 3 ? a->rest[3] : NULL;
+		if (!v)
+			return bad(o, config_usage, "config set needs a VALUE (\"\" for empty; "
+						    "config unset KEY for the default)");
+		char val[CONSOLE_LINE_MAX];
+		snprintf(val, sizeof(val), "%s", strcmp(v, "\"\"") == 0 ? "" : v);
+		size_t vl = strlen(val);
+		while (vl && (val[vl - 1] == ' ' || val[vl - 1] == '\t'))
+			val[--vl] = '\0';
+		const struct config_key *k = config_key_find(a->argv[2]);
+		if (k && k->type == CONFIG_T_HASH) {
+			console_puts(o, "error: set passwords with passwd (not echoed)\n");
+			return CONSOLE_EINVAL;
+		}
+		int e = config_set(s, a->argv[2], val, err, sizeof(err));
+		mbedtls_platform_zeroize(val, sizeof(val));
+		if (e) {
+			console_printf(o, "error: %s\n", err);
+			return CONSOLE_EINVAL;
+		}
+		console_printf(o, "%s set (config save to keep it; most keys act at the next boot)\n",
+			       k->name);
+		return 0;
+	}
+	if (strcmp(sub, "unset") == 0) {
+		if (a->argc != 3)
+			return bad(o, config_usage, "config unset needs one KEY");
+		if (config_unset(s, a->argv[2], err, sizeof(err)) != 0) {
+			console_printf(o, "error: %s\n", err);
+			return CONSOLE_EINVAL;
+		}
+		console_printf(o, "%s back to the board's value or the default (config save to keep it)\n",
+			       a->argv[2]);
+		return 0;
+	}
+	if (strcmp(sub, "save") == 0) {
+		if (a->argc != 2)
+			return bad(o, config_usage, "config save takes no argument");
+		int e = config_save(s);
+		if (e) {
+			console_printf(o, "error: save failed (%d): the previous settings stay in force\n", e);
+			return CONSOLE_EFAIL;
+		}
+		console_puts(o, "saved\n");
+		LOG_INFO("console: config saved");
+		return 0;
+	}
+	if (strcmp(sub, "reset") == 0) {
+		if (a->argc != 3 || strcmp(a->argv[2], "yes") != 0) {
+			console_puts(o, "factory reset erases every setting, the console password and "
+					"the gateway's key and certificate (a new TLSA record is needed).\n"
+					"type: config reset yes\n");
+			return a->argc == 2 ? 0 : CONSOLE_EINVAL;
+		}
+		int e = config_factory_reset(s);
+		if (e) {
+			console_printf(o, "error: factory reset failed (%d)\n", e);
+			return CONSOLE_EFAIL;
+		}
+		console_puts(o, "settings erased; reboot to start from the defaults\n");
+		LOG_WARN("console: factory reset");
+		return 0;
+	}
+	console_printf(o, "error: unknown config command '%.40s'\nusage: %s\n", sub, config_usage);
+	return CONSOLE_EINVAL;
+}
+
+/* "_25._tcp.<host>. IN TLSA 3 1 1 <sha256(SPKI)>" for a certificate. */
+static int tlsa_record(struct console *c, const mbedtls_x509_crt *crt, const char *label,
+		       struct console_out *o)
+{
+	uint8_t spki[600], dig[32]; /* P-256 SPKI is 91 bytes; RSA-4096 about 550 */
+	int n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&crt->pk, spki, sizeof(spki));
+	if (n <= 0) {
+		console_printf(o, "error: cannot encode the public key (%d)\n", n);
+		return CONSOLE_EFAIL;
+	}
+	mbedtls_sha256(spki + sizeof(spki) - n, (size_t)n, dig, 0);
+	char host[CONFIG_VALUE_MAX + 1], hex[65];
+	config_get(c->env->settings, c->env->board, "hostname", host, sizeof(host));
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	console_printf(o, "%s_25._tcp.%s. IN TLSA 3 1 1 %s\n", label, host, hex);
+	return 0;
+}
+
+static int tlsa_next_record(struct console *c, struct console_out *o)
+{
+	const uint8_t *crt;
+	int cl = settings_get(c->env->settings, "tls_next_cert", &crt);
+	if (cl <= 0)
+		return CONSOLE_ENOTSUP;
+	mbedtls_x509_crt x;
+	mbedtls_x509_crt_init(&x);
+	int err = mbedtls_x509_crt_parse_der(&x, crt, (size_t)cl);
+	if (!err)
+		err = tlsa_record(c, &x, "next:    ", o);
+	else
+		console_printf(o, "error: the stored next certificate does not parse (%d)\n", err);
+	mbedtls_x509_crt_free(&x);
+	return err ? CONSOLE_EFAIL : 0;
+}
+
+static const char *tlsa_usage = "tlsa [show] | tlsa next | tlsa switch confirm";
+
+static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
+{
+	struct settings *s = c->env->settings;
+	const char *sub = a->argc > 1 ? a->argv[1] : "show";
+	if (!c->env->cred) {
+		console_puts(o, "error: no TLS credentials loaded\n");
+		return CONSOLE_EFAIL;
+	}
+	if (strcmp(sub, "show") == 0 && a->argc <= 2) {
+		int e = tlsa_record(c, &c->env->cred->cert, "", o);
+		const uint8_t *v;
+		if (!e && settings_get(s, "tls_next_cert", &v) > 0)
+			e = tlsa_next_record(c, o);
+		return e;
+	}
+	if (strcmp(sub, "next") == 0 && a->argc == 2) {
+		const uint8_t *v;
+		if (settings_get(s, "tls_next_cert", &v) <= 0) {
+			/* Only one next key at a time: making another would
+			 * orphan a record that may already be published. */
+			char host[CONFIG_VALUE_MAX + 1];
+			config_get(s, c->env->board, "hostname", host, sizeof(host));
+			size_t kl = sizeof(c->key_der), cl = sizeof(c->crt_der);
+			int64_t t = wall(c);
+			int e = tls_cred_generate(host, t < 0 ? 0 : t, c->key_der, &kl, c->crt_der, &cl);
+			if (!e && (e = settings_set(s, "tls_next_key", c->key_der, kl)) == 0 &&
+			    (e = settings_set(s, "tls_next_cert", c->crt_der, cl)) == 0)
+				e = settings_save(s);
+			mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
+			if (e) {
+				settings_set(s, "tls_next_key", NULL, 0);
+				settings_set(s, "tls_next_cert", NULL, 0);
+				console_printf(o, "error: cannot make or save the next key (%d)\n", e);
+				return CONSOLE_EFAIL;
+			}
+			LOG_INFO("console: tlsa next key made");
+			console_puts(o, "next key and certificate made and saved.\n");
+		} else {
+			console_puts(o, "a next key exists already (shown below).\n");
+		}
+		console_puts(o, "publish both records now:\n");
+		tlsa_record(c, &c->env->cred->cert, "current: ", o);
+		int e = tlsa_next_record(c, o);
+		console_puts(o, "then, two TTLs later, tlsa switch confirm\n");
+		return e;
+	}
+	if (strcmp(sub, "switch") == 0) {
+		const uint8_t *k, *crt;
+		int kl = settings_get(s, "tls_next_key", &k);
+		int cl = settings_get(s, "tls_next_cert", &crt);
+		if (kl <= 0 || cl <= 0) {
+			console_puts(o, "error: no next key: tlsa next first\n");
+			return CONSOLE_EINVAL;
+		}
+		console_puts(o, "warning (DANE-RULES.md rule 24): the next record must be published "
+				"and visible for at least two TTLs of the TLSA RRset before the switch, "
+				"or senders holding the old RRset will fail DANE and defer mail.\n"
+				"this build does not check DNS yet: you confirm it.\n");
+		if (a->argc != 3 || strcmp(a->argv[2], "confirm") != 0) {
+			console_puts(o, "type: tlsa switch confirm\n");
+			return a->argc == 2 ? 0 : CONSOLE_EINVAL;
+		}
+		/* Copy out first: settings_set moves entries under the pointers. */
+		if ((size_t)kl > sizeof(c->key_der) || (size_t)cl > sizeof(c->crt_der)) {
+			console_puts(o, "error: the next key or certificate is too large\n");
+			return CONSOLE_EFAIL;
+		}
+		memcpy(c->key_der, k, (size_t)kl);
+		memcpy(c->crt_der, crt, (size_t)cl);
+		int e = settings_set(s, "tls_key", c->key_der, (size_t)kl);
+		if (!e)
+			e = settings_set(s, "tls_cert", c->crt_der, (size_t)cl);
+		if (!e)
+			e = settings_set(s, "tls_next_key", NULL, 0);
+		if (!e)
+			e = settings_set(s, "tls_next_cert", NULL, 0);
+		if (!e)
+			e = settings_save(s);
+		mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
+		if (e) {
+			console_printf(o, "error: switch not saved (%d): reboot keeps the current key\n", e);
+			return CONSOLE_EFAIL;
+		}
+		LOG_WARN("console: tlsa switch: next key becomes current at the next boot");
+		console_puts(o, "switched: the new key is used from the next boot (reboot yes). "
+				"Keep the old record until then, and remove it afterwards.\n");
+		return 0;
+	}
+	return bad(o, tlsa_usage, "unknown tlsa command");
+}
+
+static int cmd_stats(struct console *c, struct args *a, struct console_out *o)
+{
+	(void)a;
+	const struct console_stats *st = c->env->stats;
+	if (!st) {
+		console_puts(o, "no delivery statistics yet\n");
+		return 0;
+	}
+	console_puts(o, "deliveries by class:");
+	for (unsigned i = 0; i < CONSOLE_CLASSES; i++)
+		console_printf(o, " %s %lu", class_names[i], (unsigned long)st->by_class[i]);
+	console_printf(o, "\ndeferred %lu, bounced %lu\n", (unsigned long)st->deferred,
+		       (unsigned long)st->bounced);
+	bool any = false;
+	for (unsigned i = 0; i < CONSOLE_STATS_DOMAINS; i++) {
+		const struct console_stats_domain *d = &st->dom[i];
+		if (!d->domain[0])
+			continue;
+		if (!any)
+			console_puts(o, "DOMAIN                         DNSSEC    V    T    U    A    C\n");
+		any = true;
+		console_printf(o, "%-30.30s %-6s %4lu %4lu %4lu %4lu %4lu%s\n", d->domain,
+			       d->dnssec ? "secure" : "no", (unsigned long)d->by_class[0],
+			       (unsigned long)d->by_class[1], (unsigned long)d->by_class[2],
+			       (unsigned long)d->by_class[3], (unsigned long)d->by_class[4],
+			       d->by_class[0] ? "  DANE-verified" : "");
+	}
+	return 0;
+}
+
+static int cmd_passwd(struct console *c, struct args *a, struct console_out *o)
+{
+	if (a->argc != 1)
+		return bad(o, "passwd", "passwd takes no argument: the password is asked for, "
+					"not echoed");
+	c->mode = CONSOLE_MODE_PASSWD_NEW;
+	return 0;
+}
+
+static int cmd_reboot(struct console *c, struct args *a, struct console_out *o)
+{
+	if (a->argc != 2 || strcmp(a->argv[1], "yes") != 0) {
+		if (c->env->settings->dirty)
+			console_puts(o, "note: config changes are not saved (config save)\n");
+		console_puts(o, "type: reboot yes\n");
+		return a->argc == 1 ? 0 : CONSOLE_EINVAL;
+	}
+	console_puts(o, "rebooting\n");
+	LOG_WARN("console: reboot");
+	return CONSOLE_REBOOT;
+}
+
+static int cmd_logout(struct console *c, struct args *a, struct console_out *o)
+{
+	(void)a;
+	console_logout(c);
+	console_puts(o, c->mode == CONSOLE_MODE_LOGIN ? "logged out\n"
+						      : "no console password set: nothing to log out of\n");
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "help", cmd_help, "help [COMMAND]", "list commands, or explain one" },
+	{ "status", cmd_status, "status",
+	  "version, board, uptime, RAM and TLS heap, queue and flash wear, inbound SMTP" },
+	{ "queue", cmd_queue, NULL,
+	  "messages waiting and why; show one; hold, release or delete one; flush" },
+	{ "log", cmd_log, NULL, "the last N log lines (default 20), by level and/or text" },
+	{ "config", cmd_config, NULL,
+	  "show settings, set/unset a key, save to flash, factory reset" },
+	{ "tlsa", cmd_tlsa, NULL,
+	  "the gateway's own TLSA 3 1 1 record; next key rollover (next, switch confirm)" },
+	{ "stats", cmd_stats, "stats", "deliveries by TLS class and destination domain" },
+	{ "passwd", cmd_passwd, "passwd", "set the console password (asked twice, not echoed)" },
+	{ "logout", cmd_logout, "logout", "end this console session" },
+	{ "reboot", cmd_reboot, "reboot [yes]", "restart the gateway (asks for yes)" },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static const char *usage_of(const struct cmd *k)
+{
+	if (k->usage)
+		return k->usage;
+	if (k->run == cmd_queue)
+		return queue_usage;
+	if (k->run == cmd_log)
+		return log_usage;
+	if (k->run == cmd_config)
+		return config_usage;
+	return tlsa_usage;
+}
+
+static int cmd_help(struct console *c, struct args *a, struct console_out *o)
+{
+	(void)c;
+	if (a->argc == 1) {
+		for (unsigned i = 0; i < NCMDS; i++)
+			console_printf(o, "%-8s %s\n", cmds[i].name, cmds[i].help);
+		console_puts(o, "help COMMAND for its usage; config show KEY explains a key\n");
+		return 0;
+	}
+	for (unsigned i = 0; i < NCMDS; i++)
+		if (strcmp(a->argv[1], cmds[i].name) == 0) {
+			console_printf(o, "%s: %s\nusage: %s\n", cmds[i].name, cmds[i].help,
+				       usage_of(&cmds[i]));
+			return 0;
+		}
+	console_printf(o, "error: no command '%.40s' (help lists them)\n", a->argv[1]);
+	return CONSOLE_EUNKNOWN;
+}
+
+/* ---- login and password entry ------------------------------------------ */
+
+static bool password_set(const struct console *c, char *buf, size_t size)
+{
+	return config_get(c->env->settings, c->env->board, "console_password", buf, size) >= 0 &&
+	       buf[0];
+}
+
+void console_init(struct console *c, const struct console_env *env)
+{
+	memset(c, 0, sizeof(*c));
+	c->env = env;
+	console_logout(c);
+}
+
+void console_logout(struct console *c)
+{
+	char h[CONFIG_VALUE_MAX + 1];
+	c->authed = !password_set(c, h, sizeof(h));
+	c->mode = c->authed ? CONSOLE_MODE_CMD : CONSOLE_MODE_LOGIN;
+}
+
+const char *console_prompt(const struct console *c)
+{
+	switch (c->mode) {
+	case CONSOLE_MODE_LOGIN: return "Password: ";
+	case CONSOLE_MODE_PASSWD_NEW: return "New password: ";
+	case CONSOLE_MODE_PASSWD_AGAIN: return "Again: ";
+	case CONSOLE_MODE_CMD: break;
+	}
+	return "danegate> ";
+}
+
+bool console_echo(const struct console *c)
+{
+	return c->mode == CONSOLE_MODE_CMD;
+}
+
+static int login(struct console *c, const char *line, struct console_out *o)
+{
+	char h[CONFIG_VALUE_MAX + 1];
+	uint64_t now = now_ms(c);
+	if (now < c->login_pause_until) {
+		console_printf(o, "too many wrong passwords: wait %lu s\n",
+			       (unsigned long)((c->login_pause_until - now + 999) / 1000));
+		return CONSOLE_EACCES;
+	}
+	if (!password_set(c, h, sizeof(h)) || config_hash_check(h, line) == 0) {
+		c->authed = true;
+		c->mode = CONSOLE_MODE_CMD;
+		c->login_failures = 0;
+		console_puts(o, "welcome (help lists the commands)\n");
+		return 0;
+	}
+	if (++c->login_failures % CONSOLE_LOGIN_TRIES == 0)
+		c->login_pause_until = now + CONSOLE_LOGIN_PAUSE_MS;
+	LOG_WARN("console: wrong password");
+	console_puts(o, "wrong password\n");
+	return CONSOLE_EACCES;
+}
+
+static int passwd_entry(struct console *c, const char *line, struct console_out *o)
+{
+	char err[CONFIG_ERR_MAX];
+	if (c->mode == CONSOLE_MODE_PASSWD_NEW) {
+		if (config_validate("console_password", line, err, sizeof(err)) != 0 ||
+		    config_hash_is_hash(line)) {
+			c->mode = CONSOLE_MODE_CMD;
+			console_printf(o, "error: %s; password not changed\n",
+				       config_hash_is_hash(line) ? "not a password" : err);
+			return CONSOLE_EINVAL;
+		}
+		snprintf(c->pw_first, sizeof(c->pw_first), "%s", line);
+		c->mode = CONSOLE_MODE_PASSWD_AGAIN;
+		return 0;
+	}
+	c->mode = CONSOLE_MODE_CMD;
+	bool same = strcmp(c->pw_first, line) == 0;
+	int e = same ? config_set(c->env->settings, "console_password", c->pw_first, err,
+				  sizeof(err))
+		     : 0;
+	mbedtls_platform_zeroize(c->pw_first, sizeof(c->pw_first));
+	if (!same) {
+		console_puts(o, "error: the two entries differ; password not changed\n");
+		return CONSOLE_EINVAL;
+	}
+	if (!e)
+		e = config_save(c->env->settings);
+	if (e) {
+		console_printf(o, "error: password not saved (%d)\n", e);
+		return CONSOLE_EFAIL;
+	}
+	LOG_INFO("console: password changed");
+	console_puts(o, "password changed and saved\n");
+	return 0;
+}
+
+int console_exec(struct console *c, const char *line, struct console_out *out)
+{
+	if (c->mode == CONSOLE_MODE_LOGIN)
+		return login(c, line, out);
+	if (c->mode == CONSOLE_MODE_PASSWD_NEW || c->mode == CONSOLE_MODE_PASSWD_AGAIN)
+		return passwd_entry(c, line, out);
+	if (!c->authed) {
+		console_puts(out, "error: log in first\n");
+		return CONSOLE_EACCES;
+	}
+	static struct args a; /* scratch (a copy of the line): single-threaded */
+	if (split(line, &a) != 0) {
+		console_printf(out, "error: line longer than %u bytes\n", CONSOLE_LINE_MAX - 1);
+		return CONSOLE_EINVAL;
+	}
+	if (a.argc == 0)
+		return 0;
+	for (unsigned i = 0; i < NCMDS; i++)
+		if (strcmp(a.argv[0], cmds[i].name) == 0)
+			return cmds[i].run(c, &a, out);
+	console_printf(out, "error: unknown command '%.40s' (help lists the commands)\n", a.argv[0]);
+	return CONSOLE_EUNKNOWN;
+}
