@@ -23,7 +23,11 @@
  * until the next call that changes the plan. The TLSA set of a CONNECT
  * step points into the TLSA dns_answer last fed (not copied, DNS_DATA_MAX
  * bytes): the caller keeps that answer unchanged until it calls
- * mx_plan_host_result() for the host's last address. */
+ * mx_plan_host_result() for the host's last address.
+ *
+ * Cost (Cortex-A15 Thumb-2, -Os): ~5.5 KB code; struct mx_plan ~6 KB
+ * (4 KB of it the MX host names), caller-owned, no heap; under 1 KB of
+ * stack in mx_plan_feed(). */
 #ifndef DANEGATE_MX_H
 #define DANEGATE_MX_H
 

@@ -13,7 +13,9 @@
 
 /* ---- limits ------------------------------------------------------------ */
 #ifndef POLICY_ENTRIES_MAX
-#define POLICY_ENTRIES_MAX 32	/* table entries; one more -> POLICY_ENOSPC */
+#define POLICY_ENTRIES_MAX 16	/* table entries (the configuration's list
+				 * limit, CONFIG_LIST_MAX); one more ->
+				 * POLICY_ENOSPC. 258 bytes each. */
 #endif
 #define POLICY_NAME_MAX 253	/* longest host or domain name (RFC 1035) */
 #define POLICY_NAME_SIZE (POLICY_NAME_MAX + 1)
