@@ -744,11 +744,12 @@ static bool reply_expected(const struct smtp_client *c)
 {
 	switch (c->state) {
 	case SMTP_C_GREETING:
-		return true;
 	case SMTP_C_DOT:
-		/* a server cannot answer a dot it has not received: with
-		 * the dot still in our output, a reply answers nothing */
-		return c->out_len == 0;
+		/* also while the dot is still in our output: a caller may
+		 * report output sent only after it read the reply, and a
+		 * good 250 must not be taken for a protocol error (the
+		 * message would be sent twice) */
+		return true;
 	case SMTP_C_EHLO:
 	case SMTP_C_HELO:
 	case SMTP_C_STARTTLS:

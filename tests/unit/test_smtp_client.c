@@ -986,7 +986,8 @@ static void reply_421_during_the_body_or_when_idle(void **state)
 	feed_only(f, "250 Ok\r\n250 Ok\r\n354 go\r\n", 24);
 	/* the socket is stuck; the server gives up first */
 	server(f, "421 4.4.2 Error: timeout\r\n");
-	check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.4.2", "host " PEER " said: 421 4.4.2 Error: timeout");
+	check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.4.2",
+		     "host " PEER " said: 421 4.4.2 Error: timeout (in reply to end of DATA)");
 	assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_CLOSE);
 	free(f);
 
