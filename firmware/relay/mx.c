@@ -11,7 +11,7 @@ enum mx_state {
 	ST_MX,	    /* waiting for the next hop's MX answer */
 	ST_AAAA,    /* waiting for the current host's AAAA answer */
 	ST_A,	    /* ... its A answer */
-	ST_TLSA,    /* ... the TLSA answer at tlsa_cand[cur_cand] */
+	ST_TLSA,    /* ... the TLSA answer at candidate tlsa_cand[cur_cand] */
 	ST_CONNECT, /* offering addr[cur_addr] under conn */
 	ST_DONE,
 };
@@ -22,6 +22,10 @@ enum dane_names {
 	NAMES_HOST,	   /* the host name only */
 	NAMES_FINAL_HOST,  /* secure CNAME chain: the expansion, then the host */
 };
+
+/* TLSA base domain candidates, kept as which-name (not pointers) so the
+ * plan holds no pointers into itself and may be moved between steps. */
+enum cand { CAND_FINAL, CAND_HOST };
 
 /* How relevant a deferral reason is: the highest one seen is reported
  * (first one wins on a tie, i.e. the most preferred host). Security
@@ -134,6 +138,17 @@ static const char *where(const struct mx_plan *p, char *buf, size_t size)
 
 static void enter_host(struct mx_plan *p, uint8_t i);
 
+static const char *cand_name(const struct mx_plan *p, uint8_t c)
+{
+	return c == CAND_FINAL ? p->host_final : p->host[p->cur].name;
+}
+
+/* The TLSA base domain chosen for the current host, NULL without one. */
+static const char *base_name(const struct mx_plan *p)
+{
+	return p->base_cand < 0 ? NULL : cand_name(p, (uint8_t)p->base_cand);
+}
+
 static void enter_exhausted(struct mx_plan *p)
 {
 	if (p->n_hosts > 0 && p->all_denied == p->n_hosts && p->cfg.ipv4 && p->cfg.ipv6) {
@@ -154,19 +169,28 @@ static void enter_exhausted(struct mx_plan *p)
 		finish(p, MX_DEFERRED, p->status, NULL, NULL, NULL);
 }
 
-static void enter_lookup(struct mx_plan *p, enum mx_state st, const char *prefix, const char *name,
+/* Returns false when prefix + name does not fit (never for names from
+ * DNS: MX_TLSA_NAME_SIZE holds the longest, but a cut name must never be
+ * asked). */
+static bool enter_lookup(struct mx_plan *p, enum mx_state st, const char *prefix, const char *name,
 			 uint16_t type)
 {
 	p->state = (uint8_t)st;
 	p->lookup_type = type;
-	snprintf(p->lookup_name, sizeof(p->lookup_name), "%s%s", prefix, name);
+	int n = snprintf(p->lookup_name, sizeof(p->lookup_name), "%s%s", prefix, name);
+	return n > 0 && (size_t)n < sizeof(p->lookup_name);
 }
+
+static void host_dane_decided(struct mx_plan *p);
 
 static void enter_tlsa(struct mx_plan *p)
 {
 	char prefix[16];
 	snprintf(prefix, sizeof(prefix), "_%u._tcp.", (unsigned)p->nh.port);
-	enter_lookup(p, ST_TLSA, prefix, p->tlsa_cand[p->cur_cand], DNS_T_TLSA);
+	if (!enter_lookup(p, ST_TLSA, prefix, cand_name(p, p->tlsa_cand[p->cur_cand]), DNS_T_TLSA)) {
+		p->dane = DANE_LOOKUP_FAILED;
+		host_dane_decided(p);
+	}
 }
 
 static void enter_connect(struct mx_plan *p)
@@ -205,8 +229,8 @@ static void enter_addrs_done(struct mx_plan *p)
 	p->n_cand = 0;
 	p->cur_cand = 0;
 	if (p->dane_names == NAMES_FINAL_HOST && !name_eq(p->host_final, h->name))
-		p->tlsa_cand[p->n_cand++] = p->host_final;
-	p->tlsa_cand[p->n_cand++] = h->name;
+		p->tlsa_cand[p->n_cand++] = CAND_FINAL;
+	p->tlsa_cand[p->n_cand++] = CAND_HOST;
 	enter_tlsa(p);
 }
 
@@ -226,7 +250,7 @@ static void enter_host(struct mx_plan *p, uint8_t i)
 	p->host_final[0] = '\0';
 	p->n_cand = p->cur_cand = 0;
 	p->dane = DANE_NONE;
-	p->tlsa_base = NULL;
+	p->base_cand = -1;
 	dane_tlsa_set_init(&p->tlsa_usable);
 	p->clear_retry = false;
 	if (p->nh.ip_literal) {
@@ -246,9 +270,9 @@ static void enter_host(struct mx_plan *p, uint8_t i)
 		return;
 	}
 	if (p->cfg.ipv6)
-		enter_lookup(p, ST_AAAA, "", p->host[i].name, DNS_T_AAAA);
+		(void)enter_lookup(p, ST_AAAA, "", p->host[i].name, DNS_T_AAAA);
 	else
-		enter_lookup(p, ST_A, "", p->host[i].name, DNS_T_A);
+		(void)enter_lookup(p, ST_A, "", p->host[i].name, DNS_T_A);
 }
 
 /* ---- feeding answers ------------------------------------------------------ */
@@ -417,7 +441,7 @@ static void feed_addr(struct mx_plan *p, const struct dns_answer *ans)
 		}
 	}
 	if (p->state == ST_AAAA && p->cfg.ipv4)
-		enter_lookup(p, ST_A, "", h->name, DNS_T_A);
+		(void)enter_lookup(p, ST_A, "", h->name, DNS_T_A);
 	else
 		enter_addrs_done(p);
 }
@@ -471,7 +495,7 @@ static void feed_tlsa(struct mx_plan *p, const struct dns_answer *ans)
 		}
 		p->dane = dane_select(&all, p->cfg.digests, &p->tlsa_usable);
 		if (p->dane != DANE_NONE) {
-			p->tlsa_base = p->tlsa_cand[p->cur_cand];
+			p->base_cand = (int8_t)p->tlsa_cand[p->cur_cand];
 			host_dane_decided(p);
 			return;
 		}
@@ -484,7 +508,7 @@ static void feed_tlsa(struct mx_plan *p, const struct dns_answer *ans)
 		return;
 	}
 	p->dane = DANE_NONE;
-	p->tlsa_base = NULL;
+	p->base_cand = -1;
 	dane_tlsa_set_init(&p->tlsa_usable);
 	host_dane_decided(p);
 }
@@ -537,13 +561,14 @@ static void build_connect(struct mx_plan *p)
 			c->auth = MX_AUTH_DANE;
 			c->tlsa = &p->tlsa_usable;
 		}
-		if (p->tlsa_base) {
-			c->tlsa_base = p->tlsa_base;
-			c->sni = p->tlsa_base; /* rule 18 */
+		const char *base = base_name(p);
+		if (base) {
+			c->tlsa_base = base;
+			c->sni = base; /* rule 18 */
 		}
 		if (c->auth == MX_AUTH_DANE) {
 			/* rule 16 */
-			refid_add(&c->refids, p->tlsa_base);
+			refid_add(&c->refids, base);
 			if (p->mx_secure && !p->nh.no_mx) {
 				refid_add(&c->refids, p->nh.host);
 				refid_add(&c->refids, p->mx_final);
@@ -607,7 +632,7 @@ int mx_plan_start(struct mx_plan *p, const struct mx_config *cfg, const struct p
 		enter_host(p, 0);
 		return 0;
 	}
-	enter_lookup(p, ST_MX, "", p->nh.host, DNS_T_MX);
+	(void)enter_lookup(p, ST_MX, "", p->nh.host, DNS_T_MX);
 	return 0;
 }
 

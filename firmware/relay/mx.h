@@ -20,7 +20,8 @@
  * host are only asked for once the first one has failed.
  *
  * Buffer ownership: names in a step point into the plan and stay valid
- * until the next call that changes the plan. The TLSA set of a CONNECT
+ * until the next call that changes the plan (the plan itself holds no
+ * pointers into itself: it may be moved between calls). The TLSA set of a CONNECT
  * step points into the TLSA dns_answer last fed (not copied, DNS_DATA_MAX
  * bytes): the caller keeps that answer unchanged until it calls
  * mx_plan_host_result() for the host's last address.
@@ -184,12 +185,13 @@ struct mx_plan {
 	bool addr_secure;	    /* some address RRset secure (rule 7) */
 	uint8_t dane_names;	    /* rule 8: TLSA names to try, see mx.c */
 	char host_final[MX_NAME_SIZE]; /* host after CNAMEs */
-	const char *tlsa_cand[2];   /* TLSA base domain candidates, in order */
+	uint8_t tlsa_cand[2];	    /* TLSA base domain candidates, in order
+				     * (which name: see mx.c) */
 	uint8_t n_cand, cur_cand;
 	char lookup_name[MX_TLSA_NAME_SIZE];
 	uint16_t lookup_type;
 	enum dane_outcome dane;
-	const char *tlsa_base;
+	int8_t base_cand;	    /* the candidate chosen, -1: none */
 	struct dane_tlsa_set tlsa_usable;
 	bool clear_retry;	    /* opportunistic TLS failed: now in clear */
 	uint8_t connects;	    /* CONNECT results so far */
