@@ -14,7 +14,9 @@
  *   required, but was not offered by host X" when it is not offered (or
  *   refused), and never falls back from EHLO to HELO. The handshake and
  *   its verification are the caller's: on SMTP_CLIENT_WANT_TLS run it,
- *   then smtp_client_tls_started() or smtp_client_abort(). Plaintext the
+ *   then smtp_client_tls_started() or smtp_client_abort() (under MAY
+ *   the caller may retry in clear on a new connection with NONE, as
+ *   DANE-RULES 11 allows where DANE does not apply). Plaintext the
  *   server sends after its 220 to STARTTLS is discarded (injection,
  *   CVE-2011-0411 seen from the client side).
  * - AUTH only under TLS (credentials never cross in clear), PLAIN
@@ -52,6 +54,10 @@
  *   time only from smtp_client_tick(): call it after init and before
  *   feeding. There is no timer while the caller runs the TLS handshake
  *   or holds an idle session (SMTP_CLIENT_WANT_MESSAGE).
+ *
+ * - Not done here: DSN extensions (NOTIFY/ORCPT/RET/ENVID), CHUNKING,
+ *   folding of text lines over 998 octets (the inbound engine refuses
+ *   them, so queued content has none), LMTP.
  *
  * Memory: everything is in struct smtp_client (about 6.7 KB), caller-
  * owned, no allocation; under 1 KB of stack inside the engine plus the
@@ -149,6 +155,7 @@ struct smtp_client_status {
 	uint16_t reply_off, reply_len;
 };
 
+/* Hooks run inside engine calls and must not call back into the engine. */
 struct smtp_client_hooks {
 	/* Message content from offset: copy up to len octets into buf and
 	 * return how many (> 0), 0 at the end of the message, or < 0 on a
