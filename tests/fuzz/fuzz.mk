@@ -19,11 +19,11 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 
 # The targets. Future parsers (HTTP request, config keys, console commands)
 # get a fuzz_<name>.c and a FUZZ_SRCS_<name> line here: nothing else changes.
-FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy
+FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy mx
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
-FUZZ_GENS := dns_answer queue settings
+FUZZ_GENS := dns_answer queue settings mx
 FUZZ_SRCS_smtp_server := firmware/smtp/smtp_server.c firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_smtp_reply := firmware/smtp/smtp_reply.c
 FUZZ_SRCS_dns_answer := firmware/dns/dns_msg.c
@@ -34,6 +34,8 @@ FUZZ_SRCS_settings := firmware/config/settings.c firmware/config/store.c firmwar
 	board/host/flashsim.c
 FUZZ_SRCS_addr := firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_policy := firmware/relay/policy.c firmware/port_common.c
+FUZZ_SRCS_mx := firmware/relay/mx.c firmware/relay/policy.c firmware/dns/dns_msg.c firmware/dane/dane.c \
+	firmware/dane/dane_verify.c firmware/port_common.c
 # Largest input per target (-max_len).
 FUZZ_MAXLEN_smtp_server := 8192
 FUZZ_MAXLEN_smtp_reply := 4096
@@ -44,6 +46,7 @@ FUZZ_MAXLEN_queue := 24578
 FUZZ_MAXLEN_settings := 24581
 FUZZ_MAXLEN_addr := 1024
 FUZZ_MAXLEN_policy := 2048
+FUZZ_MAXLEN_mx := 8192
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_ALL_SRCS := $(sort $(FUZZ_COMMON) $(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz_$(t).c $(FUZZ_SRCS_$(t))) \
