@@ -1,7 +1,23 @@
 /* mx — the outbound delivery plan as a sans-I/O state machine: MX, address
  * and TLSA answers in, connection plans and a final verdict out (DANE-RULES
  * 2-12, 16, 18, 20-23). One enum of states, one enter function per state;
- * the DANE outcome of each host maps to a policy through one table. */
+ * the DANE outcome of each host maps to a policy through one table.
+ *
+ * Level x TLSA outcome -> what a CONNECT demands (rules 11, 12, 20):
+ *
+ *   level      no TLSA lookup / DANE_NONE   UNUSABLE        USABLE
+ *   none       clear only                   (not looked up)
+ *   may        TLS if offered, else clear   (not looked up)
+ *   encrypt    TLS required                 (not looked up)
+ *   verify     TLS + WebPKI, name = host    (not looked up)
+ *   dane       TLS if offered, else clear   TLS required    TLS + DANE auth
+ *   dane-only  skip host                    skip host       TLS + DANE auth
+ *   (LOOKUP_FAILED: skip host under dane and dane-only)
+ *
+ * An insecure MX RRset does not stop the TLSA lookup: a secure TLSA RRset
+ * at the host still commits it (rule 12); the MX status only decides the
+ * log class (Verified / Trusted, rule 6) and whether the next-hop domain
+ * is a reference identifier (rule 16) — and defers under dane-only. */
 #include "relay/mx.h"
 
 #include <stdio.h>
