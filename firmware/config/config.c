@@ -730,6 +730,8 @@ int config_get(const struct settings *s, config_board_fn board, const char *key,
 	if (!k)
 		return CONFIG_ENOKEY;
 	int n = s ? settings_get_str(s, k->name, buf, size) : SETTINGS_ENOENT;
+	if (n == SETTINGS_ENOSPC)
+		return n; /* a saved value the caller cannot hold: never fall back silently */
 	if (n >= 0 && validate_key(k, buf, NULL, 0) == 0)
 		return CONFIG_SRC_SAVED;
 	const char *b = board ? board(k->name) : NULL;
@@ -834,6 +836,73 @@ int config_show_value(const struct settings *s, config_board_fn board, const cha
 	}
 	mbedtls_platform_zeroize(raw, sizeof(raw));
 	return src;
+}
+
+/* One "key = value" line into key/value (both bounded); 0 for a line to
+ * apply, 1 for a blank or comment line, CONFIG_EINVAL otherwise. */
+static int import_line(const char *line, size_t len, char *key, size_t ksize, char *val,
+		       size_t vsize, char *err, size_t esz)
+{
+	while (len && (line[len - 1] == '\r' || isspace((unsigned char)line[len - 1])))
+		len--;
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)line[i]))
+		i++;
+	if (i == len || line[i] == '#')
+		return 1;
+	const char *eq = memchr(line + i, '=', len - i);
+	if (!eq)
+		return fail(err, esz, "expected key = value");
+	size_t kl = (size_t)(eq - line) - i;
+	while (kl && isspace((unsigned char)line[i + kl - 1]))
+		kl--;
+	if (kl == 0 || kl >= ksize)
+		return fail(err, esz, "bad key");
+	memcpy(key, line + i, kl);
+	key[kl] = '\0';
+	const char *v = eq + 1, *end = line + len;
+	while (v < end && isspace((unsigned char)*v))
+		v++;
+	if ((size_t)(end - v) >= vsize)
+		return fail(err, esz, "%s: value longer than %u bytes", key, CONFIG_VALUE_MAX);
+	memcpy(val, v, (size_t)(end - v));
+	val[end - v] = '\0';
+	return 0;
+}
+
+int config_import(struct settings *s, const char *text, unsigned *line_no, char *err,
+		  size_t errsize)
+{
+	static char val[CONFIG_VALUE_MAX + 1]; /* scratch, see config_set */
+	char key[SETTINGS_NAME_MAX + 1];
+	/* Pass 0 validates every line; pass 1 applies them. A failure in
+	 * pass 1 (image full) restores the image as it was. */
+	static struct settings backup; /* 8 KiB: not on a small stack */
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned n = 0;
+		if (pass == 1)
+			backup = *s;
+		for (const char *p = text; *p;) {
+			size_t len = strcspn(p, "\n");
+			n++;
+			int r = import_line(p, len, key, sizeof(key), val, sizeof(val), err, errsize);
+			if (r == 0)
+				r = pass ? config_set(s, key, val, err, errsize)
+					 : config_validate(key, val, err, errsize);
+			if (r < 0) {
+				if (line_no)
+					*line_no = n;
+				if (pass == 1)
+					*s = backup;
+				mbedtls_platform_zeroize(val, sizeof(val));
+				return r;
+			}
+			p += len + (p[len] == '\n');
+		}
+	}
+	mbedtls_platform_zeroize(val, sizeof(val));
+	mbedtls_platform_zeroize(&backup, sizeof(backup));
+	return 0;
 }
 
 int config_save(struct settings *s)

@@ -106,6 +106,15 @@ int config_show_value(const struct settings *s, config_board_fn board, const cha
 /* Parses "5d", "1h30m", "90" (seconds) into seconds. 0 or CONFIG_EINVAL. */
 int config_parse_duration(const char *text, uint32_t *seconds);
 
+/* Applies a text of "key = value" lines (the same keys and values as the
+ * console's `config set`; blank lines and lines starting with '#' are
+ * skipped; at most CONFIG_VALUE_MAX bytes per value). Every line is
+ * checked first: on any error nothing is changed, *line_no (may be NULL)
+ * gets the 1-based number of the bad line and err says why. Not saved:
+ * call config_save(). For the host board's start-up file and provisioning. */
+int config_import(struct settings *s, const char *text, unsigned *line_no, char *err,
+		  size_t errsize);
+
 /* Saves the RAM image to flash (two generations, power-cut safe). */
 int config_save(struct settings *s);
 /* Factory reset: the image emptied (every key, the gateway's key and

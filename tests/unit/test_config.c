@@ -189,6 +189,9 @@ static void precedence_saved_then_board_then_default(void **state)
 	assert_int_equal(steps[5], 4 * 3600);
 	assert_int_equal(config_get_uint(&s, NULL, "web_http", &v), CONFIG_EINVAL);
 	assert_int_equal(config_get(&s, NULL, "tls_cert", buf, sizeof(buf)), CONFIG_ENOKEY);
+	/* a saved value too long for the caller's buffer is an error, not the default */
+	assert_int_equal(config_set(&s, "hostname", "a-rather-long-name.example", err, sizeof(err)), 0);
+	assert_int_equal(config_get(&s, fake_board, "hostname", buf, 8), SETTINGS_ENOSPC);
 	flashsim_close(fs);
 }
 
@@ -290,6 +293,46 @@ static void factory_reset_empties_and_saves(void **state)
 	flashsim_close(fs);
 }
 
+static void import_key_value_text(void **state)
+{
+	(void)state;
+	struct flashsim *fs = sim();
+	char buf[CONFIG_VALUE_MAX + 1], err[CONFIG_ERR_MAX] = "";
+	unsigned line = 0;
+	assert_int_equal(settings_open(&s, flashsim_flash(fs), 2), 0);
+	const char *good_text = "# danegate settings\n"
+				"hostname = gw.example.org\r\n"
+				"\n"
+				"  relay_networks =  10.0.0.0/8 192.168.0.0/16  \n"
+				"smtp_users=alice:wonderland\n"
+				"max_queue_age = 3d";
+	assert_int_equal(config_import(&s, good_text, &line, err, sizeof(err)), 0);
+	assert_int_equal(config_get(&s, NULL, "hostname", buf, sizeof(buf)), CONFIG_SRC_SAVED);
+	assert_string_equal(buf, "gw.example.org");
+	assert_int_equal(config_get(&s, NULL, "relay_networks", buf, sizeof(buf)), CONFIG_SRC_SAVED);
+	assert_string_equal(buf, "10.0.0.0/8 192.168.0.0/16");
+	assert_int_equal(config_get(&s, NULL, "smtp_users", buf, sizeof(buf)), CONFIG_SRC_SAVED);
+	assert_int_equal(config_users_check(buf, "alice", "wonderland"), 0);
+	assert_int_equal(config_get(&s, NULL, "max_queue_age", buf, sizeof(buf)), CONFIG_SRC_SAVED);
+	assert_string_equal(buf, "3d");
+	/* one bad line: nothing of the text is applied */
+	size_t len = s.len;
+	const char *bad_text = "hostname = other.example\nsmtp_port = 0\n";
+	assert_int_equal(config_import(&s, bad_text, &line, err, sizeof(err)), CONFIG_EINVAL);
+	assert_int_equal(line, 2);
+	assert_non_null(strstr(err, "smtp_port"));
+	assert_int_equal(s.len, len);
+	assert_int_equal(config_get(&s, NULL, "hostname", buf, sizeof(buf)), CONFIG_SRC_SAVED);
+	assert_string_equal(buf, "gw.example.org");
+	assert_int_equal(config_import(&s, "hostname\n", &line, err, sizeof(err)), CONFIG_EINVAL);
+	assert_int_equal(line, 1);
+	assert_int_equal(config_import(&s, "a\nnosuch = 1\n", &line, err, sizeof(err)), CONFIG_EINVAL);
+	assert_int_equal(line, 1);
+	assert_int_equal(config_import(&s, "\n\nnosuch = 1\n", &line, err, sizeof(err)), CONFIG_ENOKEY);
+	assert_int_equal(line, 3);
+	flashsim_close(fs);
+}
+
 static void durations_parse(void **state)
 {
 	(void)state;
@@ -341,6 +384,7 @@ int main(void)
 		cmocka_unit_test(save_and_reload_through_flash),
 		cmocka_unit_test(passwords_are_hashed_checked_and_never_shown),
 		cmocka_unit_test(factory_reset_empties_and_saves),
+		cmocka_unit_test(import_key_value_text),
 		cmocka_unit_test(durations_parse),
 		cmocka_unit_test(doc_lists_every_key),
 	};
