@@ -19,7 +19,7 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 
 # The targets. Future parsers (HTTP request, config keys, console commands)
 # get a fuzz_<name>.c and a FUZZ_SRCS_<name> line here: nothing else changes.
-FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy mx
+FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy mx dsn
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
@@ -34,6 +34,7 @@ FUZZ_SRCS_settings := firmware/config/settings.c firmware/config/store.c firmwar
 	board/host/flashsim.c
 FUZZ_SRCS_addr := firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_policy := firmware/relay/policy.c firmware/port_common.c
+FUZZ_SRCS_dsn := firmware/relay/dsn.c firmware/queue/queue.c firmware/util/crc32c.c board/host/flashsim.c
 FUZZ_SRCS_mx := firmware/relay/mx.c firmware/relay/policy.c firmware/dns/dns_msg.c firmware/dane/dane.c \
 	firmware/dane/dane_verify.c firmware/port_common.c
 # Largest input per target (-max_len).
@@ -46,6 +47,7 @@ FUZZ_MAXLEN_queue := 24578
 FUZZ_MAXLEN_settings := 24581
 FUZZ_MAXLEN_addr := 1024
 FUZZ_MAXLEN_policy := 2048
+FUZZ_MAXLEN_dsn := 9000
 FUZZ_MAXLEN_mx := 8192
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
