@@ -17,8 +17,12 @@ FUZZ_CFLAGS := -std=c11 -g -O1 $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter \
 	-ffunction-sections -fdata-sections -MMD -MP
 FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAGS)
 
-# The targets. Future parsers (HTTP request, config keys, console commands)
-# get a fuzz_<name>.c and a FUZZ_SRCS_<name> line here: nothing else changes.
+# The targets. Future parsers get a fuzz_<name>.c, their name here and
+# FUZZ_SRCS_/FUZZ_MAXLEN_ lines below: nothing else changes. Waiting for
+# their code (see README.md):
+#   FUZZ_SRCS_http := firmware/http/...      HTTP request parser
+#   FUZZ_SRCS_config := firmware/config/...  config key parser
+#   FUZZ_SRCS_console := firmware/console/... console command parser
 FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy mx dsn
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
