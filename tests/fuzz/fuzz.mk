@@ -23,7 +23,7 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 #   FUZZ_SRCS_http := firmware/http/...      HTTP request parser
 #   FUZZ_SRCS_config := firmware/config/...  config key parser
 #   FUZZ_SRCS_console := firmware/console/... console command parser
-FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy mx dsn
+FUZZ_TARGETS := smtp_server smtp_reply dns_answer dane tlsa queue settings addr policy mx dsn retry
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
@@ -38,6 +38,7 @@ FUZZ_SRCS_settings := firmware/config/settings.c firmware/config/store.c firmwar
 	board/host/flashsim.c
 FUZZ_SRCS_addr := firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_policy := firmware/relay/policy.c firmware/port_common.c
+FUZZ_SRCS_retry := firmware/relay/retry.c
 FUZZ_SRCS_dsn := firmware/relay/dsn.c firmware/queue/queue.c firmware/util/crc32c.c board/host/flashsim.c
 FUZZ_SRCS_mx := firmware/relay/mx.c firmware/relay/policy.c firmware/dns/dns_msg.c firmware/dane/dane.c \
 	firmware/dane/dane_verify.c firmware/port_common.c
@@ -51,6 +52,7 @@ FUZZ_MAXLEN_queue := 24578
 FUZZ_MAXLEN_settings := 24581
 FUZZ_MAXLEN_addr := 1024
 FUZZ_MAXLEN_policy := 2048
+FUZZ_MAXLEN_retry := 512
 FUZZ_MAXLEN_dsn := 9000
 FUZZ_MAXLEN_mx := 8192
 
@@ -80,6 +82,10 @@ endef
 $(foreach t,$(FUZZ_GENS),$(eval $(call fuzz_gen,$(t))))
 
 .PHONY: fuzz-build fuzz-smoke fuzz-long fuzz-seeds
+ifneq ($(TARGET),native)
+fuzz-build fuzz-smoke fuzz-long fuzz-seeds:
+	@echo "fuzz targets are native only (TARGET=$(TARGET)): run them with TARGET=native" >&2; false
+else
 fuzz-build: $(FUZZ_BINS)
 # Regenerates the committed seeds that come from programs (queue and
 # settings flash images, DANE chains); run after a format change, commit.
@@ -95,5 +101,7 @@ fuzz-smoke: fuzz-build
 fuzz-long: fuzz-build
 	FUZZ_SECONDS=$(if $(filter command line,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600) \
 		bash tests/fuzz/run-fuzz.sh $(foreach t,$(FUZZ_TARGETS),$(t):$(FUZZ_MAXLEN_$(t)))
+
+endif
 
 -include $(FUZZ_ALL_SRCS:%.c=$(FUZZ_BUILD)/obj/%.d)
