@@ -13,14 +13,16 @@
 #include "mbedtls/platform_util.h"
 #include "mbedtls/sha256.h"
 
+#include "dns/dns.h"
 #include "port.h"
+#include "relay/policy.h"
 
 #define DAY (24u * 3600u)
 #define USERS_MAX 8	  /* = INBOUND_USERS: the relay keeps no more */
 #define USER_NAME_MAX 64  /* bytes of an AUTH user name */
 #define PASS_MAX 128	  /* bytes of a password we accept to hash */
 #define HOST_MAX 253	  /* RFC 1035 text form without the final dot */
-#define POLICY_MODES "dane-only|dane|verify|encrypt|may"
+#define POLICY_MODES "none|may|encrypt|dane|dane-only|verify" /* = policy_level_name() */
 
 static const struct config_key keys[] = {
 	{ "hostname", CONFIG_T_STR, "danegate.lan", 0, 0, NULL,
@@ -35,7 +37,7 @@ static const struct config_key keys[] = {
 	{ "smtp_users", CONFIG_T_USERS, "", 0, 0, NULL,
 	  "AUTH users \"user:password ...\" (up to 8); passwords stored as salted hashes" },
 	{ "resolvers", CONFIG_T_HOSTPORTS, "127.0.0.1", 0, 0, NULL,
-	  "validating DNS resolvers, \"addr\" or \"[addr]:port\", tried in order (up to 16)" },
+	  "validating DNS resolvers: addresses or \"[addr]:port\", tried in order (up to 4)" },
 	{ "queue_max_msgs", CONFIG_T_UINT, "1024", 16, 65535, NULL,
 	  "most messages in the queue (also bounded by the queue's RAM index)" },
 	{ "queue_max_bytes", CONFIG_T_UINT, "0", 0, 0xFFFFFFFFu, NULL,
@@ -89,8 +91,8 @@ const char *config_type_name(enum config_type t)
 	case CONFIG_T_ADDR: return "address";
 	case CONFIG_T_CIDRS: return "network list";
 	case CONFIG_T_USERS: return "user list";
-	case CONFIG_T_HOSTPORTS: return "host[:port] list";
-	case CONFIG_T_HOSTPORT: return "host[:port]";
+	case CONFIG_T_HOSTPORTS: return "address list";
+	case CONFIG_T_HOSTPORT: return "next hop";
 	case CONFIG_T_ENUM: return "choice";
 	case CONFIG_T_DURATION: return "duration";
 	case CONFIG_T_DURATIONS: return "duration list";
@@ -176,44 +178,6 @@ static bool valid_addr(const char *t)
 {
 	struct port_addr a;
 	return port_addr_parse(t, &a) == 0;
-}
-
-static bool valid_port(const char *t)
-{
-	uint32_t p;
-	return parse_u32(t, &p) && p >= 1 && p <= 65535;
-}
-
-/* "host", "host:port", "[host]", "[host]:port", "192.0.2.1", "2001:db8::1". */
-static bool valid_hostport(const char *t)
-{
-	char host[HOST_MAX + 1];
-	const char *port = NULL;
-	size_t hl;
-	if (t[0] == '[') {
-		const char *close = strchr(t, ']');
-		if (!close)
-			return false;
-		hl = (size_t)(close - t - 1);
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1])
-			return false;
-		t++;
-	} else if (strchr(t, ':') && strchr(t, ':') != strrchr(t, ':')) {
-		return valid_addr(t); /* bare IPv6: no port possible */
-	} else {
-		const char *colon = strchr(t, ':');
-		hl = colon ? (size_t)(colon - t) : strlen(t);
-		port = colon ? colon + 1 : NULL;
-	}
-	if (hl == 0 || hl > HOST_MAX)
-		return false;
-	memcpy(host, t, hl);
-	host[hl] = '\0';
-	if (port && !valid_port(port))
-		return false;
-	return valid_addr(host) || valid_hostname(host);
 }
 
 static bool valid_cidr(const char *t)
@@ -515,22 +479,6 @@ static bool user_entry_ok(const char *t)
 	       (pl <= PASS_MAX || config_hash_is_hash(colon + 1));
 }
 
-static const char *policy_modes; /* set only during validate_policy: not state
-				  * kept between calls (single-threaded) */
-
-static bool policy_entry_ok(const char *t)
-{
-	const char *eq = strrchr(t, '=');
-	char dest[HOST_MAX + 10];
-	if (!eq || eq == t || (size_t)(eq - t) >= sizeof(dest) || !in_choices(eq + 1, policy_modes))
-		return false;
-	memcpy(dest, t, (size_t)(eq - t));
-	dest[eq - t] = '\0';
-	if (dest[0] == '[')
-		return valid_hostport(dest);
-	return valid_hostname(dest[0] == '.' ? dest + 1 : dest); /* ".example.com": subdomains */
-}
-
 static bool duration_ok_range(const struct config_key *k, const char *t)
 {
 	uint32_t s;
@@ -596,14 +544,22 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 				      "user:password (user: letters, digits . _ @ + -)", err, esz);
 		return e;
 	}
-	case CONFIG_T_HOSTPORTS:
-		return validate_list(v, " \t,", CONFIG_LIST_MAX, valid_hostport,
-				     "host, host:port or [address]:port", err, esz);
-	case CONFIG_T_HOSTPORT:
-		if (*v && !valid_hostport(v))
-			return fail(err, esz, "%s: '%.60s' is not host, host:port or [host]:port",
+	case CONFIG_T_HOSTPORTS: {
+		/* The resolver's own parser: what validates here is what it uses. */
+		static struct dns_resolver_config dc; /* scratch, ~300 bytes */
+		dns_resolver_config_default(&dc);
+		if (dns_resolver_config_servers(&dc, v) < 0)
+			return fail(err, esz, "%s: '%.60s' is not 1 to %d addresses (\"192.0.2.53\", "
+					      "\"[2001:db8::53]:5353\")", k->name, v, DNS_SERVERS_MAX);
+		return 0;
+	}
+	case CONFIG_T_HOSTPORT: {
+		struct policy_nexthop nh; /* ~260 bytes */
+		if (*v && policy_nexthop_parse(v, &nh) != 0)
+			return fail(err, esz, "%s: '%.60s' is not host, [host]:port or host:port",
 				    k->name, v);
 		return 0;
+	}
 	case CONFIG_T_ENUM:
 		if (!in_choices(v, k->choices))
 			return fail(err, esz, "%s: '%.40s' is not one of %s", k->name, v, k->choices);
@@ -629,11 +585,21 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 		return e;
 	}
 	case CONFIG_T_POLICY: {
-		policy_modes = k->choices;
-		int e = validate_list(v, " \t,", CONFIG_LIST_MAX, policy_entry_ok,
-				      "destination=mode (modes: " POLICY_MODES ")", err, esz);
-		policy_modes = NULL;
-		return e;
+		/* The relay's own table parser (relay/policy.c), so a saved
+		 * table always loads. 4 KiB: static, not on the stack. */
+		static struct policy_table pt;
+		size_t off = 0;
+		policy_table_init(&pt);
+		int e = policy_table_parse(&pt, v, &off);
+		if (e < 0)
+			return fail(err, esz, "%s: item at '%.40s': %s", k->name, v + off,
+				    e == POLICY_ELEVEL ? "mode is not one of " POLICY_MODES
+				    : e == POLICY_ENAME ? "not a domain, .domain or [host]:port"
+				    : e == POLICY_EPORT ? "bad port"
+				    : e == POLICY_EDUP ? "destination listed twice"
+				    : e == POLICY_ENOSPC ? "more than 16 entries"
+							 : "expected destination=mode");
+		return 0;
 	}
 	case CONFIG_T_SECRET:
 		if (*v && (!strchr(v, ':') || v[0] == ':' || !printable_no_space(v) ||

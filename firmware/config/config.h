@@ -40,12 +40,13 @@ enum config_type {
 	CONFIG_T_ADDR,	    /* one numeric IPv4/IPv6 address, or "" for all */
 	CONFIG_T_CIDRS,	    /* "10.0.0.0/8 fc00::/7" */
 	CONFIG_T_USERS,	    /* "user:pass ..." stored as "user:<hash> ..." */
-	CONFIG_T_HOSTPORTS, /* "192.0.2.1 [2001:db8::1]:5353 host:25" */
-	CONFIG_T_HOSTPORT,  /* one "host", "host:port", "[host]:port", or "" */
+	CONFIG_T_HOSTPORTS, /* resolver addresses "192.0.2.1 [2001:db8::1]:5353" */
+	CONFIG_T_HOSTPORT,  /* one next hop "host", "[host]:port", ... or "" */
 	CONFIG_T_ENUM,	    /* one word of choices ("a|b|c") */
 	CONFIG_T_DURATION,  /* "5d", "1h30m", "45s" (bare number: seconds) */
 	CONFIG_T_DURATIONS, /* "5m,15m,30m" */
-	CONFIG_T_POLICY,    /* "example.com=dane-only [mx.example]:587=verify" */
+	CONFIG_T_POLICY,    /* "example.com=dane-only [mx.example]:587=verify"
+			     * (relay/policy.c parses it: config agrees with the relay) */
 	CONFIG_T_SECRET,    /* "user:pass" kept as given (we must send it) */
 	CONFIG_T_HASH,	    /* a password, stored as a salted hash */
 };
