@@ -1095,6 +1095,103 @@ static void lost_connection_defers_with_the_phase(void **state)
 	free(f);
 }
 
+/* Where a session can stall or break, and what the reason then says. */
+static void every_phase_names_itself(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ehlo;    /* EHLO reply, NULL: stall at the greeting */
+		const char *more;    /* what the server says next (may be "") */
+		bool implicit, auth; /* implicit TLS, credentials */
+		const char *expect;  /* the reason after a timeout */
+	} cases[] = {
+		{ NULL, "", false, false, "receiving the initial server greeting" },
+		{ "", "", false, false, "performing the EHLO handshake" },
+		{ "502 5.5.1 no\r\n", "", false, false, "performing the EHLO handshake" },
+		{ EHLO_TLS, "", false, false, "sending STARTTLS" },
+		{ "250-mx\r\n250 AUTH PLAIN\r\n", "", true, true, "performing SASL authentication" },
+		{ EHLO_BARE, "", false, false, "sending MAIL FROM" },
+		{ EHLO_BARE, "250 Ok\r\n550 no\r\n", false, false, "sending RSET" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int how = 0; how < 2; how++) { /* 0: timeout, 1: connection lost */
+			struct fake *f = fake_new(SMTP_TLS_MAY);
+			struct smtp_client_msg m = msg_of(1);
+			char want[300];
+			f->cfg.implicit_tls = cases[i].implicit;
+			if (cases[i].auth) {
+				f->cfg.auth_user = "alice";
+				f->cfg.auth_pass = "s3cret";
+			}
+			start(f);
+			assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+			if (cases[i].ehlo) {
+				server(f, GREETING);
+				server(f, cases[i].ehlo);
+				server(f, cases[i].more);
+			}
+			if (how == 0) {
+				smtp_client_tick(&f->c, NOW0 + 300000);
+				snprintf(want, sizeof(want), "conversation with host " PEER " timed out while %s",
+					 cases[i].expect);
+			} else {
+				smtp_client_abort(&f->c, "4.x.2", NULL); /* malformed: the default */
+				snprintf(want, sizeof(want), "lost connection with host " PEER " while %s",
+					 cases[i].expect);
+			}
+			if (strstr(cases[i].more, "550")) /* refused before RSET */
+				check_result(f, 0, SMTP_CLIENT_FAILED, "5.0.0", NULL);
+			else
+				check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.4.2", want);
+			assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_CLOSE);
+			assert_string_equal(smtp_client_error(&f->c)->text, want);
+			free(f);
+		}
+	}
+}
+
+static void refused_helo_and_rset_end_the_session(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new(SMTP_TLS_MAY);
+	struct smtp_client_msg m = msg_of(1);
+	start(f);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+	hello(f, "500 5.5.1 what\r\n");
+	server(f, "550 5.7.1 go away\r\n");
+	check_result(f, 0, SMTP_CLIENT_DEFERRED, "4.7.1",
+		     "host " PEER " said: 550 5.7.1 go away (in reply to HELO)");
+	free(f);
+
+	f = fake_new(SMTP_TLS_MAY);
+	start(f);
+	hello(f, EHLO_BARE);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+	drain(f);
+	server(f, "550 5.1.8 bad sender domain\r\n250 Ok\r\n");
+	/* MAIL refused: no RSET, and the stray 250 is a protocol error */
+	check_result(f, 0, SMTP_CLIENT_FAILED, "5.1.8", NULL);
+	assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_CLOSE);
+	free(f);
+
+	f = fake_new(SMTP_TLS_MAY);
+	start(f);
+	hello(f, EHLO_BARE);
+	assert_int_equal(smtp_client_next_message(&f->c, &m), 0);
+	drain(f);
+	server(f, "250 Ok\r\n");
+	server(f, "450 4.1.1 later\r\n");
+	sent(f);
+	server(f, "500 5.5.1 RSET? never heard of it\r\n");
+	check_sent(f, "QUIT\r\n");
+	assert_string_equal(smtp_client_error(&f->c)->text,
+			    "host " PEER " said: 500 5.5.1 RSET? never heard of it (in reply to RSET)");
+	smtp_client_abort(&f->c, NULL, NULL); /* gone while quitting: no error change */
+	assert_int_equal(smtp_client_want(&f->c), SMTP_CLIENT_WANT_CLOSE);
+	assert_int_equal(smtp_client_state(&f->c), SMTP_C_CLOSED);
+	free(f);
+}
+
 /* ---- hostile servers: always a deferral, never a failure, never a crash --- */
 static void hostile(const char *greeting, const char *after_ehlo, const char *expect_reason)
 {
@@ -1311,6 +1408,8 @@ int main(void)
 		cmocka_unit_test(reply_421_during_the_body_or_when_idle),
 		cmocka_unit_test(timeouts_per_phase),
 		cmocka_unit_test(lost_connection_defers_with_the_phase),
+		cmocka_unit_test(every_phase_names_itself),
+		cmocka_unit_test(refused_helo_and_rset_end_the_session),
 		cmocka_unit_test(hostile_replies_defer),
 		cmocka_unit_test(refused_greeting_defers_and_quits),
 		cmocka_unit_test(long_multiline_reason_is_cut_but_keeps_its_tail),
