@@ -16,6 +16,7 @@
 #include "dns/dns.h"
 #include "port.h"
 #include "relay/policy.h"
+#include "relay/retry.h"
 
 #define DAY (24u * 3600u)
 #define USERS_MAX 8	  /* = INBOUND_USERS: the relay keeps no more */
@@ -479,10 +480,13 @@ static bool user_entry_ok(const char *t)
 	       (pl <= PASS_MAX || config_hash_is_hash(colon + 1));
 }
 
+/* Our range, and the relay's own parser (relay/retry.c: units required,
+ * s/m/h/d) must both accept it, so a saved value always loads. */
 static bool duration_ok_range(const struct config_key *k, const char *t)
 {
-	uint32_t s;
-	return config_parse_duration(t, &s) == 0 && s >= k->min && s <= k->max;
+	uint32_t s, r;
+	return config_parse_duration(t, &s) == 0 && s >= k->min && s <= k->max &&
+	       retry_parse_duration(t, strlen(t), &r) == 0 && r == s;
 }
 
 static const struct config_key *durations_key;
@@ -568,7 +572,8 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 		if (!duration_ok_range(k, v)) {
 			fmt_duration(k->min, a, sizeof(a));
 			fmt_duration(k->max, b, sizeof(b));
-			return fail(err, esz, "%s: '%.40s' is not a duration from %s to %s (like 30m, 5d)",
+			return fail(err, esz, "%s: '%.40s' is not a duration from %s to %s (30m, 5d, "
+					      "1h30m: a unit is needed)",
 				    k->name, v, a, b);
 		}
 		return 0;
@@ -582,6 +587,10 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 		snprintf(what, sizeof(what), "a duration from %s to %s", a, b);
 		int e = validate_list(v, ", ", CONFIG_RETRY_MAX, durations_entry_ok, what, err, esz);
 		durations_key = NULL;
+		struct retry_policy rp;
+		if (!e && retry_parse_schedule(v, &rp) != 0)
+			return fail(err, esz, "%s: write it as \"5m,15m,1h\" (commas, at most %u "
+					      "steps, %u bytes)", k->name, RETRY_MAX_STEPS, RETRY_SPEC_MAX);
 		return e;
 	}
 	case CONFIG_T_POLICY: {
