@@ -181,8 +181,9 @@ static bool valid_addr(const char *t)
 	return port_addr_parse(t, &a) == 0;
 }
 
-static bool valid_cidr(const char *t)
+static bool valid_cidr(const struct config_key *k, const char *t)
 {
+	(void)k;
 	char a[64];
 	const char *slash = strchr(t, '/');
 	size_t al = slash ? (size_t)(slash - t) : strlen(t);
@@ -449,7 +450,8 @@ static bool printable_no_space(const char *t)
 }
 
 /* Validates a list; per-entry check gets the token. */
-static int validate_list(const char *value, const char *seps, unsigned max, bool (*ok)(const char *),
+static int validate_list(const char *value, const char *seps, unsigned max,
+			 bool (*ok)(const struct config_key *k, const char *tok), const struct config_key *k,
 			 const char *what, char *err, size_t esz)
 {
 	char tok[CONFIG_VALUE_MAX + 1];
@@ -461,14 +463,15 @@ static int validate_list(const char *value, const char *seps, unsigned max, bool
 			return fail(err, esz, "entry too long");
 		if (++count > max)
 			return fail(err, esz, "more than %u entries", max);
-		if (!ok(tok))
+		if (!ok(k, tok))
 			return fail(err, esz, "entry %u '%.60s' is not %s", count, tok, what);
 	}
 	return 0;
 }
 
-static bool user_entry_ok(const char *t)
+static bool user_entry_ok(const struct config_key *k, const char *t)
 {
+	(void)k;
 	char u[USER_NAME_MAX + 1];
 	const char *colon = strchr(t, ':');
 	if (!colon || (size_t)(colon - t) > USER_NAME_MAX)
@@ -489,10 +492,9 @@ static bool duration_ok_range(const struct config_key *k, const char *t)
 	       retry_parse_duration(t, strlen(t), &r) == 0 && r == s;
 }
 
-static const struct config_key *durations_key;
-static bool durations_entry_ok(const char *t)
+static bool durations_entry_ok(const struct config_key *k, const char *t)
 {
-	return duration_ok_range(durations_key, t);
+	return duration_ok_range(k, t);
 }
 
 static void fmt_duration(uint32_t s, char *buf, size_t size)
@@ -538,13 +540,13 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 				    k->name, v);
 		return 0;
 	case CONFIG_T_CIDRS: {
-		int e = validate_list(v, " \t,", CONFIG_LIST_MAX, valid_cidr, "address/prefix", err, esz);
+		int e = validate_list(v, " \t,", CONFIG_LIST_MAX, valid_cidr, k, "address/prefix", err, esz);
 		if (e && err)
 			snprintf(err + strlen(err), esz - strlen(err), " (%s)", k->name);
 		return e;
 	}
 	case CONFIG_T_USERS: {
-		int e = validate_list(v, " \t,", USERS_MAX, user_entry_ok,
+		int e = validate_list(v, " \t,", USERS_MAX, user_entry_ok, k,
 				      "user:password (user: letters, digits . _ @ + -)", err, esz);
 		return e;
 	}
@@ -580,13 +582,11 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 	case CONFIG_T_DURATIONS: {
 		if (!*v)
 			return fail(err, esz, "%s: needs at least one step", k->name);
-		durations_key = k;
 		fmt_duration(k->min, a, sizeof(a));
 		fmt_duration(k->max, b, sizeof(b));
 		char what[64];
 		snprintf(what, sizeof(what), "a duration from %s to %s", a, b);
-		int e = validate_list(v, ", ", CONFIG_RETRY_MAX, durations_entry_ok, what, err, esz);
-		durations_key = NULL;
+		int e = validate_list(v, ", ", CONFIG_RETRY_MAX, durations_entry_ok, k, what, err, esz);
 		struct retry_policy rp;
 		if (!e && retry_parse_schedule(v, &rp) != 0)
 			return fail(err, esz, "%s: write it as \"5m,15m,1h\" (commas, at most %u "

@@ -244,8 +244,17 @@ static int cmd_status(struct console *c, struct args *a, struct console_out *o)
 	} else {
 		console_puts(o, "inbound: not running\n");
 	}
-	console_printf(o, "config: %s\n", e->settings->dirty ? "changed, not saved (config save)"
-							     : "saved");
+	if (e->dns_status) {
+		char line[LOG_LINE_MAX];
+		e->dns_status(line, sizeof(line));
+		console_printf(o, "dns: %s\n", line);
+	} else {
+		console_puts(o, "dns: no resolver running\n");
+	}
+	console_printf(o, "config: %s, generation %lu, %lu of %u bytes of the settings image\n",
+		       e->settings->dirty ? "changed, not saved (config save)" : "saved",
+		       (unsigned long)e->settings->store.gen, (unsigned long)e->settings->len,
+		       (unsigned)SETTINGS_IMAGE_MAX);
 	return 0;
 }
 

@@ -94,6 +94,9 @@ struct console_env {
 	struct console_stats *stats;	 /* NULL: no delivery yet */
 	config_board_fn board;		 /* port_setting (NULL in tests) */
 	void (*inbound_stats)(struct inbound_stats *st); /* NULL: inbound not running */
+	/* One line on the resolver (dns_resolver_status() bound to the
+	 * relay's resolver); NULL: no resolver yet. */
+	size_t (*dns_status)(char *buf, size_t size);
 	uint64_t (*now_ms)(void);	 /* port_now_ms */
 	int64_t (*wall_time)(void);	 /* port_wall_time: queue times are wall seconds */
 	uint32_t boot_count;

@@ -46,6 +46,11 @@ static void fake_inbound(struct inbound_stats *st)
 				      .tls_handshakes = 2, .tls_failures = 1, .active = 1 };
 }
 
+static size_t fake_dns(char *buf, size_t size)
+{
+	return (size_t)snprintf(buf, size, "127.0.0.1:53 validating");
+}
+
 static uint32_t put_msg(const char *sender, const char *rcpt1, const char *rcpt2, uint64_t arrival)
 {
 	const char *rc[2] = { rcpt1, rcpt2 };
@@ -166,7 +171,11 @@ static void status_shows_board_ram_queue_flash_inbound(void **state)
 	assert_out_has("erase count min");
 	assert_out_has("inbound: 7 sessions (1 active), 1 refused busy, 3 messages accepted, TLS 2 "
 		       "handshakes, 1 failed");
-	assert_out_has("config: saved");
+	assert_out_has("config: saved, generation 1");
+	assert_out_has("dns: no resolver running");
+	r->env.dns_status = fake_dns;
+	assert_int_equal(run("status"), 0);
+	assert_out_has("dns: 127.0.0.1:53 validating");
 	fake_ms = 5000;
 }
 
