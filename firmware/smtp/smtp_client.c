@@ -744,12 +744,13 @@ static bool reply_expected(const struct smtp_client *c)
 {
 	switch (c->state) {
 	case SMTP_C_GREETING:
+		return true;
 	case SMTP_C_DOT:
 		/* also while the dot is still in our output: a caller may
 		 * report output sent only after it read the reply, and a
 		 * good 250 must not be taken for a protocol error (the
 		 * message would be sent twice) */
-		return true;
+		return !c->cmd_due;
 	case SMTP_C_EHLO:
 	case SMTP_C_HELO:
 	case SMTP_C_STARTTLS:
@@ -926,12 +927,7 @@ static void enter_state(struct smtp_client *c, enum smtp_client_state s)
 		arm(c, cfg->timeout_block_ms);
 		break;
 	case SMTP_C_DOT:
-		if (c->empty_dot && !emit(c, ".\r\n")) {
-			/* cannot happen: the envelope is answered, so the
-			 * output holds at most what the caller has not sent */
-			end_local(c, false, 3, 0, "output full at host %s", c->peer);
-			return;
-		}
+		c->cmd_due = c->empty_dot; /* the lone dot, see pump() */
 		/* the 10 minutes run once the dot has left; until then the
 		 * socket is stuck and the block timer applies */
 		arm(c, c->out_len ? cfg->timeout_block_ms : cfg->timeout_dot_ms);
@@ -964,6 +960,10 @@ static void pump(struct smtp_client *c)
 		break;
 	case SMTP_C_QUIT:
 		if (c->cmd_due && emit(c, "QUIT\r\n"))
+			c->cmd_due = false;
+		break;
+	case SMTP_C_DOT:
+		if (c->cmd_due && emit(c, ".\r\n"))
 			c->cmd_due = false;
 		break;
 	case SMTP_C_AUTH:
