@@ -6,8 +6,9 @@
 #
 # Each target is tests/fuzz/fuzz_<name>.c plus the sources in FUZZ_SRCS_<name>,
 # compiled into build/fuzz/obj/ with -fsanitize=fuzzer-no-link,address,undefined.
-# Seeds: tests/fuzz/seeds/<name>/ (committed) and, for some targets,
-# build/fuzz/seeds/<name>/ generated at build time (see FUZZ_GEN_SEEDS).
+# Seeds: tests/fuzz/seeds/<name>/ (committed; `make fuzz-seeds` rebuilds
+# the generated ones with tests/fuzz/gen/). Top Makefile, after tests.mk:
+#   include tests/fuzz/fuzz.mk
 
 FUZZ_CC ?= clang
 FUZZ_BUILD := build/fuzz

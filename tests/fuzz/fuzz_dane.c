@@ -4,8 +4,8 @@
  * the untrusted input. Input: one byte choosing which of eight fixed TLSA
  * records (from the test PKI) form the RRset, one byte (n % 4 + 1) for the
  * number of certificates, then each certificate as a 2-byte big-endian
- * length and DER bytes. Every verdict path is reached from the seeds that
- * `make fuzz` writes (chains of the test PKI). */
+ * length and DER bytes. Every verdict path is reached from the seeds in
+ * tests/fuzz/seeds/dane (chains of the test PKI, gen/dane_seeds.py). */
 #include <stddef.h>
 #include <stdint.h>
 
