@@ -24,13 +24,15 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 #   FUZZ_SRCS_http := firmware/http/...      HTTP request parser
 #   FUZZ_SRCS_config := firmware/config/...  config key parser
 #   FUZZ_SRCS_console := firmware/console/... console command parser
-FUZZ_TARGETS := smtp_server smtp_reply dns_answer dns_resolver dane tlsa queue settings addr policy mx dsn retry
+FUZZ_TARGETS := smtp_server smtp_client smtp_reply dns_answer dns_resolver dane tlsa queue settings addr policy mx dsn retry
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
 FUZZ_GENS := dns_answer queue settings mx
 FUZZ_SRCS_smtp_server := firmware/smtp/smtp_server.c firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_smtp_reply := firmware/smtp/smtp_reply.c
+FUZZ_SRCS_smtp_client := firmware/smtp/smtp_client.c firmware/smtp/smtp_reply.c firmware/smtp/smtp_addr.c \
+	firmware/port_common.c
 FUZZ_SRCS_dns_answer := firmware/dns/dns_msg.c
 FUZZ_SRCS_dns_resolver := firmware/dns/dns_resolver.c firmware/dns/dns_msg.c firmware/dns/dns_cache.c \
 	firmware/log/log.c firmware/port_common.c
@@ -48,6 +50,7 @@ FUZZ_SRCS_mx := firmware/relay/mx.c firmware/relay/policy.c firmware/dns/dns_msg
 # Largest input per target (-max_len).
 FUZZ_MAXLEN_smtp_server := 8192
 FUZZ_MAXLEN_smtp_reply := 4096
+FUZZ_MAXLEN_smtp_client := 8192
 FUZZ_MAXLEN_dns_answer := 4096
 FUZZ_MAXLEN_dns_resolver := 8192
 FUZZ_MAXLEN_dane := 8192
