@@ -88,9 +88,10 @@ int store_load(struct store *st, const struct port_flash *flash, uint32_t first_
 	int ok1 = block_valid(st, 1, &gen[1], &blen[1]);
 	if (!ok0 && !ok1)
 		return STORE_ENOENT;
-	/* Generations only grow; the wrap at 2^32 saves is not reachable on
-	 * flash rated for 1e5 erases per block. */
-	uint32_t b = (ok1 && (!ok0 || gen[1] > gen[0])) ? 1 : 0;
+	/* Serial-number order (RFC 1982 style): the newer of two generations
+	 * is the one ahead by less than 2^31, so a save across the wrap at
+	 * 2^32 still wins. */
+	uint32_t b = (ok1 && (!ok0 || (int32_t)(gen[1] - gen[0]) > 0)) ? 1 : 0;
 	st->gen = gen[b];
 	st->cur = b;
 	if (blen[b] > size)

@@ -116,6 +116,25 @@ static void corrupt_newest_falls_back_to_older(void **state)
 	flashsim_close(fs);
 }
 
+static void save_across_generation_wrap_wins(void **state)
+{
+	(void)state;
+	struct flashsim *fs = sim(4);
+	struct store st;
+	uint8_t a[40], b[40], out[80];
+	size_t len;
+	fill(a, sizeof(a), 7);
+	fill(b, sizeof(b), 8);
+	(void)store_load(&st, flashsim_flash(fs), 2, out, sizeof(out), &len);
+	st.gen = 0xFFFFFFFEu; /* as if 2^32 - 2 saves had happened */
+	assert_int_equal(store_save(&st, a, sizeof(a)), 0); /* gen 0xFFFFFFFF */
+	assert_int_equal(store_save(&st, b, sizeof(b)), 0); /* gen 0 (wrapped) */
+	assert_int_equal(store_load(&st, flashsim_flash(fs), 2, out, sizeof(out), &len), 0);
+	assert_int_equal(len, sizeof(b));
+	assert_memory_equal(out, b, sizeof(b));
+	flashsim_close(fs);
+}
+
 static void power_cut_at_every_operation_keeps_old_or_new(void **state)
 {
 	(void)state;
@@ -167,6 +186,7 @@ int main(void)
 		cmocka_unit_test(saves_round_trip_and_newest_wins),
 		cmocka_unit_test(too_big_and_too_small_are_refused),
 		cmocka_unit_test(corrupt_newest_falls_back_to_older),
+		cmocka_unit_test(save_across_generation_wrap_wins),
 		cmocka_unit_test(power_cut_at_every_operation_keeps_old_or_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
