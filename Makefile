@@ -27,7 +27,7 @@ FW_OBJS := $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
 BOARD_OBJS := $(BOARD_SRCS:%.c=$(BUILD)/obj/%.o) $(BOARD_ASMS:%.S=$(BUILD)/obj/%.o)
 BOARD_MAIN_OBJ := $(BOARD_MAIN:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean
+.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean bench
 all: firmware
 firmware: $(BUILD)/$(IMAGE)
 
@@ -47,6 +47,7 @@ $(BUILD)/obj/%.o: %.S
 
 include board/$(BOARD)/image.mk
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 setup:
 	bash toolchain/setup.sh
@@ -59,8 +60,12 @@ run:
 size:
 	$(MAKE) BOARD=qemu-virt size-report
 
+# Benchmarks: figures and ratios (not tests), see bench/README files.
+bench:
+	bash bench/run.sh
+
 clean:
-	rm -rf build/host build/host-* build/qemu-virt build/test*
+	rm -rf build/host build/host-* build/qemu-virt build/test* build/fuzz
 distclean:
 	rm -rf build
 
