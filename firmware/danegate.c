@@ -10,7 +10,10 @@
 #include <ldns/util.h>
 
 #include "bootcount.h"
+#include "config/config.h"
 #include "config/settings.h"
+#include "console/console.h"
+#include "console/serial.h"
 #include "queue/queue.h"
 #include "relay/inbound.h"
 #include "tls/tls.h"
@@ -20,8 +23,6 @@
 
 #define QUEUE_INDEX_BUF (40 * 1024) /* RAM for the queue index: bounds max_msgs */
 #define SETTINGS_FIRST_BLOCK 2	    /* config area: blocks 0-1 boot counter, 2-3 settings */
-#define DEFAULT_RELAY_NETS                                                                      \
-	"127.0.0.0/8 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 ::1/128 fc00::/7 fe80::/10"
 
 static struct {
 	struct settings settings;
@@ -29,15 +30,21 @@ static struct {
 	uint64_t qindex[QUEUE_INDEX_BUF / 8];
 	struct tls_cred cred;
 	struct inbound_config in;
+	struct console_stats stats; /* the delivery side feeds it */
+	struct console_env con_env;
+	struct serial serial;
 } dg;
 
-/* A setting: the saved settings first, then the board's, then def. */
-static const char *setting(const char *name, const char *def, char *buf, size_t size)
+/* A setting through the typed config: a valid saved value, then the
+ * board's (port_setting), then the key's default (firmware/config/config.c). */
+static const char *setting(const char *name, char *buf, size_t size)
 {
-	if (settings_get_str(&dg.settings, name, buf, size) >= 0)
-		return buf;
-	const char *b = port_setting(name);
-	return b ? b : def;
+	int src = config_get(&dg.settings, port_setting, name, buf, size);
+	if (src < 0) {
+		LOG_ERR("config: %s unreadable (%d); using it empty", name, src);
+		buf[0] = '\0';
+	}
+	return buf;
 }
 
 /* The gateway's own key and certificate: from the settings, or made now
@@ -77,12 +84,15 @@ static int mount_queue(void)
 	const struct port_flash *f = port_flash_area(PORT_FLASH_QUEUE);
 	if (!f)
 		return PORT_ENOTSUP;
-	uint32_t max_msgs = 1024; /* the most the index buffer holds */
+	uint32_t max_msgs = 1024, max_bytes = 0;
+	(void)config_get_uint(&dg.settings, port_setting, "queue_max_msgs", &max_msgs);
+	(void)config_get_uint(&dg.settings, port_setting, "queue_max_bytes", &max_bytes);
 	while (max_msgs > 16 && queue_index_size(f, max_msgs) > sizeof(dg.qindex))
-		max_msgs -= 16;
+		max_msgs -= 16; /* the most the index buffer holds */
 	struct queue_config qc = {
 		.flash = f,
 		.max_msgs = max_msgs,
+		.max_bytes = max_bytes,
 		/* the queue counts envelope + content; SMTP SIZE counts content */
 		.max_msg_size = (uint32_t)dg.in.smtp.max_size + QUEUE_ENV_MAX,
 		.index_buf = dg.qindex,
@@ -127,7 +137,7 @@ static void boot_log(void)
 
 int danegate_main(void)
 {
-	char buf[512];
+	char buf[CONFIG_VALUE_MAX + 1]; /* the longest config value (smtp_users hashed) */
 	boot_log();
 
 	const struct port_flash *cfg = port_flash_area(PORT_FLASH_CONFIG);
@@ -142,7 +152,7 @@ int danegate_main(void)
 
 	struct inbound_config *in = &dg.in;
 	smtp_server_config_defaults(&in->smtp);
-	const char *host = setting("hostname", "danegate.lan", buf, sizeof(buf));
+	const char *host = setting("hostname", buf, sizeof(buf));
 	if (strlen(host) >= sizeof(in->hostname)) {
 		LOG_ERR("config: hostname longer than %u bytes; using danegate.lan",
 			(unsigned)sizeof(in->hostname) - 1);
@@ -151,19 +161,23 @@ int danegate_main(void)
 	memcpy(in->hostname, host, strlen(host) + 1);
 	in->smtp.hostname = in->hostname;
 	in->smtp.max_sessions = INBOUND_SESSIONS;
-	in->port = (uint16_t)atoi(setting("smtp_port", "25", buf, sizeof(buf)));
-	const char *listen = setting("listen", NULL, buf, sizeof(buf));
-	if (listen && port_addr_parse(listen, &in->listen) != 0) {
+	uint32_t u = 25;
+	(void)config_get_uint(&dg.settings, port_setting, "smtp_port", &u);
+	in->port = (uint16_t)u;
+	if (config_get_uint(&dg.settings, port_setting, "max_msg_size", &u) == 0)
+		in->smtp.max_size = u;
+	const char *listen = setting("listen", buf, sizeof(buf));
+	if (listen[0] && port_addr_parse(listen, &in->listen) != 0) {
 		LOG_ERR("config: listen address '%s' is not numeric; listening everywhere", listen);
 		in->listen.family = PORT_AF_NONE;
 	}
-	const char *nets = setting("relay_networks", DEFAULT_RELAY_NETS, buf, sizeof(buf));
+	const char *nets = setting("relay_networks", buf, sizeof(buf));
 	if ((err = inbound_parse_relay_nets(in, nets)) != 0) {
 		LOG_ERR("config: relay_networks entry %d is not a network; relaying only after AUTH",
 			-err);
 		in->smtp.relay_nets_count = 0;
 	}
-	if ((err = inbound_parse_users(in, setting("smtp_users", "", buf, sizeof(buf)))) != 0)
+	if ((err = inbound_parse_users(in, setting("smtp_users", buf, sizeof(buf)))) != 0)
 		LOG_ERR("config: smtp_users entry %d is not user:password", -err);
 
 	bool tls = false;
@@ -182,8 +196,21 @@ int danegate_main(void)
 	LOG_INFO("ready: RAM static %lu bytes, TLS heap %lu bytes in use (peak %lu)",
 		 (unsigned long)port_board()->static_ram, (unsigned long)heap_now,
 		 (unsigned long)heap_peak);
+	dg.con_env = (struct console_env){
+		.settings = &dg.settings,
+		.queue = &dg.queue,
+		.cred = tls ? &dg.cred : NULL,
+		.stats = &dg.stats,
+		.board = port_setting,
+		.inbound_stats = inbound_stats,
+		.now_ms = port_now_ms,
+		.wall_time = port_wall_time,
+		.boot_count = boots,
+	};
+	serial_init(&dg.serial, &dg.con_env, NULL);
 	for (;;) {
 		port_poll(250);
+		serial_poll(&dg.serial);
 		inbound_tick(port_now_ms());
 	}
 }
