@@ -20,14 +20,15 @@
 #define HOST_QUEUE_SIZE (64u * HOST_FLASH_ERASE)  /* 16 MiB, file FLASH */
 #define HOST_CONFIG_SIZE (8u * HOST_FLASH_ERASE)  /* 2 MiB, file FLASH.config */
 #define HOST_PATH_MAX 512			  /* bound on --flash FILE */
-#define HOST_SETTINGS_MAX 16			  /* --set KEY=VALUE options kept */
+#define HOST_SETTINGS_MAX 64			  /* --set / --config settings kept */
+#define HOST_CONFIG_FILE_MAX (64u * 1024u)	  /* bound on a --config file */
 
 struct host_config {
 	const char *flash_path;	    /* queue image; config is flash_path + ".config" */
 	const char *hostname;	    /* port_setting("hostname"), NULL: unset */
 	const char *smtp_port;	    /* port_setting("smtp_port") */
 	const char *listen;	    /* port_setting("listen") */
-	const char *set[HOST_SETTINGS_MAX]; /* "key=value" from --set, argv strings */
+	const char *set[HOST_SETTINGS_MAX]; /* "key=value" from --set / --config, in order */
 	unsigned nset;
 	long powercut_after;	    /* cut a flash area after N ops; -1: never */
 	enum flashsim_cut powercut_how;
@@ -50,6 +51,11 @@ void host_board_fini(void);
  * loop), and what poll said about it. */
 bool host_console_wants_poll(void);
 void host_console_polled(short revents);
+
+/* A terminal on stdin goes to character mode without echo (the firmware
+ * edits lines itself); restored by host_board_fini, at exit and on fatal
+ * signals. No-op when stdin is not a terminal or we are in the background. */
+void host_console_raw(void);
 
 /* Closes every socket handle (before re-exec). */
 void host_net_close_all(void);

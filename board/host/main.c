@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "host.h"
 #include "port.h"
 
@@ -24,8 +25,12 @@ static void usage(FILE *f, const char *prog)
 		"  --smtp-port N         SMTP listen port (default " HOST_DEFAULT_SMTP_PORT ")\n"
 		"  --listen ADDR         numeric address to listen on (default: any)\n"
 		"  --hostname NAME       name in the SMTP greeting\n"
-		"  --set KEY=VALUE       any other board setting the firmware asks for\n"
-		"                        (relay_networks, smtp_users, ...; up to %u)\n"
+		"  --config FILE         settings from FILE: \"key = value\" lines, the keys of\n"
+		"                        the console's `config set` (docs/config.md); '#'\n"
+		"                        starts a comment line\n"
+		"  --set KEY=VALUE       one setting (relay_networks, smtp_users, ...)\n"
+		"                        --config and --set: up to %u settings, a later one\n"
+		"                        wins; values saved with the console win over both\n"
 		"  --powercut-after N    cut the flash's power at its N-th program or erase\n"
 		"                        (counted from start); the process exits with status 99\n"
 		"  --powercut-area AREA  queue (default) or config\n"
@@ -34,6 +39,60 @@ static void usage(FILE *f, const char *prog)
 		"Flash: queue %u KiB, config %u KiB, erase block %u KiB, program unit %u bytes.\n",
 		prog, HOST_SETTINGS_MAX, HOST_QUEUE_SIZE / 1024, HOST_CONFIG_SIZE / 1024, HOST_FLASH_ERASE / 1024,
 		HOST_FLASH_PROGRAM);
+}
+
+/* Adds "key=value" to the board settings (a copy: --config lines do not
+ * outlive their file buffer). */
+static int add_setting(void *ctx, const char *key, const char *value, char *err, size_t errsize)
+{
+	struct host_config *cfg = ctx;
+	if (cfg->nset == HOST_SETTINGS_MAX) {
+		snprintf(err, errsize, "more than %u settings", HOST_SETTINGS_MAX);
+		return -1;
+	}
+	size_t kl = strlen(key), vl = strlen(value);
+	char *kv = malloc(kl + vl + 2);
+	if (!kv) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	memcpy(kv, key, kl);
+	kv[kl] = '=';
+	memcpy(kv + kl + 1, value, vl + 1);
+	cfg->set[cfg->nset++] = kv;
+	return 0;
+}
+
+/* --config FILE: read whole (bounded), every line checked by the
+ * firmware's own validation before the relay starts. */
+static bool load_config_file(const char *prog, const char *path, struct host_config *cfg)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return false;
+	}
+	char *text = malloc(HOST_CONFIG_FILE_MAX + 1);
+	size_t n = text ? fread(text, 1, HOST_CONFIG_FILE_MAX + 1, f) : 0;
+	bool err_read = ferror(f);
+	fclose(f);
+	if (!text || err_read || n > HOST_CONFIG_FILE_MAX || memchr(text, '\0', n)) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path,
+			!text ? "out of memory" : err_read ? "read error"
+			: n > HOST_CONFIG_FILE_MAX ? "larger than 64 KiB" : "not a text file");
+		free(text);
+		return false;
+	}
+	text[n] = '\0';
+	char err[160] = "";
+	unsigned line = 0;
+	int r = config_parse_text(text, add_setting, cfg, &line, err, sizeof(err));
+	free(text);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s:%u: %s\n", prog, path, line, err);
+		return false;
+	}
+	return true;
 }
 
 /* Strict decimal in [lo, hi]; false on anything else. */
@@ -99,11 +158,22 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.hostname = v;
+		} else if (strcmp(o, "--config") == 0) {
+			if (!load_config_file(argv[0], v, &cfg))
+				return 2;
 		} else if (strcmp(o, "--set") == 0) {
 			const char *eq = strchr(v, '=');
 			if (!eq || eq == v || cfg.nset == HOST_SETTINGS_MAX) {
 				fprintf(stderr, "%s: --set wants KEY=VALUE (at most %u)\n", argv[0],
 					HOST_SETTINGS_MAX);
+				return 2;
+			}
+			char key[64], err[160] = "";
+			size_t kl = (size_t)(eq - v);
+			snprintf(key, sizeof(key), "%.*s", (int)(kl < sizeof(key) ? kl : sizeof(key) - 1), v);
+			if (kl >= sizeof(key) || config_validate(key, eq + 1, err, sizeof(err)) != 0) {
+				fprintf(stderr, "%s: --set: %s\n", argv[0],
+					err[0] ? err : "key too long");
 				return 2;
 			}
 			cfg.set[cfg.nset++] = v;
@@ -134,6 +204,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: flash %s: %s\n", argv[0], cfg.flash_path, port_strerror(err));
 		return 1;
 	}
+	host_console_raw();
 	int rc = danegate_main();
 	host_net_close_all();
 	host_board_fini();

@@ -14,6 +14,8 @@
 #include <sys/random.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <signal.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,8 @@ static struct {
 	volatile uint8_t *stack_lo;	/* lowest painted byte */
 	bool con_eof;			/* stdin gave EOF or is not open */
 	bool con_armed;			/* firmware drained stdin: poll it again */
+	bool tty_raw;			/* stdin's terminal switched, tty_saved to restore */
+	struct termios tty_saved;
 } host = { .con_armed = true };
 
 /* ---- identity and stack --------------------------------------------- */
@@ -109,7 +113,7 @@ const char *port_setting(const char *key)
 	if (!host.inited || !key)
 		return NULL;
 	size_t kl = strlen(key);
-	for (unsigned i = 0; i < host.cfg.nset; i++) /* --set KEY=VALUE */
+	for (unsigned i = host.cfg.nset; i-- > 0;) /* --set / --config: the last one wins */
 		if (strncmp(host.cfg.set[i], key, kl) == 0 && host.cfg.set[i][kl] == '=')
 			return host.cfg.set[i] + kl + 1;
 	if (strcmp(key, "hostname") == 0)
@@ -223,6 +227,50 @@ void port_console_write(const void *buf, size_t len)
 		} else {
 			return; /* stdout gone (EPIPE, closed): drop, keep running */
 		}
+	}
+}
+
+/* A terminal on stdin is switched to character mode without echo, so the
+ * firmware's line editor (firmware/console/serial.c: editing, history,
+ * no echo of passwords) sees every key as a UART would; Ctrl-C still
+ * stops the process (ISIG stays on). Only when we are the terminal's
+ * foreground process: tcsetattr from the background would stop us
+ * (SIGTTOU). Restored at exit, on fatal signals and before re-exec. */
+static void tty_restore(void)
+{
+	if (host.tty_raw) {
+		(void)tcsetattr(0, TCSAFLUSH, &host.tty_saved);
+		host.tty_raw = false;
+	}
+}
+
+static void tty_signal(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void host_console_raw(void)
+{
+	if (host.tty_raw || !isatty(0) || tcgetpgrp(0) != getpgrp() ||
+	    tcgetattr(0, &host.tty_saved) != 0)
+		return;
+	struct termios t = host.tty_saved;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL | IEXTEN);
+	t.c_iflag &= ~(tcflag_t)(IXON | ISTRIP);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(0, TCSAFLUSH, &t) != 0)
+		return;
+	host.tty_raw = true;
+	static bool hooked;
+	if (!hooked) {
+		atexit(tty_restore);
+		const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGSEGV };
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], tty_signal);
+		hooked = true;
 	}
 }
 
@@ -340,6 +388,7 @@ int host_board_init(const struct host_config *cfg)
 
 void host_board_fini(void)
 {
+	tty_restore();
 	for (int i = 0; i < PORT_FLASH_AREAS; i++) {
 		if (host.flash[i]) {
 			if (flashsim_powered(host.flash[i]))

@@ -845,39 +845,53 @@ static int import_line(const char *line, size_t len, char *key, size_t ksize, ch
 	return 0;
 }
 
-int config_import(struct settings *s, const char *text, unsigned *line_no, char *err,
-		  size_t errsize)
+int config_parse_text(const char *text, config_line_fn fn, void *ctx, unsigned *line_no,
+		      char *err, size_t errsize)
 {
 	static char val[CONFIG_VALUE_MAX + 1]; /* scratch, see config_set */
 	char key[SETTINGS_NAME_MAX + 1];
-	/* Pass 0 validates every line; pass 1 applies them. A failure in
-	 * pass 1 (image full) restores the image as it was. */
-	static struct settings backup; /* 8 KiB: not on a small stack */
-	for (int pass = 0; pass < 2; pass++) {
-		unsigned n = 0;
-		if (pass == 1)
-			backup = *s;
-		for (const char *p = text; *p;) {
-			size_t len = strcspn(p, "\n");
-			n++;
-			int r = import_line(p, len, key, sizeof(key), val, sizeof(val), err, errsize);
-			if (r == 0)
-				r = pass ? config_set(s, key, val, err, errsize)
-					 : config_validate(key, val, err, errsize);
-			if (r < 0) {
-				if (line_no)
-					*line_no = n;
-				if (pass == 1)
-					*s = backup;
-				mbedtls_platform_zeroize(val, sizeof(val));
-				return r;
-			}
-			p += len + (p[len] == '\n');
+	unsigned n = 0;
+	int r = 0;
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		n++;
+		r = import_line(p, len, key, sizeof(key), val, sizeof(val), err, errsize);
+		if (r == 0)
+			r = config_validate(key, val, err, errsize);
+		if (r == 0 && fn)
+			r = fn(ctx, key, val, err, errsize);
+		if (r < 0) {
+			if (line_no)
+				*line_no = n;
+			break;
 		}
+		r = 0;
+		p += len + (p[len] == '\n');
 	}
 	mbedtls_platform_zeroize(val, sizeof(val));
+	return r;
+}
+
+static int import_set(void *ctx, const char *key, const char *value, char *err, size_t errsize)
+{
+	return config_set(ctx, key, value, err, errsize);
+}
+
+int config_import(struct settings *s, const char *text, unsigned *line_no, char *err,
+		  size_t errsize)
+{
+	/* Every line is validated first; then applied. A failure while
+	 * applying (image full) restores the image as it was. */
+	static struct settings backup; /* 8 KiB: not on a small stack */
+	int r = config_parse_text(text, NULL, NULL, line_no, err, errsize);
+	if (r < 0)
+		return r;
+	backup = *s;
+	r = config_parse_text(text, import_set, s, line_no, err, errsize);
+	if (r < 0)
+		*s = backup;
 	mbedtls_platform_zeroize(&backup, sizeof(backup));
-	return 0;
+	return r;
 }
 
 int config_save(struct settings *s)

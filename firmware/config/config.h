@@ -107,6 +107,18 @@ int config_show_value(const struct settings *s, config_board_fn board, const cha
 /* Parses "5d", "1h30m", "90" (seconds) into seconds. 0 or CONFIG_EINVAL. */
 int config_parse_duration(const char *text, uint32_t *seconds);
 
+/* Walks a text of "key = value" lines (blank lines and lines starting
+ * with '#' skipped, blanks around key and value trimmed, at most
+ * CONFIG_VALUE_MAX bytes per value), validating each with
+ * config_validate() and handing it to fn (NULL: validate only). Stops at
+ * the first bad line or the first fn error: returns that negative code,
+ * *line_no (may be NULL) its 1-based number, err the reason. 0 when every
+ * line passed. key and value are valid during the call only. */
+typedef int (*config_line_fn)(void *ctx, const char *key, const char *value, char *err,
+			      size_t errsize);
+int config_parse_text(const char *text, config_line_fn fn, void *ctx, unsigned *line_no,
+		      char *err, size_t errsize);
+
 /* Applies a text of "key = value" lines (the same keys and values as the
  * console's `config set`; blank lines and lines starting with '#' are
  * skipped; at most CONFIG_VALUE_MAX bytes per value). Every line is

@@ -337,6 +337,66 @@ static void import_key_value_text(void **state)
 	flashsim_close(fs);
 }
 
+struct seen {
+	unsigned n;
+	char kv[4][64];
+	int fail_at; /* 1-based call that fails, 0: none */
+};
+
+static int collect(void *ctx, const char *key, const char *value, char *err, size_t errsize)
+{
+	struct seen *sn = ctx;
+	if (++sn->n == (unsigned)sn->fail_at) {
+		snprintf(err, errsize, "table full");
+		return -28;
+	}
+	if (sn->n <= 4)
+		snprintf(sn->kv[sn->n - 1], sizeof(sn->kv[0]), "%s|%s", key, value);
+	return 0;
+}
+
+/* The walker the host board's --config file and config_import share:
+ * every line validated, handed over trimmed, the first error stops it
+ * with its line number (from validation or from the callback). */
+static void parse_text_walks_validated_lines(void **state)
+{
+	(void)state;
+	char err[CONFIG_ERR_MAX] = "";
+	unsigned line = 0;
+	struct seen sn = { 0 };
+	const char *text = "# board file\r\n"
+			   "hostname =  gw.example.org \r\n"
+			   "\t\n"
+			   "smtp_port=2525\n"
+			   "   # indented comment\n"
+			   "relay_networks = 10.0.0.0/8";
+	assert_int_equal(config_parse_text(text, collect, &sn, &line, err, sizeof(err)), 0);
+	assert_int_equal(sn.n, 3);
+	assert_string_equal(sn.kv[0], "hostname|gw.example.org");
+	assert_string_equal(sn.kv[1], "smtp_port|2525");
+	assert_string_equal(sn.kv[2], "relay_networks|10.0.0.0/8");
+	/* validation only (fn NULL) finds the bad value and its line */
+	assert_int_equal(config_parse_text("hostname = a\nsmtp_port = 70000\n", NULL, NULL, &line,
+					   err, sizeof(err)),
+			 CONFIG_EINVAL);
+	assert_int_equal(line, 2);
+	assert_non_null(strstr(err, "smtp_port"));
+	/* a callback error stops the walk at its line */
+	sn = (struct seen){ .fail_at = 2 };
+	assert_int_equal(config_parse_text("hostname = a\n\nsmtp_port = 25\nhostname = b\n", collect,
+					   &sn, &line, err, sizeof(err)),
+			 -28);
+	assert_int_equal(line, 3);
+	assert_string_equal(err, "table full");
+	assert_int_equal(sn.n, 2);
+	/* a value over CONFIG_VALUE_MAX is refused, not cut */
+	static char big[CONFIG_VALUE_MAX + 64];
+	int n = snprintf(big, sizeof(big), "hostname = ");
+	memset(big + n, 'a', sizeof(big) - (size_t)n - 1);
+	assert_true(config_parse_text(big, NULL, NULL, &line, err, sizeof(err)) < 0);
+	assert_int_equal(line, 1);
+}
+
 static void durations_parse(void **state)
 {
 	(void)state;
@@ -389,6 +449,7 @@ int main(void)
 		cmocka_unit_test(passwords_are_hashed_checked_and_never_shown),
 		cmocka_unit_test(factory_reset_empties_and_saves),
 		cmocka_unit_test(import_key_value_text),
+		cmocka_unit_test(parse_text_walks_validated_lines),
 		cmocka_unit_test(durations_parse),
 		cmocka_unit_test(doc_lists_every_key),
 	};
