@@ -574,19 +574,45 @@ static int cmd_config(struct console *c, struct args *a, struct console_out *o)
 static int tlsa_record(struct console *c, const mbedtls_x509_crt *crt, const char *label,
 		       struct console_out *o)
 {
-	uint8_t spki[600], dig[32]; /* P-256 SPKI is 91 bytes; RSA-4096 about 550 */
-	int n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&crt->pk, spki, sizeof(spki));
-	if (n <= 0) {
-		console_printf(o, "error: cannot encode the public key (%d)\n", n);
+	uint8_t dig[32];
+	if (rollover_spki_sha256(crt, dig) != 0) {
+		console_puts(o, "error: the certificate has no public key\n");
 		return CONSOLE_EFAIL;
 	}
-	mbedtls_sha256(spki + sizeof(spki) - n, (size_t)n, dig, 0);
 	char host[CONFIG_VALUE_MAX + 1], hex[65];
 	config_get(c->env->settings, c->env->board, "hostname", host, sizeof(host));
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
 	console_printf(o, "%s_25._tcp.%s. IN TLSA 3 1 1 %s\n", label, host, hex);
 	return 0;
+}
+
+/* The DNS watch of the next record (DANE-RULES 24), for show and switch. */
+static bool tlsa_watch(struct console *c, struct console_out *o, struct rollover_status *st)
+{
+	if (!c->env->tlsa_status) {
+		console_puts(o, "dns:     no resolver: the next record cannot be checked here\n");
+		return false;
+	}
+	c->env->tlsa_status(st);
+	console_printf(o, "dns:     %s: %s%s%s%s\n", st->name, rollover_verdict_name(st->verdict),
+		       st->detail[0] ? " (" : "", st->detail, st->detail[0] ? ")" : "");
+	if (st->checked_at && st->verdict != ROLLOVER_LOOKUP_FAILED)
+		console_printf(o, "         current record %s, next record %s\n",
+			       st->current_published ? "published" : "NOT published",
+			       st->next_published ? "published" : "not published");
+	if (st->verdict == ROLLOVER_WAITING || st->verdict == ROLLOVER_READY) {
+		int64_t now = wall(c);
+		console_printf(o, "         next record seen since %lld s, TTL %lu s; %s\n",
+			       (long long)(now > st->first_seen ? now - st->first_seen : 0),
+			       (unsigned long)st->ttl,
+			       st->verdict == ROLLOVER_READY ? "switch is safe"
+							     : "switch safe in");
+		if (st->verdict == ROLLOVER_WAITING)
+			console_printf(o, "         %lld s (two TTLs after the first sighting)\n",
+				       (long long)(st->ready_at - now));
+	}
+	return true;
 }
 
 static int tlsa_next_record(struct console *c, struct console_out *o)
@@ -606,7 +632,7 @@ static int tlsa_next_record(struct console *c, struct console_out *o)
 	return err ? CONSOLE_EFAIL : 0;
 }
 
-static const char *tlsa_usage = "tlsa [show] | tlsa next | tlsa switch confirm";
+static const char *tlsa_usage = "tlsa [show] | tlsa next | tlsa check | tlsa switch confirm|force";
 
 static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 {
@@ -619,9 +645,30 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 	if (strcmp(sub, "show") == 0 && a->argc <= 2) {
 		int e = tlsa_record(c, &c->env->cred->cert, "", o);
 		const uint8_t *v;
-		if (!e && settings_get(s, "tls_next_cert", &v) > 0)
+		if (!e && settings_get(s, "tls_next_cert", &v) > 0) {
+			struct rollover_status st;
 			e = tlsa_next_record(c, o);
+			tlsa_watch(c, o, &st);
+		}
 		return e;
+	}
+	if (strcmp(sub, "check") == 0 && a->argc == 2) {
+		if (!c->env->tlsa_check) {
+			console_puts(o, "error: no resolver: cannot look the record up\n");
+			return CONSOLE_ENOTSUP;
+		}
+		int e = c->env->tlsa_check();
+		if (e == ROLLOVER_ENOENT) {
+			console_puts(o, "error: no next key: tlsa next first\n");
+			return CONSOLE_EINVAL;
+		}
+		if (e && e != ROLLOVER_EBUSY) {
+			console_printf(o, "error: lookup not started (%d)\n", e);
+			return CONSOLE_EFAIL;
+		}
+		console_puts(o, "looking the TLSA record up; the answer shows in `tlsa show` and "
+				"the log\n");
+		return 0;
 	}
 	if (strcmp(sub, "next") == 0 && a->argc == 2) {
 		const uint8_t *v;
@@ -645,13 +692,16 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 			}
 			LOG_INFO("console: tlsa next key made");
 			console_puts(o, "next key and certificate made and saved.\n");
+			if (c->env->tlsa_changed)
+				c->env->tlsa_changed();
 		} else {
 			console_puts(o, "a next key exists already (shown below).\n");
 		}
 		console_puts(o, "publish both records now:\n");
 		tlsa_record(c, &c->env->cred->cert, "current: ", o);
 		int e = tlsa_next_record(c, o);
-		console_puts(o, "then, two TTLs later, tlsa switch confirm\n");
+		console_puts(o, "then, two TTLs after it is visible in DNS, tlsa switch confirm "
+				"(the relay watches DNS and says when: tlsa show)\n");
 		return e;
 	}
 	if (strcmp(sub, "switch") == 0) {
@@ -662,14 +712,24 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 			console_puts(o, "error: no next key: tlsa next first\n");
 			return CONSOLE_EINVAL;
 		}
-		console_puts(o, "warning (DANE-RULES.md rule 24): the next record must be published "
-				"and visible for at least two TTLs of the TLSA RRset before the switch, "
-				"or senders holding the old RRset will fail DANE and defer mail.\n"
-				"this build does not check DNS yet: you confirm it.\n");
-		if (a->argc != 3 || strcmp(a->argv[2], "confirm") != 0) {
+		bool force = a->argc == 3 && strcmp(a->argv[2], "force") == 0;
+		bool confirm = a->argc == 3 && strcmp(a->argv[2], "confirm") == 0;
+		struct rollover_status st;
+		bool watched = tlsa_watch(c, o, &st);
+		bool safe = watched && st.verdict == ROLLOVER_READY;
+		if (!force && !safe) {
+			console_puts(o, "the switch waits (DANE-RULES.md rule 24): the next record must be "
+					"visible, DNSSEC-signed, for two TTLs, or senders holding the old "
+					"RRset fail DANE and defer mail. tlsa check asks DNS now; "
+					"tlsa switch force skips the check.\n");
+			return a->argc == 2 ? 0 : CONSOLE_EINVAL;
+		}
+		if (!force && !confirm) {
 			console_puts(o, "type: tlsa switch confirm\n");
 			return a->argc == 2 ? 0 : CONSOLE_EINVAL;
 		}
+		if (force && !safe)
+			LOG_WARN("console: tlsa switch forced before the next record was seen for two TTLs");
 		/* Copy out first: settings_set moves entries under the pointers. */
 		if ((size_t)kl > sizeof(c->key_der) || (size_t)cl > sizeof(c->crt_der)) {
 			console_puts(o, "error: the next key or certificate is too large\n");
@@ -686,14 +746,28 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 			e = settings_set(s, "tls_next_cert", NULL, 0);
 		if (!e)
 			e = settings_save(s);
-		mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
 		if (e) {
+			mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
 			console_printf(o, "error: switch not saved (%d): reboot keeps the current key\n", e);
 			return CONSOLE_EFAIL;
 		}
-		LOG_WARN("console: tlsa switch: next key becomes current at the next boot");
-		console_puts(o, "switched: the new key is used from the next boot (reboot yes). "
-				"Keep the old record until then, and remove it afterwards.\n");
+		if (c->env->tlsa_changed)
+			c->env->tlsa_changed();
+		/* Live: new inbound sessions get the new key at once (the
+		 * settings hold it for every boot after). */
+		e = c->env->tls_cred_switch ? c->env->tls_cred_switch(c->key_der, (size_t)kl, c->crt_der,
+								       (size_t)cl)
+					    : CONSOLE_ENOTSUP;
+		mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
+		if (e) {
+			LOG_WARN("console: tlsa switch: next key becomes current at the next boot");
+			console_puts(o, "switched: the new key is used from the next boot (reboot yes). "
+					"Keep the old record until then, and remove it afterwards.\n");
+			return 0;
+		}
+		LOG_WARN("console: tlsa switch: the new key is in service");
+		console_puts(o, "switched: new sessions use the new key now. Remove the old record "
+				"from DNS.\n");
 		return 0;
 	}
 	return bad(o, tlsa_usage, "unknown tlsa command");
@@ -770,7 +844,7 @@ static const struct cmd cmds[] = {
 	{ "config", cmd_config, NULL,
 	  "show settings, set/unset a key, save to flash, factory reset" },
 	{ "tlsa", cmd_tlsa, NULL,
-	  "the gateway's own TLSA 3 1 1 record; next key rollover (next, switch confirm)" },
+	  "the gateway's own TLSA 3 1 1 record; key rollover watched in DNS (next, check, switch)" },
 	{ "stats", cmd_stats, "stats", "deliveries by TLS class and destination domain" },
 	{ "passwd", cmd_passwd, "passwd", "set the console password (asked twice, not echoed)" },
 	{ "logout", cmd_logout, "logout", "end this console session" },

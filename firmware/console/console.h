@@ -17,6 +17,7 @@
 #include "config/settings.h"
 #include "queue/queue.h"
 #include "relay/inbound.h"
+#include "relay/rollover.h"
 #include "tls/tls.h"
 
 #define CONSOLE_LINE_MAX 512	   /* bytes of one command line, NUL included */
@@ -100,6 +101,15 @@ struct console_env {
 	uint64_t (*now_ms)(void);	 /* port_now_ms */
 	int64_t (*wall_time)(void);	 /* port_wall_time: queue times are wall seconds */
 	uint32_t boot_count;
+	/* The TLSA rollover watch (relay/rollover.h); NULL: no resolver, so
+	 * `tlsa switch` needs `force`. */
+	void (*tlsa_status)(struct rollover_status *st);
+	int (*tlsa_check)(void);   /* rollover_check_now */
+	void (*tlsa_changed)(void); /* rollover_reset: next key made or switched */
+	/* Puts a new key and certificate (DER) into service for new inbound
+	 * sessions now; NULL or an error: from the next boot. */
+	int (*tls_cred_switch)(const uint8_t *key, size_t key_len, const uint8_t *crt,
+			       size_t crt_len);
 };
 
 enum console_mode {

@@ -353,10 +353,15 @@ static void tlsa_show_next_switch(void **state)
 
 	assert_int_equal(run("tlsa switch"), 0);
 	assert_out_has("rule 24");
-	assert_out_has("tlsa switch confirm");
+	assert_out_has("no resolver");
 	assert_int_equal(settings_get(&r->settings, "tls_next_cert", &nc), ncl); /* unchanged */
 	assert_int_equal(run("tlsa switch now"), CONSOLE_EINVAL);
-	assert_int_equal(run("tlsa switch confirm"), 0);
+	/* no resolver: DNS cannot say it is safe, so confirm is not enough */
+	assert_int_equal(run("tlsa switch confirm"), CONSOLE_EINVAL);
+	assert_out_has("the switch waits");
+	assert_int_equal(settings_get(&r->settings, "tls_next_cert", &nc), ncl); /* unchanged */
+	assert_int_equal(run("tlsa check"), CONSOLE_ENOTSUP);
+	assert_int_equal(run("tlsa switch force"), 0);
 	assert_out_has("next boot");
 	const uint8_t *cur;
 	assert_int_equal(settings_get(&r->settings, "tls_next_cert", &nc), SETTINGS_ENOENT);
@@ -369,6 +374,71 @@ static void tlsa_show_next_switch(void **state)
 	assert_string_equal(hex, nhex);
 	assert_false(r->settings.dirty); /* saved */
 	assert_int_equal(run("tlsa frob"), CONSOLE_EINVAL);
+}
+
+/* The DNS watch decides (DANE-RULES 24): confirm is refused while the
+ * next record has not been seen for two TTLs, accepted once it has; the
+ * new key goes into service live through the switch hook. */
+static struct rollover_status fake_roll;
+static int roll_checks, roll_changes, cred_switches;
+static size_t switched_key_len;
+static void fake_tlsa_status(struct rollover_status *st) { *st = fake_roll; }
+static int fake_tlsa_check(void) { roll_checks++; return 0; }
+static void fake_tlsa_changed(void) { roll_changes++; }
+static int fake_cred_switch(const uint8_t *key, size_t kl, const uint8_t *crt, size_t cl)
+{
+	(void)crt;
+	(void)cl;
+	cred_switches++;
+	switched_key_len = key && key[0] == 0x30 ? kl : 0; /* a DER SEQUENCE, not wiped */
+	return 0;
+}
+
+static void tlsa_switch_waits_for_dns(void **state)
+{
+	(void)state;
+	r->env.tlsa_status = fake_tlsa_status;
+	r->env.tlsa_check = fake_tlsa_check;
+	r->env.tlsa_changed = fake_tlsa_changed;
+	r->env.tls_cred_switch = fake_cred_switch;
+	roll_checks = roll_changes = cred_switches = 0;
+	assert_int_equal(run("config set hostname gw.example"), 0);
+	assert_int_equal(run("tlsa next"), 0);
+	assert_int_equal(roll_changes, 1);
+	assert_int_equal(run("tlsa check"), 0);
+	assert_int_equal(roll_checks, 1);
+	fake_roll = (struct rollover_status){ .verdict = ROLLOVER_NEXT_MISSING, .checked_at = T0,
+					      .current_published = true,
+					      .name = "_25._tcp.gw.example" };
+	assert_int_equal(run("tlsa"), 0);
+	assert_out_has("next record not published");
+	assert_int_equal(run("tlsa switch confirm"), CONSOLE_EINVAL);
+	assert_out_has("the switch waits");
+	fake_roll.verdict = ROLLOVER_WAITING;
+	fake_roll.next_published = true;
+	fake_roll.first_seen = fake_wall - 100;
+	fake_roll.ttl = 300;
+	fake_roll.ready_at = fake_roll.first_seen + 600;
+	assert_int_equal(run("tlsa switch confirm"), CONSOLE_EINVAL);
+	assert_out_has("switch safe in");
+	assert_out_has("500 s");
+	const uint8_t *nc;
+	assert_true(settings_get(&r->settings, "tls_next_cert", &nc) > 0); /* still waiting */
+	assert_int_equal(cred_switches, 0);
+	fake_roll.verdict = ROLLOVER_READY;
+	assert_int_equal(run("tlsa switch"), 0);
+	assert_out_has("switch is safe");
+	assert_out_has("type: tlsa switch confirm");
+	assert_int_equal(run("tlsa switch confirm"), 0);
+	assert_out_has("new sessions use the new key now");
+	assert_int_equal(cred_switches, 1);
+	assert_true(switched_key_len > 0);
+	assert_int_equal(roll_changes, 2);
+	assert_int_equal(settings_get(&r->settings, "tls_next_cert", &nc), SETTINGS_ENOENT);
+	r->env.tlsa_status = NULL;
+	r->env.tlsa_check = NULL;
+	r->env.tlsa_changed = NULL;
+	r->env.tls_cred_switch = NULL;
 }
 
 static void stats_by_class_and_domain(void **state)
@@ -606,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_tail_and_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(config_show_set_save_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(tlsa_show_next_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(tlsa_switch_waits_for_dns, setup, teardown),
 		cmocka_unit_test_setup_teardown(stats_by_class_and_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(passwd_login_and_reboot, setup, teardown),
 		cmocka_unit_test_setup_teardown(output_sink_is_bounded, setup, teardown),
