@@ -39,6 +39,9 @@ make -j"$J" BOARD=host || record_fail "build[host]"
 step "host board: unit tests (ASan + UBSan)"
 make -j"$J" BOARD=host unit-run || status=1
 
+step "host tool: dane-verify (PEM chain against TLSA records)"
+run_counted "dane-verify" make -C tools/dane-verify check
+
 step "fuzz: libFuzzer targets, seeds replayed + ${FUZZ_SECONDS:-10} s each (native)"
 run_counted "fuzz" make -j"$J" BOARD=host FUZZ_SECONDS="${FUZZ_SECONDS:-10}" fuzz-smoke
 

@@ -62,5 +62,5 @@ expect 2 "bad TLSA record" -- "$tmp/chain.pem" "3 1 1 xyz"
 expect 2 "cannot read" -- "$tmp/none.pem" "3 1 1 00"
 expect 2 "usage" --
 
-echo "dane-verify: $((n - fails))/$n cases passed"
+echo "dane-verify: $((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]
