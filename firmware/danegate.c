@@ -17,6 +17,7 @@
 #include "queue/queue.h"
 #include "relay/inbound.h"
 #include "tls/tls.h"
+#include "web/web.h"
 #include "log/log.h"
 #include "port.h"
 #include "version.h"
@@ -33,6 +34,7 @@ static struct {
 	struct console_stats stats; /* the delivery side feeds it */
 	struct console_env con_env;
 	struct serial serial;
+	struct web_config web;
 } dg;
 
 /* A setting through the typed config: a valid saved value, then the
@@ -135,6 +137,29 @@ static void boot_log(void)
 	}
 }
 
+/* The web console (firmware/web): HTTPS on web_port with the gateway's
+ * certificate, plain HTTP only on web_http_port / web_http. */
+static void web_start_console(void)
+{
+	uint32_t port = 443, http_port = 0;
+	bool http = false;
+	(void)config_get_uint(&dg.settings, port_setting, "web_port", &port);
+	(void)config_get_uint(&dg.settings, port_setting, "web_http_port", &http_port);
+	(void)config_get_bool(&dg.settings, port_setting, "web_http", &http);
+	if (http && !http_port)
+		http_port = 80;
+	dg.web = (struct web_config){
+		.env = &dg.con_env,
+		.cred = dg.con_env.cred,
+		.port = (uint16_t)port,
+		.http_port = (uint16_t)http_port,
+		.listen = dg.in.listen,
+		/* .probe / .probe_cancel: the delivery side's probe once it has one */
+	};
+	if ((port || http_port) && web_start(&dg.web) != 0)
+		LOG_WARN("web: console not started");
+}
+
 int danegate_main(void)
 {
 	char buf[CONFIG_VALUE_MAX + 1]; /* the longest config value (smtp_users hashed) */
@@ -208,9 +233,11 @@ int danegate_main(void)
 		.boot_count = boots,
 	};
 	serial_init(&dg.serial, &dg.con_env, NULL);
+	web_start_console();
 	for (;;) {
 		port_poll(250);
 		serial_poll(&dg.serial);
 		inbound_tick(port_now_ms());
+		web_tick(port_now_ms());
 	}
 }

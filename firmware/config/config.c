@@ -60,7 +60,11 @@ static const struct config_key keys[] = {
 	{ "console_password", CONFIG_T_HASH, "", 0, 0, NULL,
 	  "console login password (set with passwd); stored as a salted hash" },
 	{ "web_http", CONFIG_T_BOOL, "off", 0, 0, NULL,
-	  "serve the web console over plain HTTP too (HTTPS always)" },
+	  "serve the web console over plain HTTP too (on web_http_port, or 80 if that is 0)" },
+	{ "web_port", CONFIG_T_UINT, "443", 0, 65535, NULL,
+	  "TCP port of the HTTPS web console (the gateway's certificate); 0: off" },
+	{ "web_http_port", CONFIG_T_UINT, "0", 0, 65535, NULL,
+	  "TCP port of a plain-HTTP web console (passwords in clear!); 0: off" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
