@@ -145,7 +145,7 @@ static int session_find(struct web_app *app, const char *cookie)
 		struct web_session *s = &app->sess[i];
 		if (!s->used || mbedtls_ct_memcmp(s->sid, sid, sizeof(sid)) != 0)
 			continue;
-		if (t - s->last > WEB_SESSION_IDLE_MS || t - s->created > WEB_SESSION_MAX_MS) {
+		if (t - s->last > WEB_SESSION_IDLE_MS || t - s->created >= WEB_SESSION_MAX_MS) {
 			LOG_INFO("web: session expired");
 			session_end(s);
 			return -1;
