@@ -93,13 +93,14 @@ for p in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
 v = f.get("TLS1_2", {}).get("finding", "missing")
 say(v.startswith("offered"), "testssl: TLS 1.2 offered", v)
 for c in ("cipherlist_NULL", "cipherlist_aNULL", "cipherlist_EXPORT", "cipherlist_LOW",
-          "cipherlist_3DES_IDEA"):
+          "cipherlist_3DES_IDEA", "cipherlist_AVERAGE"):
     v = f.get(c, {}).get("finding", "missing")
     say(v.startswith("not offered"), f"testssl: {c[11:]} ciphers not offered", v)
 vulns = [i for i in items if i.get("section", "") == "vulnerabilities" or
          i["id"] in ("heartbleed", "CCS", "ticketbleed", "ROBOT", "secure_renego",
                      "secure_client_renego", "CRIME_TLS", "POODLE_SSL", "fallback_SCSV",
-                     "SWEET32", "FREAK", "DROWN", "LOGJAM", "BEAST", "LUCKY13", "RC4")]
+                     "SWEET32", "FREAK", "DROWN", "LOGJAM", "BEAST", "LUCKY13", "RC4",
+                     "BREACH")]
 bad = [f'{i["id"]}={i["severity"]}: {i["finding"]}' for i in vulns
        if i.get("severity") in ("MEDIUM", "HIGH", "CRITICAL")]
 say(len(vulns) >= 10 and not bad, f"testssl: no known vulnerability ({len(vulns)} checked)",
@@ -117,17 +118,30 @@ PY
 }
 
 run_host() {
-	local log=$T/host.log flash=$T/host-flash.img fifo=$T/host.in smtp web from
+	local log=$T/host.log flash=$T/host-flash.img fifo=$T/host.in smtp web http from code
 	[ -x build/host/danegate ] || make -s -j2 BOARD=host >/dev/null
 	smtp=$(free_port)
 	web=$(free_port)
+	http=$(free_port)
 	mkfifo "$fifo"
 	exec 7<>"$fifo" # keeps the console's input open across the reboot
 	build/host/danegate --flash "$flash" --smtp-port "$smtp" --listen 127.0.0.1 \
-		--set web_port="$web" <"$fifo" >"$T/host.console" 2>"$log" &
+		--set web_port="$web" --set web_http_port="$http" <"$fifo" >"$T/host.console" 2>"$log" &
 	E2E_PIDS+=("$!")
 	wait_log "$log" 'web: console on https://127\.0\.0\.1:' 20
 	check "host: web console listening on https://127.0.0.1:$web" $? "$(tail -3 "$log")"
+	# Plain HTTP only because web_http_port is set: its cookie is not Secure.
+	curl -s -m 10 -D "$T/http.head" -o /dev/null "http://127.0.0.1:$http/login"
+	expect "host: plain HTTP console on web_http_port" "$T/http.head" '^HTTP/1\.1 200'
+	! grep -qi '^Set-Cookie:.*Secure' "$T/http.head" && grep -qi '^Set-Cookie: dg_sid=.*HttpOnly; SameSite=Strict' "$T/http.head"
+	check "host: plain HTTP cookie HttpOnly, SameSite=Strict, not Secure" $?
+	# Bad requests over HTTPS get their own status and change nothing.
+	code=$(curl -sk -m 10 -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 5000 /dev/zero | tr '\0' a)" "https://127.0.0.1:$web/")
+	check "host: an oversized header line is 431" $(($code != 431)) "got $code"
+	code=$(curl -sk -m 10 -o /dev/null -w '%{http_code}' -X PUT "https://127.0.0.1:$web/settings")
+	check "host: PUT is 405" $(($code != 405)) "got $code"
+	code=$(curl -sk -m 10 -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary x "https://127.0.0.1:$web/login")
+	check "host: a chunked body is refused (501)" $(($code != 501)) "got $code"
 	serial_send "$fifo" passwd "$PW" "$PW"
 	wait_log "$T/host.console" 'password changed and saved' 15
 	check "host: console password set over the serial console (passwd)" $?
