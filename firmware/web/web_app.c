@@ -60,11 +60,13 @@ void web_put_html(struct web_sink *s, const char *text, size_t n)
 
 void web_printf(struct web_sink *s, const char *fmt, ...)
 {
-	char line[256]; /* bounds one formatted piece: callers print short fields */
+	char line[256]; /* bounds one formatted piece: long static text goes through web_puts */
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(line))
+		LOG_ERR("web: page piece cut at %u bytes", (unsigned)sizeof(line) - 1);
 	if (n > 0)
 		web_put(s, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
@@ -100,12 +102,28 @@ static uint64_t now(const struct web_app *app)
 
 /* ---- sessions and tokens ------------------------------------------------- */
 
+static bool password_set(const struct web_app *app);
+
 int web_app_init(struct web_app *app, const struct web_app_config *cfg)
 {
 	memset(app, 0, sizeof(*app));
 	app->cfg = *cfg;
 	console_init(&app->con, cfg->env);
-	return port_random(app->key, sizeof(app->key));
+	int err = port_random(app->key, sizeof(app->key));
+	if (err || password_set(app))
+		return err;
+	static const char abc[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; /* 32: 5 bits each */
+	uint8_t rnd[WEB_SETUP_CODE_LEN - 1];
+	if ((err = port_random(rnd, sizeof(rnd))) != 0)
+		return err;
+	for (unsigned i = 0, k = 0; i < WEB_SETUP_CODE_LEN; i++)
+		app->setup_code[i] = i == 4 ? '-' : abc[rnd[k++] & 31];
+	app->setup_code[WEB_SETUP_CODE_LEN] = '\0';
+	mbedtls_platform_zeroize(rnd, sizeof(rnd));
+	LOG_WARN("web: no console password yet: set one with passwd on the serial console, or "
+		 "in the web console with the one-time setup code %s",
+		 app->setup_code);
+	return 0;
 }
 
 /* The token for a cookie value: tag 's' for a session, 'p' before login. */
@@ -260,6 +278,7 @@ static void do_login(struct web_app *app, const struct http_parser *p, struct we
 	char pw[CONSOLE_LINE_MAX], h[CONFIG_VALUE_MAX + 1];
 	uint64_t t = now(app);
 	respond(r, 403, WEB_P_LOGIN, NULL);
+	memcpy(r->cookie, p->sid, sizeof(r->cookie) - 1); /* the form again, same token */
 	if (!csrf_ok(app, 'p', p->sid, p->buf)) {
 		r->why = "the login form expired: try again";
 		return;
@@ -293,6 +312,71 @@ static void do_login(struct web_app *app, const struct http_parser *p, struct we
 		return;
 	}
 	LOG_INFO("web: logged in");
+	redirect(r, "/");
+	r->set_cookie = true;
+}
+
+/* First boot: the one-time setup code sets the console password. */
+static void do_setup(struct web_app *app, const struct http_parser *p, struct web_resp *r)
+{
+	char code[16], pw[CONSOLE_LINE_MAX], again[CONSOLE_LINE_MAX], err[CONFIG_ERR_MAX];
+	uint64_t t = now(app);
+	respond(r, 403, WEB_P_LOGIN, NULL);
+	memcpy(r->cookie, p->sid, sizeof(r->cookie) - 1);
+	if (!csrf_ok(app, 'p', p->sid, p->buf)) {
+		r->why = "the setup form expired: try again";
+		return;
+	}
+	if (password_set(app) || !app->setup_code[0]) {
+		r->why = "a console password is set already: log in with it";
+		return;
+	}
+	if (t < app->login_pause_until) {
+		r->status = 429;
+		r->why = "too many wrong codes: wait and try again";
+		return;
+	}
+	bool code_ok = http_form_get(p->buf, "code", code, sizeof(code)) == WEB_SETUP_CODE_LEN;
+	for (unsigned i = 0; code_ok && i < WEB_SETUP_CODE_LEN; i++)
+		if (code[i] >= 'a' && code[i] <= 'z')
+			code[i] = (char)(code[i] - 'a' + 'A');
+	code_ok = code_ok && mbedtls_ct_memcmp(code, app->setup_code, WEB_SETUP_CODE_LEN) == 0;
+	if (!code_ok) {
+		if (++app->login_failures % WEB_LOGIN_TRIES == 0)
+			app->login_pause_until = t + WEB_LOGIN_PAUSE_MS;
+		LOG_WARN("web: wrong setup code");
+		r->why = "wrong setup code (it is in the boot log on the serial console)";
+		return;
+	}
+	int n = http_form_get(p->buf, "password", pw, sizeof(pw));
+	int m = http_form_get(p->buf, "again", again, sizeof(again));
+	int e = CONFIG_EINVAL;
+	if (n < 0 || m < 0 || strcmp(pw, again) != 0) {
+		r->status = 400;
+		r->why = "the two passwords differ; nothing changed";
+	} else if (config_validate("console_password", pw, err, sizeof(err)) != 0 ||
+		   config_hash_is_hash(pw)) {
+		r->status = 400;
+		r->why = "the password is not acceptable (at least 8 characters, no spaces); "
+			 "nothing changed";
+	} else if ((e = config_set(app->cfg.env->settings, "console_password", pw, err,
+				   sizeof(err))) != 0 ||
+		   (e = config_save(app->cfg.env->settings)) != 0) {
+		config_unset(app->cfg.env->settings, "console_password", NULL, 0);
+		respond(r, 500, WEB_P_ERROR, "the password could not be saved");
+	}
+	mbedtls_platform_zeroize(pw, sizeof(pw));
+	mbedtls_platform_zeroize(again, sizeof(again));
+	if (e)
+		return;
+	mbedtls_platform_zeroize(app->setup_code, sizeof(app->setup_code));
+	app->login_failures = 0;
+	LOG_INFO("web: console password set with the setup code");
+	memset(r->cookie, 0, sizeof(r->cookie));
+	if (session_new(app, r->cookie) < 0) {
+		respond(r, 503, WEB_P_ERROR, "no randomness for a session id");
+		return;
+	}
 	redirect(r, "/");
 	r->set_cookie = true;
 }
@@ -454,6 +538,11 @@ void web_app_handle(struct web_app *app, const struct http_parser *p, bool https
 		}
 		return;
 	}
+	if (strcmp(p->path, "/setup") == 0) {
+		if (!post)
+			return respond(r, 405, WEB_P_ERROR, "POST only");
+		return do_setup(app, p, r);
+	}
 	if (strcmp(p->path, "/logout") == 0) {
 		if (!post)
 			return respond(r, 405, WEB_P_ERROR, "POST only");
@@ -543,14 +632,12 @@ static void top(struct web_app *app, const struct web_resp *r, const char *title
 	static const char *const nav[][2] = { { "/", "Dashboard" }, { "/queue", "Queue" },
 					      { "/log", "Log" },	 { "/settings", "Settings" },
 					      { "/probe", "Probe" },	 { "/tlsa", "TLSA" } };
-	web_printf(s, "<!doctype html><html lang=en><head><meta charset=utf-8>"
-		      "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
-		      "%s<title>danegate: %s</title><link rel=stylesheet href=/style.css></head>"
-		      "<body><header><b>danegate</b>",
-		   r->page == WEB_P_PROBE && app->probe_running
-			   ? "<meta http-equiv=refresh content=2>"
-			   : "",
-		   title);
+	web_puts(s, "<!doctype html><html lang=en><head><meta charset=utf-8>"
+		    "<meta name=viewport content=\"width=device-width,initial-scale=1\">");
+	if (r->page == WEB_P_PROBE && app->probe_running)
+		web_puts(s, "<meta http-equiv=refresh content=2>");
+	web_printf(s, "<title>danegate: %s</title>", title);
+	web_puts(s, "<link rel=stylesheet href=/style.css></head><body><header><b>danegate</b>");
 	if (r->session >= 0) {
 		web_puts(s, "<nav>");
 		for (unsigned i = 0; i < sizeof(nav) / sizeof(nav[0]); i++)
@@ -605,12 +692,11 @@ static void page_queue(struct web_app *app, const struct web_resp *r, struct web
 		snprintf(line, sizeof(line), "queue show %08lX", (unsigned long)r->msg_id);
 		show_cmd(app, line, s);
 		form_open(app, r, "/queue", s);
-		web_printf(s, "<input type=hidden name=id value=%08lX>"
-			      "<button name=a value=hold>Hold</button>"
-			      "<button name=a value=release>Release</button>"
-			      "<button name=a value=delete class=warn>Delete</button></form>"
-			      "<p><a href=/queue>All messages</a></p>",
-			   (unsigned long)r->msg_id);
+		web_printf(s, "<input type=hidden name=id value=%08lX>", (unsigned long)r->msg_id);
+		web_puts(s, "<button name=a value=hold>Hold</button>"
+			    "<button name=a value=release>Release</button>"
+			    "<button name=a value=delete class=warn>Delete</button></form>"
+			    "<p><a href=/queue>All messages</a></p>");
 		return;
 	}
 	form_open(app, r, "/queue", s);
@@ -723,18 +809,33 @@ void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink
 			web_put_html(s, r->why, strlen(r->why));
 			web_puts(s, "</p>");
 		}
-		if (!password_set(app)) {
-			web_puts(s, "<p class=err>No console password is set yet. Set one on the "
-				    "serial console with <code>passwd</code>, then log in here.</p>");
-			break;
-		}
 		char tok[33];
 		csrf_token(app, 'p', r->cookie, tok);
+		if (!password_set(app)) {
+			web_puts(s, "<p class=err>No console password is set yet. Set one on the "
+				    "serial console with <code>passwd</code>, then log in here");
+			if (!app->setup_code[0]) {
+				web_puts(s, ".</p>");
+				break;
+			}
+			web_printf(s, ", or set it here with the one-time setup code from the boot "
+				      "log.</p><form method=post action=/setup><input type=hidden "
+				      "name=csrf value=%s>",
+				   tok);
+			web_puts(s, "<label for=c>Setup code</label><input id=c type=text name=code "
+				    "autocomplete=off placeholder=XXXX-XXXX><label for=n>New password"
+				    "</label><input id=n type=password name=password "
+				    "autocomplete=new-password><label for=a>Again</label><input id=a "
+				    "type=password name=again autocomplete=new-password><button>Set the "
+				    "password</button></form>");
+			break;
+		}
 		web_printf(s, "<form method=post action=/login><input type=hidden name=csrf "
-			      "value=%s><label for=p>Console password</label><input id=p "
-			      "type=password name=password autocomplete=current-password autofocus>"
-			      "<button>Log in</button></form>",
+			      "value=%s>",
 			   tok);
+		web_puts(s, "<label for=p>Console password</label><input id=p type=password "
+			    "name=password autocomplete=current-password autofocus><button>Log in"
+			    "</button></form>");
 		break;
 	}
 	case WEB_P_DASHBOARD:

@@ -23,6 +23,7 @@
 #define WEB_LOGIN_TRIES CONSOLE_LOGIN_TRIES /* wrong passwords before a pause */
 #define WEB_LOGIN_PAUSE_MS CONSOLE_LOGIN_PAUSE_MS
 #define WEB_SID_BYTES 16		 /* session id: 128 random bits, 32 hex */
+#define WEB_SETUP_CODE_LEN 9		 /* "XXXX-XXXX": 40 random bits */
 #define WEB_LOG_TEXT_MAX 40		 /* bytes of the log filter text */
 
 /* A window onto a response: bytes before skip are counted and dropped,
@@ -94,12 +95,17 @@ struct web_app {
 	struct web_session sess[WEB_SESSIONS];
 	unsigned login_failures;
 	uint64_t login_pause_until;
+	/* First boot, no console password: a one-time code (logged at boot)
+	 * lets the web set one. "" once used or when a password exists. */
+	char setup_code[WEB_SETUP_CODE_LEN + 1];
 	bool probe_running;
 	size_t probe_len;
 	char probe_out[WEB_PROBE_OUT];
 };
 
-/* 0, or a negative error when no randomness is available (then refuse). */
+/* 0, or a negative error when no randomness is available (then refuse).
+ * Without a console password it makes the one-time setup code and logs it
+ * (the board's log sink: the serial console). */
 int web_app_init(struct web_app *app, const struct web_app_config *cfg);
 /* Decides the response to one complete request (p->state HTTP_P_DONE or
  * HTTP_P_ERROR); performs the action of a POST (once). https: it came over

@@ -155,6 +155,7 @@ run_host() {
 	browser host after-reboot "https://127.0.0.1:$web"
 	testssl_console host "127.0.0.1:$web"
 	exec 7>&-
+	return 0
 }
 
 run_qemu() {
@@ -191,9 +192,36 @@ run_qemu() {
 	exec 8>&-
 }
 
+# First boot without a password, no serial console at hand: the one-time
+# setup code from the boot log sets it over HTTPS (curl), once.
+run_setup_code() {
+	local log=$T/setup.log smtp web code tok jar=$T/setup.jar st
+	smtp=$(free_port)
+	web=$(free_port)
+	build/host/danegate --flash "$T/setup-flash.img" --smtp-port "$smtp" --listen 127.0.0.1 \
+		--set web_port="$web" </dev/null >/dev/null 2>"$log" &
+	E2E_PIDS+=("$!")
+	wait_log "$log" 'one-time setup code' 20
+	code=$(sed -n 's/.*one-time setup code \([A-Z0-9-]*\).*/\1/p' "$log" | tail -1)
+	check "host: first boot logs a one-time setup code" $((${#code} != 9)) "$(tail -2 "$log")"
+	tok=$(curl -sk -m 10 -c "$jar" -b "$jar" "https://127.0.0.1:$web/login" |
+		sed -n 's/.*action=\/setup><input type=hidden name=csrf value=\([0-9a-f]*\).*/\1/p')
+	st=$(curl -sk -m 10 -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' \
+		--data "csrf=$tok&code=WRONG-CODE&password=$PW&again=$PW" "https://127.0.0.1:$web/setup")
+	check "host: a wrong setup code is refused (403)" $(($st != 403)) "got $st"
+	st=$(curl -sk -m 10 -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' \
+		--data "csrf=$tok&code=$code&password=$PW&again=$PW" "https://127.0.0.1:$web/setup")
+	check "host: the setup code sets the password and logs in (303)" $(($st != 303)) "got $st"
+	st=$(curl -sk -m 10 -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$web/")
+	check "host: logged in after setup (dashboard 200)" $(($st != 200)) "got $st"
+	st=$(curl -sk -m 10 -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' \
+		--data "csrf=$tok&code=$code&password=x$PW&again=x$PW" "https://127.0.0.1:$web/setup")
+	check "host: the setup code works once" $(($st != 403)) "got $st"
+}
+
 for b in $BOARDS; do
 	case $b in
-	host) run_host ;;
+	host) run_host && run_setup_code ;;
 	qemu-virt) run_qemu ;;
 	*) check "board $b known" 1 ;;
 	esac

@@ -178,7 +178,9 @@ static void test_no_default_password(void **state)
 	char tok[40], body[128];
 	assert_int_equal(request("GET", "/login", NULL, true), 200);
 	assert_non_null(strstr(r->out, "passwd"));
-	assert_null(strstr(r->out, "type=password"));
+	assert_null(strstr(r->out, "action=/login"));
+	assert_non_null(strstr(r->out, "action=/setup")); /* the one-time code's form */
+	assert_non_null(strstr(r->out, "Set the password</button></form>"));
 	/* no password set: nothing logs in, not even an empty one */
 	char pre[80];
 	strcpy(pre, r->cookie);
@@ -192,6 +194,45 @@ static void test_no_default_password(void **state)
 	snprintf(body, sizeof(body), "csrf=%s&password=", tok);
 	assert_int_equal(request("POST", "/login", body, true), 403);
 	assert_int_equal(request("GET", "/", NULL, true), 303);
+}
+
+static void test_setup_code(void **state)
+{
+	(void)state;
+	char tok[40], body[256], code[16];
+	/* no password at boot: a one-time code, logged, shown nowhere on the web */
+	assert_int_equal(strlen(r->app.setup_code), WEB_SETUP_CODE_LEN);
+	snprintf(code, sizeof(code), "%s", r->app.setup_code);
+	assert_int_equal(request("GET", "/login", NULL, true), 200);
+	assert_non_null(strstr(r->out, "action=/setup"));
+	assert_null(strstr(r->out, code));
+	token(tok);
+	/* wrong code, mismatched or short passwords: nothing changes */
+	snprintf(body, sizeof(body), "csrf=%s&code=AAAA-AAAA&password=new-pass-1&again=new-pass-1", tok);
+	if (strcmp(code, "AAAA-AAAA") != 0)
+		assert_int_equal(request("POST", "/setup", body, true), 403);
+	snprintf(body, sizeof(body), "csrf=%s&code=%s&password=new-pass-1&again=new-pass-2", tok, code);
+	assert_int_equal(request("POST", "/setup", body, true), 400);
+	snprintf(body, sizeof(body), "csrf=%s&code=%s&password=short&again=short", tok, code);
+	assert_int_equal(request("POST", "/setup", body, true), 400);
+	snprintf(body, sizeof(body), "code=%s&password=new-pass-1&again=new-pass-1", code);
+	assert_int_equal(request("POST", "/setup", body, true), 403); /* no token */
+	char h[CONFIG_VALUE_MAX + 1];
+	config_get(&r->settings, NULL, "console_password", h, sizeof(h));
+	assert_string_equal(h, "");
+	/* the right code (any case): password set and saved, logged in */
+	for (char *c = code; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	snprintf(body, sizeof(body), "csrf=%s&code=%s&password=new-pass-1&again=new-pass-1", tok, code);
+	assert_int_equal(request("POST", "/setup", body, true), 303);
+	assert_int_equal(request("GET", "/", NULL, true), 200);
+	assert_false(r->settings.dirty);
+	config_get(&r->settings, NULL, "console_password", h, sizeof(h));
+	assert_int_equal(config_hash_check(h, "new-pass-1"), 0);
+	/* one time only */
+	assert_int_equal(request("POST", "/setup", body, true), 403);
+	assert_string_equal(r->app.setup_code, "");
 }
 
 static void test_login_and_session_fixation(void **state)
@@ -246,6 +287,8 @@ static void test_headers_everywhere(void **state)
 		assert_null(strstr(r->out, "http://"));
 		assert_null(strstr(r->out, "https://"));
 		assert_null(strstr(r->out, "<script"));
+		if (!strstr(r->out, "text/css") && r->resp.status != 303)
+			assert_non_null(strstr(r->out, "</main></body></html>\n"));
 	}
 	assert_int_equal(request("HEAD", "/", NULL, true), 200);
 	assert_null(strstr(r->out, "<html"));
@@ -399,6 +442,7 @@ static void test_probe_page(void **state)
 	assert_int_equal(request("GET", "/probe", NULL, true), 200);
 	assert_non_null(strstr(r->out, "probe: MX of example.org"));
 	assert_non_null(strstr(r->out, "http-equiv=refresh"));
+	assert_non_null(strstr(r->out, "<title>danegate: Probe</title>"));
 	probe_cb(probe_ctx, "probe: done: <b>1 MX</b>");
 	assert_int_equal(request("GET", "/probe", NULL, true), 200);
 	assert_null(strstr(r->out, "http-equiv=refresh"));
@@ -431,6 +475,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nothing_without_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_default_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setup_code, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_and_session_fixation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_headers_everywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csrf_enforced, setup, teardown),
