@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "util/hex.h"
+
 static void fail(struct http_parser *p, int status, const char *why)
 {
 	p->state = HTTP_P_ERROR;
@@ -297,17 +299,6 @@ size_t http_feed(struct http_parser *p, const uint8_t *data, size_t len)
 	return i;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http_form_get(const char *form, const char *name, char *out, size_t size)
 {
 	size_t nl = strlen(name);
@@ -325,8 +316,8 @@ int http_form_get(const char *form, const char *name, char *out, size_t size)
 				if (ch == '+') {
 					ch = ' ';
 				} else if (ch == '%') {
-					int h = c + 2 < e ? hexval(c[1]) : -1;
-					int l = h >= 0 ? hexval(c[2]) : -1;
+					int h = c + 2 < e ? hex_digit(c[1]) : -1;
+					int l = h >= 0 ? hex_digit(c[2]) : -1;
 					if (l < 0)
 						return -2;
 					ch = h * 16 + l;

@@ -17,6 +17,7 @@
 
 #include "log/log.h"
 #include "port.h"
+#include "util/hex.h"
 
 /* ---- the sink ------------------------------------------------------------ */
 
@@ -71,30 +72,6 @@ void web_printf(struct web_sink *s, const char *fmt, ...)
 		web_put(s, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char h[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = h[b[i] >> 4];
-		out[2 * i + 1] = h[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static bool unhex(const char *t, uint8_t *out, size_t n)
-{
-	if (strlen(t) != 2 * n)
-		return false;
-	for (size_t i = 0; i < 2 * n; i++) {
-		char c = t[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (v < 0)
-			return false;
-		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
-	}
-	return true;
-}
-
 static uint64_t now(const struct web_app *app)
 {
 	return app->cfg.env->now_ms ? app->cfg.env->now_ms() : port_now_ms();
@@ -135,7 +112,7 @@ static void csrf_token(const struct web_app *app, char tag, const char *cookie, 
 	memcpy(msg + 1, cookie, n);
 	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), app->key, sizeof(app->key),
 			msg, n + 1, mac);
-	hex(mac, 16, out);
+	hex_encode(mac, 16, out);
 }
 
 static bool csrf_ok(const struct web_app *app, char tag, const char *cookie, const char *form)
@@ -156,7 +133,7 @@ static void session_end(struct web_session *s)
 static int session_find(struct web_app *app, const char *cookie)
 {
 	uint8_t sid[WEB_SID_BYTES];
-	if (!unhex(cookie, sid, sizeof(sid)))
+	if (!hex_decode(cookie, sid, sizeof(sid)))
 		return -1;
 	uint64_t t = now(app);
 	for (int i = 0; i < WEB_SESSIONS; i++) {
@@ -192,7 +169,7 @@ static int session_new(struct web_app *app, char cookie[2 * WEB_SID_BYTES + 1])
 		return -1;
 	s->used = true;
 	s->created = s->last = now(app);
-	hex(s->sid, sizeof(s->sid), cookie);
+	hex_encode(s->sid, sizeof(s->sid), cookie);
 	return slot;
 }
 
@@ -527,11 +504,11 @@ void web_app_handle(struct web_app *app, const struct http_parser *p, bool https
 			return redirect(r, "/");
 		respond(r, 200, WEB_P_LOGIN, NULL);
 		uint8_t pre[WEB_SID_BYTES];
-		if (strlen(p->sid) != 2 * WEB_SID_BYTES || !unhex(p->sid, pre, sizeof(pre))) {
+		if (strlen(p->sid) != 2 * WEB_SID_BYTES || !hex_decode(p->sid, pre, sizeof(pre))) {
 			/* A pre-login cookie ties the login form's token to this browser. */
 			if (port_random(pre, sizeof(pre)) != 0)
 				return respond(r, 503, WEB_P_ERROR, "no randomness");
-			hex(pre, sizeof(pre), r->cookie);
+			hex_encode(pre, sizeof(pre), r->cookie);
 			r->set_cookie = true;
 		} else {
 			memcpy(r->cookie, p->sid, sizeof(r->cookie));
@@ -647,7 +624,7 @@ static void top(struct web_app *app, const struct web_resp *r, const char *title
 	}
 	if (r->session >= 0) {
 		char tok[33], ck[2 * WEB_SID_BYTES + 1];
-		hex(app->sess[r->session].sid, WEB_SID_BYTES, ck);
+		hex_encode(app->sess[r->session].sid, WEB_SID_BYTES, ck);
 		csrf_token(app, 's', ck, tok);
 		web_printf(s, "<input type=hidden name=csrf value=%s><button>Log out</button></form>",
 			   tok);
@@ -667,7 +644,7 @@ static void form_open(struct web_app *app, const struct web_resp *r, const char 
 		      struct web_sink *s)
 {
 	char tok[33], ck[2 * WEB_SID_BYTES + 1];
-	hex(app->sess[r->session].sid, WEB_SID_BYTES, ck);
+	hex_encode(app->sess[r->session].sid, WEB_SID_BYTES, ck);
 	csrf_token(app, 's', ck, tok);
 	web_printf(s, "<form method=post action=%s class=row><input type=hidden name=csrf value=%s>",
 		   path, tok);

@@ -54,19 +54,25 @@ s.quit()
 PY
 }
 
+# report BOARD FILE: each "ok NAME" / "FAIL NAME -- WHY" line is one check.
+report() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) check "$1: ${line#ok }" 0 ;;
+		"FAIL "*) check "$1: ${line#FAIL }" 1 ;;
+		esac
+	done <"$2"
+}
+
 # browser BOARD PHASE URL: runs the Playwright script, one check per line.
 browser() {
-	local board=$1 phase=$2 url=$3 out=$T/$1-$2.out line
+	local board=$1 phase=$2 url=$3 out=$T/$1-$2.out
 	mkdir -p "build/artifacts/web/$board"
 	timeout 300 node tests/web/web-console.mjs "$url" "$PW" "build/artifacts/web/$board" "$phase" \
 		>"$out" 2>&1
 	local rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) check "$board: ${line#ok }" 0 ;;
-		"FAIL "*) check "$board: ${line#FAIL }" 1 ;;
-		esac
-	done <"$out"
+	report "$board" "$out"
 	grep -Eq '^(ok|FAIL) ' "$out" || check "$board: browser $phase ran" 1 "$(tail -5 "$out")"
 	[ $rc -eq 0 ] || [ -n "$(grep '^FAIL ' "$out")" ] ||
 		check "$board: browser $phase exited cleanly" 1 "rc $rc: $(tail -3 "$out")"
@@ -106,13 +112,7 @@ bad = [f'{i["id"]}={i["severity"]}: {i["finding"]}' for i in vulns
 say(len(vulns) >= 10 and not bad, f"testssl: no known vulnerability ({len(vulns)} checked)",
     "; ".join(bad) or f"only {len(vulns)} checks in the report")
 PY
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) check "$board: ${line#ok }" 0 ;;
-		"FAIL "*) check "$board: ${line#FAIL }" 1 ;;
-		esac
-	done <"$T/$board-testssl.verdict"
+	report "$board" "$T/$board-testssl.verdict"
 	grep -q '^ok ' "$T/$board-testssl.verdict" ||
 		check "$board: testssl.sh report read" 1 "$(tail -5 "$T/$board-testssl.out")"
 }

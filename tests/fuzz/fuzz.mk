@@ -44,7 +44,7 @@ FUZZ_SRCS_settings := firmware/config/settings.c firmware/config/store.c firmwar
 FUZZ_SRCS_addr := firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_policy := firmware/relay/policy.c firmware/port_common.c
 FUZZ_SRCS_retry := firmware/relay/retry.c
-FUZZ_SRCS_http := firmware/web/http.c
+FUZZ_SRCS_http := firmware/web/http.c firmware/util/hex.c
 FUZZ_SRCS_dsn := firmware/relay/dsn.c firmware/queue/queue.c firmware/util/crc32c.c board/host/flashsim.c
 FUZZ_SRCS_mx := firmware/relay/mx.c firmware/relay/policy.c firmware/dns/dns_msg.c firmware/dane/dane.c \
 	firmware/dane/dane_verify.c firmware/port_common.c
