@@ -65,6 +65,10 @@ static const struct config_key keys[] = {
 	  "TCP port of the HTTPS web console (the gateway's certificate); 0: off" },
 	{ "web_http_port", CONFIG_T_UINT, "0", 0, 65535, NULL,
 	  "TCP port of a plain-HTTP web console (passwords in clear!); 0: off" },
+	{ "smtp_delivery_redirect", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
+	  "TEST ONLY: connect to a.b.c.N at HOST, port BASE+N (\"127.0.0.1:26100\"); empty: off" },
+	{ "dns_probe_name", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
+	  "signed name (type A) asked to check that the resolvers validate; empty: . DNSKEY" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
