@@ -236,7 +236,6 @@ static void web_start_console(void)
 		.port = (uint16_t)port,
 		.http_port = (uint16_t)http_port,
 		.listen = dg.in.listen,
-		/* .probe / .probe_cancel: the delivery side's probe once it has one */
 	};
 	if ((port || http_port) && web_start(&dg.web) != 0)
 		LOG_WARN("web: console not started");

@@ -318,8 +318,6 @@ int web_start(const struct web_config *cfg)
 	struct web_app_config ac = {
 		.env = cfg->env,
 		.https = cfg->cred != NULL,
-		.probe = cfg->probe,
-		.probe_cancel = cfg->probe_cancel,
 	};
 	if (web_app_init(&web.app, &ac) != 0) {
 		LOG_ERR("web: no randomness for session keys: web console off");

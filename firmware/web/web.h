@@ -21,13 +21,11 @@
 #define WEB_SEND_MS 30000	/* a client that stops reading is dropped after */
 
 struct web_config {
-	const struct console_env *env; /* required; must outlive the server */
+	const struct console_env *env; /* required (its probe hook too); must outlive the server */
 	struct tls_cred *cred;	       /* NULL: no HTTPS (then nothing is served) */
 	uint16_t port;		       /* HTTPS (web_port) */
 	uint16_t http_port;	       /* plain HTTP (web_http_port); 0: off */
 	struct port_addr listen;       /* family NONE: every address */
-	int (*probe)(const char *domain, void (*line)(void *ctx, const char *s), void *ctx);
-	void (*probe_cancel)(void);
 };
 
 struct web_stats {

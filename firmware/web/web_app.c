@@ -447,20 +447,24 @@ static void do_action(struct web_app *app, const struct http_parser *p, int slot
 		if (n <= 0 || n > 253 || !valid_word(dom, ".-")) {
 			snprintf(ses->msg, sizeof(ses->msg), "error: give a domain name (letters, "
 							     "digits, '-' and '.')");
-		} else if (!app->cfg.probe) {
+		} else if (!app->cfg.env->probe) {
 			snprintf(ses->msg, sizeof(ses->msg),
 				 "probe unavailable: this build has no delivery side to probe with");
 			rc = CONSOLE_ENOTSUP;
 		} else {
-			if (app->probe_running && app->cfg.probe_cancel)
-				app->cfg.probe_cancel();
+			if (app->probe_running && app->cfg.env->probe_cancel)
+				app->cfg.env->probe_cancel(); /* ours: a new one replaces it */
 			app->probe_len = 0;
 			app->probe_out[0] = '\0';
 			app->probe_running = true;
-			rc = app->cfg.probe(dom, probe_line, app);
+			rc = app->cfg.env->probe(dom, probe_line, app);
 			if (rc) {
 				app->probe_running = false;
-				snprintf(ses->msg, sizeof(ses->msg), "error: probe not started (%d)", rc);
+				snprintf(ses->msg, sizeof(ses->msg), "error: probe not started: %s",
+					 rc == -16 ? "a probe is already running (serial console?)"
+						   : "the delivery side refused it");
+			} else {
+				LOG_INFO("web: probe %s", dom);
 			}
 		}
 	} else {
@@ -738,7 +742,7 @@ static void page_probe(struct web_app *app, const struct web_resp *r, struct web
 	form_open(app, r, "/probe", s);
 	web_puts(s, "<label for=d>Destination domain</label><input id=d type=text name=domain "
 		    "maxlength=253 placeholder=example.org><button>Probe</button></form>");
-	if (!app->cfg.probe) {
+	if (!app->cfg.env->probe) {
 		web_puts(s, "<p class=err>probe unavailable: this build has no delivery side to "
 			    "probe with</p>");
 		return;

@@ -75,10 +75,6 @@ struct web_resp {
 struct web_app_config {
 	const struct console_env *env; /* the console's environment (required) */
 	bool https;		       /* requests come over TLS (cookies get Secure) */
-	/* The probe hook (docs/CONTRACTS: console_env's probe once the
-	 * delivery side has it); NULL: the page says "probe unavailable". */
-	int (*probe)(const char *domain, void (*line)(void *ctx, const char *s), void *ctx);
-	void (*probe_cancel)(void);
 };
 
 struct web_session {

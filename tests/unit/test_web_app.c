@@ -432,7 +432,7 @@ static void test_probe_page(void **state)
 	assert_int_equal(request("POST", "/probe", body, true), 503);
 	assert_non_null(strstr(r->out, "probe unavailable"));
 	/* with a probe hook: its lines are shown, the page refreshes until done */
-	r->app.cfg.probe = fake_probe;
+	r->env.probe = fake_probe; /* the delivery side's hook (console_env) */
 	snprintf(body, sizeof(body), "csrf=%s&domain=bad%%3Bdomain", tok);
 	assert_int_equal(request("POST", "/probe", body, true), 400);
 	assert_int_equal(probe_calls, 0);
