@@ -40,4 +40,5 @@ qemu-run: $(BUILD)/$(IMAGE) | $(QV_FLASH_IMG)
 # QV_HEAP_PEAK=<bytes> (from the boot log's "heap high-water") adds the
 # runtime heap to the RAM budget line.
 size-report: $(BUILD)/$(IMAGE)
-	python3 board/qemu-virt/size-report.py $(QV_MAP) $(if $(QV_HEAP_PEAK),--heap-peak $(QV_HEAP_PEAK))
+	python3 board/qemu-virt/size-report.py $(QV_MAP) $(if $(QV_HEAP_PEAK),--heap-peak $(QV_HEAP_PEAK)) \
+		--tls-arena $(QV_TLS_ARENA) --tls-bench build/bench/ram/result.txt

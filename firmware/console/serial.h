@@ -13,7 +13,9 @@
 
 #include "console/console.h"
 
-#define SERIAL_HISTORY 8      /* lines kept for up/down; the oldest goes first */
+#ifndef SERIAL_HISTORY
+#define SERIAL_HISTORY 8      /* lines kept for up/down; the oldest goes first (a board may set fewer) */
+#endif
 #define SERIAL_OUT_BUF 512    /* console output is streamed through this */
 #define SERIAL_READ_CHUNK 64  /* bytes read per port_console_read call */
 #define SERIAL_POLL_MAX 1024  /* bytes handled per serial_poll: keeps the loop moving */

@@ -10,7 +10,9 @@
 #include "port.h"
 
 #define LOG_LINE_MAX 512	/* longer records are truncated with "..." */
-#define LOG_RING_SIZE 8192	/* bytes of recent records kept in RAM */
+#ifndef LOG_RING_SIZE
+#define LOG_RING_SIZE 8192	/* bytes of recent records kept in RAM (a board may set less) */
+#endif
 
 void log_msg(enum port_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

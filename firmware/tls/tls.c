@@ -9,6 +9,7 @@
 #include "mbedtls/error.h"
 #include "mbedtls/memory_buffer_alloc.h"
 #include "mbedtls/net_sockets.h" /* only for its MBEDTLS_ERR_NET_* codes */
+#include "mbedtls/platform.h"
 #include "mbedtls/platform_util.h"
 #include "psa/crypto.h"
 
@@ -164,6 +165,11 @@ int tls_cred_load(struct tls_cred *cred, const uint8_t *key, size_t key_len, con
 				       &tl.drbg);
 	if (!err)
 		err = mbedtls_x509_crt_parse(&cred->cert, crt, crt_len);
+	size_t chain = 0;
+	for (const mbedtls_x509_crt *c = &cred->cert; !err && c && c->raw.len; c = c->next)
+		chain += c->raw.len;
+	if (!err && chain > TLS_OWN_CHAIN_MAX)
+		err = MBEDTLS_ERR_SSL_BAD_CONFIG;
 	if (err)
 		tls_cred_free(cred);
 	return err;
@@ -252,11 +258,42 @@ int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock,
 	return 0;
 }
 
+/* mbedTLS 3.6 frees a TLS 1.2 session's handshake state (checksums, key
+ * exchange, the handshake-traffic transform) when the handshake ends, but
+ * keeps a TLS 1.3 session's until mbedtls_ssl_free(): about 3 KiB per
+ * session for nothing, as our configuration has no session tickets
+ * (a NewSessionTicket is ignored without touching it), no renegotiation
+ * and no post-handshake authentication or KeyUpdate (both are refused as
+ * unexpected messages). The free functions are internal (ssl_misc.h)
+ * but exported; this runs what mbedtls_ssl_free() would run for the
+ * handshake part, including the TLS 1.2-only transform_negotiate that a
+ * TLS 1.3 session allocated and never used (the bench and the tests check
+ * that the arena returns to its level before the session). */
+void mbedtls_ssl_handshake_free(mbedtls_ssl_context *ssl);
+void mbedtls_ssl_transform_free(mbedtls_ssl_transform *transform);
+
+static void handshake_state_free(mbedtls_ssl_context *ssl)
+{
+	if (!ssl->MBEDTLS_PRIVATE(handshake) || !mbedtls_ssl_is_handshake_over(ssl))
+		return;
+	mbedtls_ssl_handshake_free(ssl);
+	mbedtls_free(ssl->MBEDTLS_PRIVATE(handshake));
+	ssl->MBEDTLS_PRIVATE(handshake) = NULL;
+	mbedtls_ssl_transform_free(ssl->MBEDTLS_PRIVATE(transform_negotiate));
+	mbedtls_free(ssl->MBEDTLS_PRIVATE(transform_negotiate));
+	ssl->MBEDTLS_PRIVATE(transform_negotiate) = NULL;
+	mbedtls_ssl_session_free(ssl->MBEDTLS_PRIVATE(session_negotiate));
+	mbedtls_free(ssl->MBEDTLS_PRIVATE(session_negotiate));
+	ssl->MBEDTLS_PRIVATE(session_negotiate) = NULL;
+}
+
 int tls_conn_handshake(struct tls_conn *c)
 {
 	int err = mbedtls_ssl_handshake(&c->ssl);
-	if (err == 0)
+	if (err == 0) {
 		c->established = true;
+		handshake_state_free(&c->ssl);
+	}
 	return map_want(err);
 }
 

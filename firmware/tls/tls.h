@@ -44,8 +44,15 @@ struct tls_cred {
  * into key_der/crt_der (caller's buffers, sizes in/out). */
 int tls_cred_generate(const char *hostname, int64_t now, uint8_t *key_der, size_t *key_len,
 		      uint8_t *crt_der, size_t *crt_len);
+/* Longest own chain (sum of the DER certificates) that fits the Certificate
+ * handshake message in one output record (MBEDTLS_SSL_OUT_CONTENT_LEN less
+ * the message's headers, 3 bytes per certificate and TLS 1.3's extension
+ * fields: 64 bytes is generous for a chain of a few certificates). */
+#define TLS_OWN_CHAIN_MAX (MBEDTLS_SSL_OUT_CONTENT_LEN - 64)
+
 /* Parse DER or PEM key and certificate chain into cred (owned by cred;
- * free with tls_cred_free). */
+ * free with tls_cred_free). MBEDTLS_ERR_SSL_BAD_CONFIG when the chain is
+ * longer than TLS_OWN_CHAIN_MAX (it could not be sent). */
 int tls_cred_load(struct tls_cred *cred, const uint8_t *key, size_t key_len, const uint8_t *crt,
 		  size_t crt_len);
 void tls_cred_free(struct tls_cred *cred);

@@ -150,11 +150,16 @@
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 /* Record buffers per session. In: 16 KiB, because any peer may send full
  * size records (RFC 8446 §5.1) and most SMTP servers ignore
- * max_fragment_length. Out: 4 KiB, because we choose what we send: SMTP
- * lines and DATA chunks, and our own handshake messages (one P-256
- * self-signed certificate, < 1 KiB) fit easily. */
+ * max_fragment_length. Out: 2 KiB, because we choose what we send: SMTP
+ * lines and DATA chunks (a write longer than a record is taken in parts),
+ * and our own handshake messages, which mbedTLS does not split: the
+ * largest is the Certificate message with the gateway's chain — the
+ * firmware only ever holds its generated P-256 self-signed certificate
+ * (at most 1 KiB, console.h crt_der) and sends no client certificate;
+ * tls_cred_load() refuses a chain that would not fit (TLS_OWN_CHAIN_MAX).
+ * 2 KiB instead of 4 saves 2 KiB per session (bench/ram). */
 #define MBEDTLS_SSL_IN_CONTENT_LEN 16384
-#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 2048
 /* The default list when the firmware does not set its own: AEAD with
  * forward secrecy, TLS 1.3 first. */
 #define MBEDTLS_SSL_CIPHERSUITES \

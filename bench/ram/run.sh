@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# bench/ram/run.sh — the RAM budget figure: builds bench_ram for the host
+# (native, 64-bit) and armhf (32-bit like qemu-virt, run under qemu-arm),
+# runs 4 inbound + 2 outbound TLS sessions (TLS 1.3 and 1.2 peers) and
+# 4 + 1 web + 2, writes the armhf worst case to build/bench/ram/result.txt
+# (read by `make BOARD=qemu-virt size`) and prints
+# "RAM budget: static X + TLS/heap peak Y = Z KiB of 384 KiB".
+set -eu
+cd "$(dirname "$0")/../.."
+OUT=build/bench/ram
+mkdir -p "$OUT"
+bash bench/ram/make-chain.sh "$OUT"
+make -s -f Makefile -f bench/ram/bench.mk BOARD=host bench-ram >/dev/null
+make -s -f Makefile -f bench/ram/bench.mk BOARD=host TARGET=armhf bench-ram >/dev/null
+worst=0 what=""
+for t in native armhf; do
+	for args in "-i 4 -o 2 -v 13" "-i 4 -o 2 -v 12" "-i 4 -o 2 -w 1 -v 13" "-i 4 -o 2 -w 1 -v 12"; do
+		if [ $t = armhf ]; then run="qemu-arm -L /usr/arm-linux-gnueabihf"; else run=""; fi
+		res=$($run build/bench/ram-$t/bench_ram $args -r "$OUT") || { echo "$res"; echo "bench/ram: $t $args FAILED"; continue; }
+		echo "$res" | grep '^bench_ram:' | sed "s/^bench_ram:/[$t $args]/"
+		p=$(echo "$res" | sed -n 's/^arena_peak_with_headers=//p')
+		if [ $t = armhf ] && [ "$p" -gt "$worst" ]; then worst=$p what="armhf $args"; fi
+	done
+done
+printf 'arena_peak_with_headers=%s\nwhat=%s\n' "$worst" "$what" >"$OUT/result.txt"
+echo "bench/ram: worst TLS arena peak on 32-bit ARM: $worst bytes ($what) -> $OUT/result.txt"
+if [ -f build/qemu-virt/danegate.map ]; then
+	line=$(make -s BOARD=qemu-virt size-report 2>/dev/null | grep 'without the TLS arena' || true)
+	static=$(echo "$line" | sed -n 's/.*without the TLS arena \([0-9]*\) .*/\1/p')
+	if [ -n "$static" ]; then
+		tot=$((static + worst))
+		awk -v s="$static" -v p="$worst" -v t="$tot" 'BEGIN {
+			printf "RAM budget: static %.1f + TLS/heap peak %.1f = %.1f KiB of 384 KiB (qemu-virt map without the TLS arena; arena peak from bench/ram armhf; newlib heap high-water from the boot log not included)\n", s/1024, p/1024, t/1024 }'
+	fi
+else
+	echo "bench/ram: no build/qemu-virt/danegate.map: static RAM not known (make BOARD=qemu-virt)"
+fi
