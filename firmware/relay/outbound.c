@@ -16,7 +16,7 @@
 #include "port.h"
 #include "relay/dsn.h"
 
-#define IN_BUF 1024	  /* server input read per call */
+#define IN_BUF 512	  /* server input read per call */
 #define WHY_MAX 256	  /* local failure detail */
 #define RELAY_TEXT_MAX (MX_NAME_SIZE + PORT_ADDR_TEXT_MAX + 8)
 #define TLS_TEXT_MAX 96
@@ -595,6 +595,8 @@ static void sess_free(struct osess *s)
 static void host_fail(struct osess *s, enum mx_result r, const char *why)
 {
 	conn_close(s);
+	if (s->probe && r == MX_RESULT_NO_STARTTLS)
+		probe_line("STARTTLS offered: no");
 	if (s->probe)
 		probe_line("%s: %s%s%s", s->relay, mx_result_name(r), why && why[0] ? ": " : "",
 			   why ? why : "");

@@ -29,7 +29,7 @@
 #ifndef OUTBOUND_SESSIONS
 #define OUTBOUND_SESSIONS 2	  /* deliveries at once (each: one connection) */
 #endif
-#define OUTBOUND_RCPT_BUF 2048	  /* recipient addresses of one destination
+#define OUTBOUND_RCPT_BUF 1024	  /* recipient addresses of one destination
 				   * group; the rest of the group waits for the
 				   * next round on the same session */
 #define OUTBOUND_GROUP_MAX 32	  /* recipients per group (per SMTP transaction) */
