@@ -1272,15 +1272,25 @@ static bool busy(void *ctx, uint32_t id)
 
 /* For connection reuse: skip messages with no pending recipient for the
  * open connection's destination. */
+#define REUSE_LOOK_MAX 16 /* due messages whose recipients are read per search */
+
+struct reuse_ctx {
+	struct osess *s;
+	unsigned looked;
+};
+
 static bool skip_for_reuse(void *ctx, uint32_t id)
 {
-	struct osess *s = ctx;
+	struct reuse_ctx *rc = ctx;
+	struct osess *s = rc->s;
 	if (busy(NULL, id))
 		return true;
 	if (ob.cfg->smarthost)
 		return false;
-	if (queue_msg_info(ob.q, id, &ob.info) != 0)
+	/* bounded flash reads: a long queue for other domains is not scanned */
+	if (rc->looked >= REUSE_LOOK_MAX || queue_msg_info(ob.q, id, &ob.info) != 0)
 		return true;
+	rc->looked++;
 	char r[QUEUE_ADDR_MAX + 1];
 	for (unsigned i = 0; i < ob.info.nrcpt; i++)
 		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
@@ -1300,7 +1310,8 @@ static void job_finish(struct osess *s)
 	s->have_msg = false;
 	if (conn_idle(s)) {
 		uint32_t id;
-		if (queue_next_due_skip(ob.q, wall(), skip_for_reuse, s, &id) == 0) {
+		struct reuse_ctx rc = { s, 0 };
+		if (queue_next_due_skip(ob.q, wall(), skip_for_reuse, &rc, &id) == 0) {
 			ob.st.reused++;
 			job_start(s, id);
 			return;

@@ -48,16 +48,21 @@ static void queue_setup(void)
 	assert_int_equal(queue_mount(&q, &qc), 0);
 }
 
-static uint32_t enqueue(const char *sender, const char *rcpt)
+static uint32_t enqueue_n(const char *sender, const char *const *r, unsigned n)
 {
-	const char *r[1] = { rcpt };
 	uint64_t now = (uint64_t)port_wall_time();
-	assert_int_equal(queue_msg_begin(&q, &w, sender, r, 1, 0, 0, now), 0);
+	assert_int_equal(queue_msg_begin(&q, &w, sender, r, n, 0, 0, now), 0);
 	static const char body[] = "From: a@example.org\r\nSubject: test\r\n\r\nhello\r\n";
 	assert_int_equal(queue_msg_write(&w, body, sizeof(body) - 1), 0);
 	uint32_t id;
 	assert_int_equal(queue_msg_commit(&w, &id), 0);
 	return id;
+}
+
+static uint32_t enqueue(const char *sender, const char *rcpt)
+{
+	const char *r[1] = { rcpt };
+	return enqueue_n(sender, r, 1);
 }
 
 static unsigned queue_count(void)
@@ -620,6 +625,30 @@ static void connection_is_reused_for_the_same_destination(void **state)
 	assert_int_equal(peer.mails_clear, 0);
 }
 
+static void recipients_are_grouped_by_destination(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS);
+	dns_dane_domain(true);
+	dns_add((struct frr){ .name = "d2.test", .type = DNS_T_MX, .st = DNS_FAIL });
+	driver_start(0, 0);
+	const char *r[3] = { "bob@" DOMAIN, "carol@d2.test", "dave@" DOMAIN };
+	uint32_t id = enqueue_n("alice@example.org", r, 3);
+	run_until(NULL, 600);
+	assert_true(run_until(idle, 3000));
+	/* d1.test: one transaction for both; d2.test: deferred, message stays */
+	assert_int_equal(peer.conns, 1);
+	assert_int_equal(peer.msgs, 1);
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(&q, id, &info), 0);
+	assert_int_equal(info.rcpt_state[0], QUEUE_RCPT_DELIVERED);
+	assert_int_equal(info.rcpt_state[1], QUEUE_RCPT_PENDING);
+	assert_int_equal(info.rcpt_state[2], QUEUE_RCPT_DELIVERED);
+	assert_true(log_has("to=dave@d1.test", "class=Verified result=delivered"));
+	assert_true(log_has("to=carol@d2.test relay=none", "result=deferred dsn=4.4.3"));
+	assert_false(log_has("done delivered=", NULL));
+}
+
 static void redirect_maps_the_last_address_byte(void **state)
 {
 	(void)state;
@@ -750,6 +779,8 @@ int main(void)
 						each_teardown),
 		cmocka_unit_test_setup_teardown(null_sender_never_gets_a_dsn, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(connection_is_reused_for_the_same_destination, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(recipients_are_grouped_by_destination, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(redirect_maps_the_last_address_byte, each_setup,
 						each_teardown),
