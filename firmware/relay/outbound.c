@@ -56,6 +56,7 @@ struct osess {
 	char sender[QUEUE_ADDR_MAX + 1];
 	uint64_t arrival, due;
 	uint16_t attempts;
+	uint32_t size;	/* content bytes, for SIZE= */
 	uint8_t nrcpt;
 	uint16_t n_delivered, n_bounced;
 	uint8_t tried[(QUEUE_MAX_RCPT + 7) / 8];
@@ -659,7 +660,7 @@ static void msg_hand(struct osess *s)
 	s->msg = (struct smtp_client_msg){ .sender = s->sender,
 					   .rcpts = s->srcpt,
 					   .rcpt_count = n,
-					   .size = ob.info.id == s->id ? ob.info.size : 0,
+					   .size = s->size,
 					   .flags = 0 };
 	int err = smtp_client_next_message(&s->cli, &s->msg);
 	if (err == 0)
@@ -1395,6 +1396,7 @@ static void job_start(struct osess *s, uint32_t id)
 	s->due = ob.info.next_attempt;
 	s->attempts = ob.info.attempts;
 	s->nrcpt = ob.info.nrcpt;
+	s->size = ob.info.size;
 	s->n_delivered = s->n_bounced = 0;
 	for (unsigned i = 0; i < ob.info.nrcpt; i++) {
 		if (ob.info.rcpt_state[i] == QUEUE_RCPT_DELIVERED)

@@ -182,12 +182,13 @@ static void dns_pump(void)
 }
 
 /* ---- scripted SMTP peers ------------------------------------------------------ */
-enum { P_STARTTLS = 1, P_RCPT_451 = 2, P_RCPT_550 = 4, P_STALL = 8, P_TLS_STALL = 16 };
+enum { P_STARTTLS = 1, P_RCPT_451 = 2, P_RCPT_550 = 4, P_STALL = 8, P_TLS_STALL = 16,
+       P_IMPLICIT = 32 /* TLS from the first byte (465), AUTH offered */ };
 
 struct pconn {
 	int sock;
 	struct tls_conn tls;
-	bool tls_on, handshaking, data, stalled;
+	bool tls_on, handshaking, data, stalled, greeted;
 	char line[1024];
 	size_t ll;
 };
@@ -197,7 +198,8 @@ static struct {
 	uint16_t port;
 	unsigned flags;
 	struct pconn c[4];
-	unsigned conns, msgs, mails, mails_clear;
+	unsigned conns, msgs, mails, mails_clear, auths;
+	char auth_line[128];
 	mbedtls_ssl_config conf;
 	bool conf_ok;
 } peer;
@@ -237,6 +239,8 @@ static void pc_line(struct pconn *c, const char *l)
 		pc_send(c, "250-peer.test\r\n");
 		if ((peer.flags & P_STARTTLS) && !c->tls_on)
 			pc_send(c, "250-STARTTLS\r\n");
+		if (peer.flags & P_IMPLICIT)
+			pc_send(c, "250-AUTH PLAIN LOGIN\r\n");
 		pc_send(c, "250 8BITMIME\r\n");
 	} else if (strncasecmp(l, "STARTTLS", 8) == 0) {
 		pc_send(c, "220 2.0.0 go ahead\r\n");
@@ -247,6 +251,10 @@ static void pc_line(struct pconn *c, const char *l)
 		assert_int_equal(tls_conn_setup(&c->tls, &peer.conf, c->sock, NULL), 0);
 		c->handshaking = true;
 		c->ll = 0;
+	} else if (strncasecmp(l, "AUTH", 4) == 0) {
+		peer.auths++;
+		snprintf(peer.auth_line, sizeof(peer.auth_line), "%.100s", l);
+		pc_send(c, "235 2.7.0 ok\r\n");
 	} else if (strncasecmp(l, "MAIL", 4) == 0) {
 		peer.mails++;
 		if (!c->tls_on)
@@ -289,6 +297,10 @@ static void pc_event(void *ctx, int sock, enum port_event ev, int err)
 			return;
 		}
 		c->tls_on = true;
+		if (!c->greeted) {
+			c->greeted = true;
+			pc_send(c, "220 peer.test ESMTP\r\n");
+		}
 	}
 	if (c->stalled)
 		return;
@@ -338,8 +350,13 @@ static void peer_accept(void *ctx, int l, enum port_event ev, int err)
 			return;
 		}
 		peer.conns++;
-		if (!(peer.flags & P_STALL))
+		if (peer.flags & P_IMPLICIT) {
+			assert_int_equal(tls_conn_setup(&c->tls, &peer.conf, c->sock, NULL), 0);
+			c->handshaking = true;
+		} else if (!(peer.flags & P_STALL)) {
+			c->greeted = true;
 			pc_send(c, "220 peer.test ESMTP\r\n");
+		}
 	}
 }
 
@@ -649,6 +666,31 @@ static void recipients_are_grouped_by_destination(void **state)
 	assert_false(log_has("done delivered=", NULL));
 }
 
+static void smarthost_on_465_implicit_tls_with_auth(void **state)
+{
+	(void)state;
+	peer_start(P_IMPLICIT);
+	ntable = 0;
+	dns_add((struct frr){ .name = MX_HOST, .type = DNS_T_A, .st = DNS_SECURE, .a = { 127, 0, 1, 1 } });
+	dns_add((struct frr){ .name = "_465._tcp." MX_HOST, .type = DNS_T_TLSA, .st = DNS_SECURE,
+			      .tlsa = { 3, 1, 1 }, .data = spki, .len = 32 });
+	driver_start(0, 0);
+	cfg.smarthost = true;
+	assert_int_equal(policy_nexthop_parse("[" MX_HOST "]:465", &cfg.relay), 0);
+	snprintf(cfg.auth_user, sizeof(cfg.auth_user), "relayuser");
+	snprintf(cfg.auth_pass, sizeof(cfg.auth_pass), "relaypass");
+	enqueue("alice@example.org", "someone@elsewhere.example");
+	assert_true(run_until(queue_empty, 5000));
+	assert_int_equal(peer.msgs, 1);
+	assert_int_equal(peer.mails_clear, 0);
+	assert_int_equal(peer.auths, 1);
+	/* AUTH PLAIN \0relayuser\0relaypass */
+	assert_non_null(strstr(peer.auth_line, "AHJlbGF5dXNlcgByZWxheXBhc3M="));
+	assert_true(log_has("relay=mx1.d1.test[127.0.1.1]:465 tls=TLSv1.", "class=Verified result=delivered"));
+	/* no MX lookup for a bracketed smarthost */
+	assert_false(log_has("MX lookup", NULL));
+}
+
 static void redirect_maps_the_last_address_byte(void **state)
 {
 	(void)state;
@@ -781,6 +823,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(connection_is_reused_for_the_same_destination, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(recipients_are_grouped_by_destination, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(smarthost_on_465_implicit_tls_with_auth, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(redirect_maps_the_last_address_byte, each_setup,
 						each_teardown),
