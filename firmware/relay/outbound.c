@@ -462,7 +462,7 @@ static void record(struct osess *s, unsigned g, enum res res, const char *status
 		retry_decide(&c->retry, s->arrival, s->due, (unsigned)s->attempts + 1, now, rnd32(), &d);
 		if (d.expired) {
 			char why[QUEUE_REASON_MAX + 1];
-			snprintf(why, sizeof(why), "%s (delivery time expired; last: %s)",
+			snprintf(why, sizeof(why), "%s; last: %s",
 				 RETRY_EXPIRED_REASON, reason ? reason : "");
 			dsn_status(DSN_FAILED, RETRY_EXPIRED_STATUS, NULL, st5);
 			out_line(s, idx, rcpt, "bounced", cls, st5, why, connected);

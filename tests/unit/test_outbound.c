@@ -48,9 +48,11 @@ static void queue_setup(void)
 	assert_int_equal(queue_mount(&q, &qc), 0);
 }
 
+static uint64_t arrival_ago; /* seconds the next message is back-dated */
+
 static uint32_t enqueue_n(const char *sender, const char *const *r, unsigned n)
 {
-	uint64_t now = (uint64_t)port_wall_time();
+	uint64_t now = (uint64_t)port_wall_time() - arrival_ago;
 	assert_int_equal(queue_msg_begin(&q, &w, sender, r, n, 0, 0, now), 0);
 	static const char body[] = "From: a@example.org\r\nSubject: test\r\n\r\nhello\r\n";
 	assert_int_equal(queue_msg_write(&w, body, sizeof(body) - 1), 0);
@@ -486,6 +488,7 @@ static int each_setup(void **state)
 	queue_setup();
 	memset(&stats, 0, sizeof(stats));
 	lookups = 0;
+	arrival_ago = 0;
 	return 0;
 }
 
@@ -691,6 +694,64 @@ static void smarthost_on_465_implicit_tls_with_auth(void **state)
 	assert_false(log_has("MX lookup", NULL));
 }
 
+static void expired_message_is_returned(void **state)
+{
+	(void)state;
+	peer_start(P_RCPT_451);
+	dns_dane_domain(false);
+	dns_add((struct frr){ .name = "example.org", .type = DNS_T_MX, .st = DNS_FAIL });
+	driver_start(0, 0);
+	cfg.retry.max_age = 3600;
+	arrival_ago = 7200; /* older than max_queue_age */
+	uint32_t id = enqueue("alice@example.org", "bob@" DOMAIN);
+	run_until(NULL, 600);
+	assert_true(run_until(idle, 3000));
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(&q, id, &info), QUEUE_ENOENT);
+	assert_true(log_has("to=bob@d1.test", "result=bounced dsn=5.4.7 reason=4.4.7 delivery time expired"));
+	assert_true(log_has("failure notice to <alice@example.org>", NULL));
+	assert_int_equal(queue_count(), 1); /* the DSN */
+}
+
+static void delay_warning_is_sent_once(void **state)
+{
+	(void)state;
+	peer_start(P_RCPT_451);
+	dns_dane_domain(false);
+	dns_add((struct frr){ .name = "example.org", .type = DNS_T_MX, .st = DNS_FAIL });
+	driver_start(0, 0);
+	cfg.retry.delay_warn = 600;
+	arrival_ago = 700; /* past the warning time, not expired */
+	uint32_t id = enqueue("alice@example.org", "bob@" DOMAIN);
+	run_until(NULL, 600);
+	assert_true(run_until(idle, 3000));
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(&q, id, &info), 0);
+	assert_int_equal(info.rcpt_state[0], QUEUE_RCPT_PENDING);
+	assert_true(log_has("delay notice to <alice@example.org>", NULL));
+	assert_int_equal(queue_count(), 2); /* the original and the warning */
+}
+
+static void queue_flush_retries_now(void **state)
+{
+	(void)state;
+	peer_start(P_RCPT_451);
+	dns_dane_domain(false);
+	driver_start(0, 0);
+	uint32_t id = enqueue("alice@example.org", "bob@" DOMAIN);
+	run_until(NULL, 600);
+	assert_true(run_until(idle, 3000));
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(&q, id, &info), 0);
+	assert_true(info.next_attempt > (uint64_t)port_wall_time()); /* not due */
+	run_until(NULL, 300);
+	assert_int_equal(peer.conns, 1); /* nothing tried before its time */
+	peer.flags = 0;			 /* the peer takes mail now */
+	assert_int_equal(outbound_flush(), 1);
+	assert_true(run_until(queue_empty, 5000));
+	assert_int_equal(peer.msgs, 1);
+}
+
 static void redirect_maps_the_last_address_byte(void **state)
 {
 	(void)state;
@@ -826,6 +887,9 @@ int main(void)
 						each_teardown),
 		cmocka_unit_test_setup_teardown(smarthost_on_465_implicit_tls_with_auth, each_setup,
 						each_teardown),
+		cmocka_unit_test_setup_teardown(expired_message_is_returned, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(delay_warning_is_sent_once, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(queue_flush_retries_now, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(redirect_maps_the_last_address_byte, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(stalled_server_times_out, each_setup, each_teardown),
