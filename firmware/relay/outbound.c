@@ -1606,3 +1606,20 @@ void outbound_stats(struct outbound_stats *st)
 {
 	*st = ob.st;
 }
+
+size_t outbound_status(char *buf, size_t size)
+{
+	if (!size)
+		return 0;
+	int n = snprintf(buf, size,
+			 "%lu of %d sessions busy; %lu attempts, %lu connections (%lu reused); "
+			 "%lu delivered, %lu deferred (%lu held for DANE), %lu bounced, %lu DSNs%s",
+			 (unsigned long)ob.st.active, OUTBOUND_SESSIONS, (unsigned long)ob.st.attempts,
+			 (unsigned long)ob.st.connections, (unsigned long)ob.st.reused,
+			 (unsigned long)ob.st.delivered, (unsigned long)ob.st.deferred,
+			 (unsigned long)ob.st.held_dane, (unsigned long)ob.st.bounced,
+			 (unsigned long)ob.st.dsns, ob.pr.active ? "; a probe is running" : "");
+	if (n < 0)
+		buf[0] = '\0';
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}

@@ -112,5 +112,8 @@ struct outbound_stats {
 	uint32_t delivered, deferred, bounced, dsns, held_dane;
 };
 void outbound_stats(struct outbound_stats *st);
+/* One line for the console's `status`. Returns the length (cut to
+ * size - 1, NUL-terminated). */
+size_t outbound_status(char *buf, size_t size);
 
 #endif

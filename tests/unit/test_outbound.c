@@ -643,6 +643,10 @@ static void connection_is_reused_for_the_same_destination(void **state)
 	assert_true(peer.conns <= OUTBOUND_SESSIONS);
 	assert_true(st.reused >= 5 - OUTBOUND_SESSIONS);
 	assert_int_equal(peer.mails_clear, 0);
+	char line[256];
+	assert_true(outbound_status(line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "5 delivered"));
+	assert_non_null(strstr(line, "reused"));
 }
 
 static void recipients_are_grouped_by_destination(void **state)
