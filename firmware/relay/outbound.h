@@ -30,8 +30,8 @@
 #define OUTBOUND_SESSIONS 2	  /* deliveries at once (each: one connection) */
 #endif
 #define OUTBOUND_RCPT_BUF 1024	  /* recipient addresses of one destination
-				   * group; the rest of the group waits for the
-				   * next round on the same session */
+				   * group; more recipients of the domain form
+				   * the next group (transaction) of the round */
 #define OUTBOUND_GROUP_MAX 32	  /* recipients per group (per SMTP transaction) */
 #define OUTBOUND_TLSA_DATA 2048	  /* bytes of usable TLSA data kept per session
 				   * (a `2 0 0` P-256 root fits); records that

@@ -673,6 +673,25 @@ static void recipients_are_grouped_by_destination(void **state)
 	assert_false(log_has("done delivered=", NULL));
 }
 
+static void many_recipients_take_two_transactions_on_one_connection(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS);
+	dns_dane_domain(true);
+	driver_start(0, 0);
+	static char names[40][32];
+	const char *r[40];
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "user%02d@" DOMAIN, i);
+		r[i] = names[i];
+	}
+	enqueue_n("alice@example.org", r, 40);
+	assert_true(run_until(queue_empty, 8000));
+	assert_int_equal(peer.conns, 1);
+	assert_int_equal(peer.msgs, 2); /* OUTBOUND_GROUP_MAX 32 + 8 */
+	assert_true(log_has("done delivered=40 bounced=0", NULL));
+}
+
 static void smarthost_on_465_implicit_tls_with_auth(void **state)
 {
 	(void)state;
@@ -889,6 +908,8 @@ int main(void)
 						each_teardown),
 		cmocka_unit_test_setup_teardown(recipients_are_grouped_by_destination, each_setup,
 						each_teardown),
+		cmocka_unit_test_setup_teardown(many_recipients_take_two_transactions_on_one_connection,
+						each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(smarthost_on_465_implicit_tls_with_auth, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(expired_message_is_returned, each_setup, each_teardown),
