@@ -28,12 +28,12 @@ BOARD_ASMS := board/qemu-virt/startup.S
 BOARD_MAIN := board/qemu-virt/main.c
 # RAM budget (384 KiB, bench/ram): the TLS arena for 4 inbound + 1 web + 2
 # outbound sessions (measured peak 175 KiB on 32-bit ARM, all handshaking
-# at once; 184 KiB = ~5% for fragmentation), a smaller DNS cache and fewer
-# lookups in flight (each holds an 8 KiB TCP buffer), half the log ring and
-# serial history of the host board.
+# at once; 184 KiB = ~5% for fragmentation), a smaller DNS cache and one
+# shared 8 KiB DNS-over-TCP buffer, half the log ring and serial history of
+# the host board.
 QV_TLS_ARENA := 188416
 BOARD_CPPFLAGS := -Iboard/qemu-virt -DTLS_ARENA_SIZE=$(QV_TLS_ARENA) -DDNS_CACHE_ENTRIES=32 \
-	-DDNS_CACHE_BYTES=8192 -DDNS_OUTSTANDING_MAX=6 -DLOG_RING_SIZE=4096 -DSERIAL_HISTORY=4
+	-DDNS_CACHE_BYTES=8192 -DDNS_TCP_BUFS=1 -DLOG_RING_SIZE=4096 -DSERIAL_HISTORY=4
 BOARD_CFLAGS :=
 BOARD_HOST_LIBS :=
 BOARD_DEPS := mbedtls ldns lwip

@@ -247,7 +247,13 @@ void dns_cache_flush(struct dns_cache *c);
 #define DNS_OUTSTANDING_MAX 8	/* lookups in flight at once */
 #endif
 #ifndef DNS_TCP_MSG_MAX
-#define DNS_TCP_MSG_MAX 8192	/* largest answer taken over TCP, per lookup */
+#define DNS_TCP_MSG_MAX 8192	/* largest answer taken over TCP */
+#endif
+/* Buffers of DNS_TCP_MSG_MAX shared by the lookups: only an answer that
+ * came back truncated over UDP needs one, for the length of its TCP
+ * attempt; a lookup that finds none free waits (its timeout running). */
+#ifndef DNS_TCP_BUFS
+#define DNS_TCP_BUFS 2
 #endif
 
 enum dns_validation {
@@ -287,6 +293,7 @@ enum dns_slot_state {
 	DNS_SLOT_FREE,
 	DNS_SLOT_CACHED,	/* answer waits in the cache for the next tick */
 	DNS_SLOT_UDP,		/* datagram sent, waiting */
+	DNS_SLOT_TCP_WAIT,	/* truncated: waiting for a free TCP buffer */
 	DNS_SLOT_TCP_CONNECT,
 	DNS_SLOT_TCP_SEND,
 	DNS_SLOT_TCP_RECV,
@@ -327,13 +334,16 @@ struct dns_slot {
 	struct dns_query q;	/* its wire form, with this attempt's ID */
 	uint16_t tcp_off;	/* bytes sent (SEND) or received (RECV) */
 	uint16_t tcp_need;	/* expected answer length (RECV, 0 = not yet) */
-	uint8_t tcp_buf[DNS_TCP_MSG_MAX];
+	uint8_t *tcp_buf;	/* a pool buffer in TCP_CONNECT/SEND/RECV, else NULL
+				 * (stays the last member: lookup_start clears up to it) */
 };
 
 struct dns_resolver {
 	struct dns_resolver_config cfg;
 	struct dns_cache cache;
 	struct dns_slot slot[DNS_OUTSTANDING_MAX];
+	struct dns_slot *tcp_owner[DNS_TCP_BUFS]; /* NULL: free */
+	uint8_t tcp_pool[DNS_TCP_BUFS][DNS_TCP_MSG_MAX];
 	enum dns_validation validation;
 	bool in_resolve;	/* inside dns_resolve(): callbacks are deferred */
 	struct dns_answer scratch;	/* parse target; one at a time (single loop) */
@@ -343,8 +353,8 @@ struct dns_resolver {
 	} stats;
 };
 
-/* Resets r (caller-owned: ~100 KB with the default limits, most of it the
- * per-lookup TCP buffers and the cache). Returns 0 or
+/* Resets r (caller-owned: ~55 KB with the default limits, most of it the
+ * shared TCP buffers, the cache and the scratch answer). Returns 0 or
  * DNS_EINVAL (no server, bad config). */
 int dns_resolver_init(struct dns_resolver *r, const struct dns_resolver_config *cfg);
 /* Starts a lookup; cb runs later from a port event or dns_resolver_tick()

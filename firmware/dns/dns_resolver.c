@@ -58,8 +58,18 @@ static void close_sock(struct dns_slot *s)
  * FREE -> (CACHED | UDP | TCP_CONNECT | FAILED); UDP -> TCP_CONNECT after
  * TC; TCP_CONNECT -> TCP_SEND -> TCP_RECV; any -> UDP/TCP_CONNECT for the
  * next attempt; any -> FREE when done or cancelled. */
+static void tcp_release(struct dns_slot *s)
+{
+	for (int i = 0; s->tcp_buf && i < DNS_TCP_BUFS; i++)
+		if (s->r->tcp_owner[i] == s)
+			s->r->tcp_owner[i] = NULL;
+	s->tcp_buf = NULL;
+}
+
 static void slot_enter(struct dns_slot *s, enum dns_slot_state st)
 {
+	if (st != DNS_SLOT_TCP_CONNECT && st != DNS_SLOT_TCP_SEND && st != DNS_SLOT_TCP_RECV)
+		tcp_release(s);
 	switch (st) {
 	case DNS_SLOT_FREE:
 		close_sock(s);
@@ -76,6 +86,7 @@ static void slot_enter(struct dns_slot *s, enum dns_slot_state st)
 		break;
 	case DNS_SLOT_CACHED:
 	case DNS_SLOT_UDP:
+	case DNS_SLOT_TCP_WAIT:
 		break;
 	}
 	s->state = st;
@@ -261,6 +272,31 @@ static void finish_fail(struct dns_slot *s, const char *reason)
 
 static void net_event(void *ctx, int sock, enum port_event ev, int err);
 
+/* The TCP part of an attempt: a pool buffer (kept across attempts of the
+ * same lookup), else wait in TCP_WAIT for one; then the connect. Returns
+ * false if the connect could not start. */
+static bool tcp_start(struct dns_slot *s)
+{
+	struct dns_resolver *r = s->r;
+	for (int i = 0; i < DNS_TCP_BUFS && !s->tcp_buf; i++)
+		if (!r->tcp_owner[i]) {
+			r->tcp_owner[i] = s;
+			s->tcp_buf = r->tcp_pool[i];
+		}
+	if (!s->tcp_buf) {
+		slot_enter(s, DNS_SLOT_TCP_WAIT);
+		return true;
+	}
+	int h = port_tcp_connect(server_of(s), net_event, s);
+	if (h < 0) {
+		s->fail_reason = "cannot connect to the resolver";
+		return false;
+	}
+	s->sock = h;
+	slot_enter(s, DNS_SLOT_TCP_CONNECT);
+	return true;
+}
+
 /* One attempt at the current server, over UDP or (after TC) TCP. Returns
  * false if it could not even start (the caller moves on). */
 static bool attempt_start(struct dns_slot *s, uint64_t now)
@@ -281,16 +317,8 @@ static bool attempt_start(struct dns_slot *s, uint64_t now)
 	}
 	s->deadline_ms = now + r->cfg.timeout_ms;
 	r->stats.queries++;
-	if (s->use_tcp) {
-		int h = port_tcp_connect(to, net_event, s);
-		if (h < 0) {
-			s->fail_reason = "cannot connect to the resolver";
-			return false;
-		}
-		s->sock = h;
-		slot_enter(s, DNS_SLOT_TCP_CONNECT);
-		return true;
-	}
+	if (s->use_tcp)
+		return tcp_start(s);
 	int h = port_udp_open((enum port_af)to->family, net_event, s);
 	if (h < 0) {
 		s->fail_reason = "no UDP socket";
@@ -714,6 +742,13 @@ void dns_resolver_tick(struct dns_resolver *r, uint64_t now_ms)
 		case DNS_SLOT_FAILED:
 			finish_fail(s, s->fail_reason);
 			break;
+		case DNS_SLOT_TCP_WAIT:
+			if (now_ms < s->deadline_ms) {
+				if (!tcp_start(s))
+					attempt_next(s, true);
+				break;
+			}
+			/* fall through - the whole attempt's time went by waiting */
 		case DNS_SLOT_UDP:
 		case DNS_SLOT_TCP_CONNECT:
 		case DNS_SLOT_TCP_SEND:
@@ -781,6 +816,11 @@ uint32_t dns_resolver_next_ms(const struct dns_resolver *r, uint64_t now_ms)
 		case DNS_SLOT_CACHED:
 		case DNS_SLOT_FAILED:
 			return 0;
+		case DNS_SLOT_TCP_WAIT:
+			for (int b = 0; b < DNS_TCP_BUFS; b++)
+				if (!r->tcp_owner[b])
+					return 0;
+			/* fall through */
 		default:
 			if (s->deadline_ms <= now_ms)
 				return 0;

@@ -450,6 +450,44 @@ static void truncated_answer_is_fetched_over_tcp(void **state)
 	assert_int_equal(got.rr[1].u.tlsa.len, 1400);
 }
 
+/* More truncated answers at once than there are shared TCP buffers: the
+ * extra lookups wait for a buffer (within their timeout) and all finish;
+ * the pool is free afterwards. */
+static void tcp_buffers_are_shared_and_waited_for(void **state)
+{
+	(void)state;
+	fake_open(&fk[0], truncating);
+	fake_open(&fk[1], silent);
+	resolver_up(1, 3000);
+	enum { N = DNS_TCP_BUFS + 2 };
+	_Static_assert(N <= DNS_OUTSTANDING_MAX, "test needs N lookups in flight");
+	for (int i = 0; i < N; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "_25._tcp.mx%d.example.test", i);
+		assert_true(resolve(name, DNS_T_TLSA) >= 0);
+	}
+	bool waited = false;
+	for (uint64_t end = port_now_ms() + 8000; calls < N && port_now_ms() < end;) {
+		port_poll(5);
+		fake_service(&fk[0]);
+		dns_resolver_tick(&res, port_now_ms());
+		for (int i = 0; i < DNS_OUTSTANDING_MAX; i++)
+			waited |= res.slot[i].state == DNS_SLOT_TCP_WAIT;
+	}
+	assert_int_equal(calls, N);
+	assert_true(waited);
+	assert_int_equal(fk[0].tcp_queries, N);
+	assert_int_equal(res.stats.tcp, N);
+	assert_int_equal(res.stats.timeouts, 0);
+	assert_int_equal(res.stats.failures, 0);
+	assert_int_equal(got.status, DNS_SECURE);
+	assert_int_equal(got.n_rr, 2);
+	for (int i = 0; i < DNS_TCP_BUFS; i++)
+		assert_null(res.tcp_owner[i]);
+	for (int i = 0; i < DNS_OUTSTANDING_MAX; i++)
+		assert_null(res.slot[i].tcp_buf);
+}
+
 /* TC over UDP, then hangs up on TCP without an answer. */
 static bool truncating_then_hangup(struct fake *f, const char *qname, uint16_t qtype, uint16_t id,
 				   bool tcp, struct wb *w)
@@ -861,6 +899,7 @@ int main(void)
 		cmocka_unit_test_teardown(ids_and_source_ports_are_random, teardown),
 		cmocka_unit_test_teardown(truncated_answer_is_fetched_over_tcp, teardown),
 		cmocka_unit_test_teardown(tcp_hangup_moves_on_and_huge_answers_fail, teardown),
+		cmocka_unit_test_teardown(tcp_buffers_are_shared_and_waited_for, teardown),
 		cmocka_unit_test_teardown(silent_resolver_fails_over_to_the_next, teardown),
 		cmocka_unit_test_teardown(no_answer_anywhere_is_a_timeout_failure, teardown),
 		cmocka_unit_test_teardown(forged_and_stale_answers_are_ignored, teardown),
