@@ -27,10 +27,10 @@ echo "bench/ram: worst TLS arena peak on 32-bit ARM: $worst bytes ($what) -> $OU
 if [ -f build/qemu-virt/danegate.map ]; then
 	line=$(make -s BOARD=qemu-virt size-report 2>/dev/null | grep 'without the TLS arena' || true)
 	static=$(echo "$line" | sed -n 's/.*without the TLS arena \([0-9]*\) .*/\1/p')
-	if [ -n "$static" ]; then
-		tot=$((static + worst))
-		awk -v s="$static" -v p="$worst" -v t="$tot" 'BEGIN {
-			printf "RAM budget: static %.1f + TLS/heap peak %.1f = %.1f KiB of 384 KiB (qemu-virt map without the TLS arena; arena peak from bench/ram armhf; newlib heap high-water from the boot log not included)\n", s/1024, p/1024, t/1024 }'
+	heap=$(echo "$line" | sed -n 's/.*heap high-water \([0-9]*\) .*/\1/p')
+	if [ -n "$static" ] && [ -n "$heap" ]; then
+		awk -v s="$static" -v p="$worst" -v h="$heap" 'BEGIN {
+			printf "RAM budget: static %.1f + TLS/heap peak %.1f = %.1f KiB of 384 KiB (static: qemu-virt map without the TLS arena; TLS: arena peak %.1f from bench/ram armhf; heap: newlib high-water %.1f as size-report states its source)\n", s/1024, (p+h)/1024, (s+p+h)/1024, p/1024, h/1024 }'
 	fi
 else
 	echo "bench/ram: no build/qemu-virt/danegate.map: static RAM not known (make BOARD=qemu-virt)"
