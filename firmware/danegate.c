@@ -160,8 +160,10 @@ int danegate_main(void)
 	}
 	memcpy(in->hostname, host, strlen(host) + 1);
 	in->smtp.hostname = in->hostname;
-	in->smtp.max_sessions = INBOUND_SESSIONS;
-	uint32_t u = 25;
+	uint32_t u = 0;
+	(void)config_get_uint(&dg.settings, port_setting, "smtp_max_sessions", &u);
+	in->smtp.max_sessions = u && u < INBOUND_MAX_SESSIONS ? u : INBOUND_MAX_SESSIONS;
+	u = 25;
 	(void)config_get_uint(&dg.settings, port_setting, "smtp_port", &u);
 	in->port = (uint16_t)u;
 	if (config_get_uint(&dg.settings, port_setting, "max_msg_size", &u) == 0)

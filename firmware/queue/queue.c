@@ -1066,26 +1066,19 @@ int queue_can_accept(const struct queue *q, uint32_t size_hint, unsigned flags)
 	return 0;
 }
 
-int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
-		    const char *const *rcpts, unsigned nrcpt, unsigned flags, uint32_t size_hint,
-		    uint64_t arrival)
+/* Takes a writer slot and reserves room for `hint` stream bytes beyond
+ * the sender; the sender is the first envelope field. */
+static int msg_open(struct queue *q, struct queue_writer *w, const char *sender, unsigned flags,
+		    uint32_t hint, uint64_t arrival)
 {
-	if (!q || !w || !sender || !rcpts || !nrcpt || nrcpt > QUEUE_MAX_RCPT)
+	size_t sl = strlen(sender) + 1;
+	if (sl > QUEUE_ADDR_MAX + 1)
 		return QUEUE_EINVAL;
-	size_t env = strlen(sender) + 1;
-	if (env > QUEUE_ADDR_MAX + 1)
-		return QUEUE_EINVAL;
-	for (unsigned i = 0; i < nrcpt; i++) {
-		size_t l = rcpts[i] ? strlen(rcpts[i]) : 0;
-		if (!l || l > QUEUE_ADDR_MAX)
-			return QUEUE_EINVAL;
-		env += l + 1;
-	}
-	if (env + size_hint > q->cfg.max_msg_size)
+	if (sl + hint > q->cfg.max_msg_size || hint > q->cfg.max_msg_size)
 		return QUEUE_ETOOBIG;
 	if (q->nmsgs + q->reserved_msgs + 1 > limit_msgs(q, flags))
 		return QUEUE_EFULL;
-	uint32_t need = phys_bound(q, (uint32_t)env + size_hint);
+	uint32_t need = phys_bound(q, (uint32_t)sl + hint);
 	if ((uint64_t)q->live_bytes + q->reserved_bytes + need > limit_bytes(q, flags))
 		return QUEUE_EFULL;
 	int slot = -1;
@@ -1096,20 +1089,81 @@ int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
 		return QUEUE_EBUSY;
 	writer_init(w, q, q->next_id++, 0, flags & QUEUE_F_BOUNCE, arrival);
 	w->slot = slot;
-	w->nrcpt = (uint8_t)nrcpt;
 	w->reserved = need;
 	q->writers[slot] = w;
 	q->reserved_bytes += need;
 	q->reserved_msgs++;
-	int err = writer_put(w, (const uint8_t *)sender, strlen(sender) + 1);
-	for (unsigned i = 0; i < nrcpt && !err; i++)
-		err = writer_put(w, (const uint8_t *)rcpts[i], strlen(rcpts[i]) + 1);
-	w->env_len = w->stream_len;
-	if (err) {
+	int err = writer_put(w, (const uint8_t *)sender, sl);
+	if (err)
 		queue_msg_abort(w);
-		return err;
+	return err;
+}
+
+int queue_msg_open(struct queue *q, struct queue_writer *w, const char *sender, unsigned flags,
+		   uint32_t size_hint, uint64_t arrival)
+{
+	if (!q || !w || !sender)
+		return QUEUE_EINVAL;
+	return msg_open(q, w, sender, flags, size_hint, arrival);
+}
+
+int queue_msg_add_rcpt(struct queue_writer *w, const char *rcpt)
+{
+	if (!w || w->slot < 0 || !rcpt || w->env_len)
+		return QUEUE_EINVAL;
+	if (w->err)
+		return w->err;
+	struct queue *q = w->q;
+	size_t l = strlen(rcpt);
+	if (!l || l > QUEUE_ADDR_MAX)
+		return QUEUE_EINVAL;
+	if (w->nrcpt >= QUEUE_MAX_RCPT)
+		return QUEUE_EFULL;
+	if (l + 1 > q->cfg.max_msg_size - w->stream_len)
+		return QUEUE_ETOOBIG;
+	/* not sticky: this recipient is refused (452), the message goes on */
+	uint32_t need = phys_bound(q, w->stream_len + (uint32_t)l + 1);
+	if (need > w->reserved &&
+	    (uint64_t)q->live_bytes + q->reserved_bytes + (need - w->reserved) > limit_bytes(q, w->flags))
+		return QUEUE_EFULL;
+	int err = writer_put(w, (const uint8_t *)rcpt, l + 1);
+	if (!err)
+		w->nrcpt++;
+	return err;
+}
+
+/* The envelope ends where the content starts. */
+static void env_close(struct queue_writer *w)
+{
+	if (!w->env_len)
+		w->env_len = w->stream_len;
+}
+
+int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
+		    const char *const *rcpts, unsigned nrcpt, unsigned flags, uint32_t size_hint,
+		    uint64_t arrival)
+{
+	if (!q || !w || !sender || !rcpts || !nrcpt || nrcpt > QUEUE_MAX_RCPT)
+		return QUEUE_EINVAL;
+	size_t env = 0;
+	for (unsigned i = 0; i < nrcpt; i++) {
+		size_t l = rcpts[i] ? strlen(rcpts[i]) : 0;
+		if (!l || l > QUEUE_ADDR_MAX)
+			return QUEUE_EINVAL;
+		env += l + 1;
 	}
-	return 0;
+	if (size_hint > q->cfg.max_msg_size - env)
+		return QUEUE_ETOOBIG;
+	int err = msg_open(q, w, sender, flags, (uint32_t)env + size_hint, arrival);
+	if (err)
+		return err; /* w untouched, or already closed */
+	for (unsigned i = 0; i < nrcpt && !err; i++)
+		err = queue_msg_add_rcpt(w, rcpts[i]);
+	if (err)
+		queue_msg_abort(w);
+	else
+		env_close(w);
+	return err;
 }
 
 int queue_msg_write(struct queue_writer *w, const void *data, size_t len)
@@ -1118,6 +1172,7 @@ int queue_msg_write(struct queue_writer *w, const void *data, size_t len)
 		return QUEUE_EINVAL;
 	if (len && !data)
 		return QUEUE_EINVAL;
+	env_close(w);
 	return writer_put(w, data, len);
 }
 
@@ -1132,33 +1187,48 @@ void queue_msg_abort(struct queue_writer *w)
 	w->slot = -1;
 }
 
-int queue_msg_commit(struct queue_writer *w, uint32_t *id)
+int queue_msg_commit_nosync(struct queue_writer *w, uint32_t *id)
 {
 	if (!w || w->slot < 0)
 		return QUEUE_EINVAL;
 	struct queue *q = w->q;
 	int err = w->err;
+	env_close(w);
+	if (!err && !w->nrcpt)
+		err = QUEUE_EINVAL;
 	if (!err)
 		err = writer_commit_rec(w, NULL);
+	queue_msg_abort(w); /* releases the slot and the reservation */
+	if (err)
+		return err;
 	/* Programmed and read back: from here the message exists on flash
 	 * (it is found after a reboot) so it goes into the index even if
 	 * the sync fails; only the 250 depends on the sync. */
-	if (!err) {
-		queue_msg_abort(w); /* releases the slot and the reservation */
-		struct queue_entry *e = msg_new(q, w->id);
-		if (!e)
-			return QUEUE_EFULL; /* cannot happen: reserved at begin */
-		entry_from_writer(e, w);
-		e->flags = w->flags & F_BOUNCE;
-		e->npending = w->nrcpt;
-		q->live_bytes += w->phys;
-		q->st.bytes_accepted += w->stream_len;
-		if (id)
-			*id = w->id;
-		return port_flash_sync(q->flash);
-	}
-	queue_msg_abort(w);
-	return err;
+	struct queue_entry *e = msg_new(q, w->id);
+	if (!e)
+		return QUEUE_EFULL; /* cannot happen: reserved at open */
+	entry_from_writer(e, w);
+	e->flags = w->flags & F_BOUNCE;
+	e->npending = w->nrcpt;
+	q->live_bytes += w->phys;
+	q->st.bytes_accepted += w->stream_len;
+	if (id)
+		*id = w->id;
+	return 0;
+}
+
+int queue_sync(struct queue *q)
+{
+	return q ? port_flash_sync(q->flash) : QUEUE_EINVAL;
+}
+
+int queue_msg_commit(struct queue_writer *w, uint32_t *id)
+{
+	if (!w || w->slot < 0)
+		return QUEUE_EINVAL;
+	struct queue *q = w->q;
+	int err = queue_msg_commit_nosync(w, id);
+	return err ? err : queue_sync(q);
 }
 
 /* ---- delivery and console side ------------------------------------------------ */
