@@ -15,15 +15,14 @@
 #include "smtp/smtp_server.h"
 #include "tls/tls.h"
 
-_Static_assert(INBOUND_MAX_SESSIONS >= 1 && INBOUND_MAX_SESSIONS <= QUEUE_MAX_WRITERS,
-	       "every session must be able to hold a queue writer");
-
 /* Concurrent SMTP sessions the board has RAM for (board.mk may set it:
  * host 32); the setting smtp_max_sessions picks at most this many, then
  * 421 4.3.2. */
 #ifndef INBOUND_MAX_SESSIONS
 #define INBOUND_MAX_SESSIONS 4
 #endif
+_Static_assert(INBOUND_MAX_SESSIONS >= 1 && INBOUND_MAX_SESSIONS <= QUEUE_MAX_WRITERS,
+	       "every session must be able to hold a queue writer");
 #define INBOUND_RELAY_NETS 16	  /* relay_networks entries */
 #define INBOUND_USERS 8		  /* AUTH users */
 #define INBOUND_IN_BUF 512	  /* input read per event, fed to the engine */
