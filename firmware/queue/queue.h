@@ -131,17 +131,20 @@ struct queue_stats {
 					 * when reclaim had to move them */
 	uint64_t bytes_programmed;	/* since mount, for write amplification */
 	uint64_t bytes_accepted;	/* stream bytes committed since mount */
+	uint32_t v1_blocks;		/* ring blocks in format 1 at mount (older
+					 * firmware): read, rewritten by reclaim */
 };
 
 /* The whole queue state: caller-owned, zeroed by queue_mount. */
 struct queue {
 	const struct port_flash *flash;
 	struct queue_config cfg;
-	uint32_t nblocks, hdr, bhdr;	/* geometry derived at mount */
+	uint32_t nblocks, hdr, hdr1, bhdr; /* geometry derived at mount; hdr1: format 1 */
 	uint32_t *bseq;			/* per block: ring sequence, 0 = not in ring */
 	uint32_t *bec;			/* per block: erase count */
 	uint32_t *bpos;			/* per block: its slot in ring[] */
-	uint8_t *bfree;			/* per block: 1 erased+formatted, 2 needs erase */
+	uint8_t *bfree;			/* per block: 1 erased+formatted, 2 needs erase;
+					 * in the ring: 0, or 3 format 1 records */
 	uint32_t *ring;			/* circular: block numbers oldest first */
 	uint32_t ring_tail, ring_count;
 	struct queue_entry *msgs;	/* cfg.max_msgs entries */
@@ -150,7 +153,7 @@ struct queue {
 	uint32_t head_off;		/* append offset in the head block */
 	bool head_open;			/* false: next append opens a new block */
 	bool in_gc;
-	uint32_t next_seq, next_bseq, next_id;
+	uint32_t next_bseq, next_id;
 	uint32_t gc_blocks;		/* free blocks kept for reclaim */
 	struct queue_writer *writers[QUEUE_MAX_WRITERS];
 	/* read cursor: sequential queue_msg_read resumes here */
