@@ -110,6 +110,10 @@ static int mount_queue(void)
 		 (unsigned long)st.msgs, (unsigned long)(st.bytes / 1024),
 		 (unsigned long)(st.max_bytes / 1024), (unsigned long)st.max_msgs,
 		 (unsigned long)(port_now_ms() - t0));
+	if (st.v1_blocks)
+		LOG_INFO("queue: %lu block(s) in on-flash format 1 (older firmware): read as they are, "
+			 "rewritten in format 2 as the ring turns over",
+			 (unsigned long)st.v1_blocks);
 	return 0;
 }
 
