@@ -64,6 +64,10 @@ static const struct config_key keys[] = {
 	  "console login password (set with passwd); stored as a salted hash" },
 	{ "web_http", CONFIG_T_BOOL, "off", 0, 0, NULL,
 	  "serve the web console over plain HTTP too (HTTPS always)" },
+	{ "smtp_delivery_redirect", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
+	  "TEST ONLY: connect to a.b.c.N at HOST, port BASE+N (\"127.0.0.1:26100\"); empty: off" },
+	{ "dns_probe_name", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
+	  "signed name (type A) asked to check that the resolvers validate; empty: . DNSKEY" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
