@@ -30,8 +30,9 @@
 #define QUEUE_REC_MAX 2048    /* largest record the writer assembles in RAM */
 #endif
 #ifndef QUEUE_MAX_WRITERS
-#define QUEUE_MAX_WRITERS 32  /* messages being received at the same time:
-			       * at least the relay's INBOUND_MAX_SESSIONS */
+#define QUEUE_MAX_WRITERS 36  /* messages being written at the same time: the
+			       * relay's INBOUND_MAX_SESSIONS (host 32) and
+			       * room for DSNs while every session is in one */
 #endif
 /* Largest envelope on flash (sender and every recipient, NUL-terminated).
  * max_msg_size counts envelope + content: give it SIZE + QUEUE_ENV_MAX. */

@@ -21,8 +21,8 @@
 #ifndef INBOUND_MAX_SESSIONS
 #define INBOUND_MAX_SESSIONS 4
 #endif
-_Static_assert(INBOUND_MAX_SESSIONS >= 1 && INBOUND_MAX_SESSIONS <= QUEUE_MAX_WRITERS,
-	       "every session must be able to hold a queue writer");
+_Static_assert(INBOUND_MAX_SESSIONS >= 1 && INBOUND_MAX_SESSIONS + 2 <= QUEUE_MAX_WRITERS,
+	       "every session holds a queue writer, and DSNs need one too");
 #define INBOUND_RELAY_NETS 16	  /* relay_networks entries */
 #define INBOUND_USERS 8		  /* AUTH users */
 #define INBOUND_IN_BUF 512	  /* input read per event, fed to the engine */
