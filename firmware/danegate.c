@@ -20,6 +20,7 @@
 #include "relay/rollover.h"
 #include "dns/dns.h"
 #include "tls/tls.h"
+#include "web/web.h"
 #include "log/log.h"
 #include "port.h"
 #include "version.h"
@@ -41,6 +42,7 @@ static struct {
 	struct outbound_config out;
 	bool dns_ok;
 	uint64_t dns_probe_at; /* next validation probe (0: none planned) */
+	struct web_config web;
 } dg;
 
 /* ---- outbound: resolver, validation probe, rollover, console hooks ---- */
@@ -221,6 +223,28 @@ static void boot_log(void)
 	}
 }
 
+/* The web console (firmware/web): HTTPS on web_port with the gateway's
+ * certificate, plain HTTP only on web_http_port / web_http. */
+static void web_start_console(void)
+{
+	uint32_t port = 443, http_port = 0;
+	bool http = false;
+	(void)config_get_uint(&dg.settings, port_setting, "web_port", &port);
+	(void)config_get_uint(&dg.settings, port_setting, "web_http_port", &http_port);
+	(void)config_get_bool(&dg.settings, port_setting, "web_http", &http);
+	if (http && !http_port)
+		http_port = 80;
+	dg.web = (struct web_config){
+		.env = &dg.con_env,
+		.cred = dg.con_env.cred,
+		.port = (uint16_t)port,
+		.http_port = (uint16_t)http_port,
+		.listen = dg.in.listen,
+	};
+	if ((port || http_port) && web_start(&dg.web) != 0)
+		LOG_WARN("web: console not started");
+}
+
 int danegate_main(void)
 {
 	char buf[CONFIG_VALUE_MAX + 1]; /* the longest config value (smtp_users hashed) */
@@ -305,6 +329,7 @@ int danegate_main(void)
 		dg.con_env.tlsa_changed = rollover_reset;
 	}
 	serial_init(&dg.serial, &dg.con_env, NULL);
+	web_start_console();
 	for (;;) {
 		uint32_t wait = 250;
 		if (dg.dns_ok) {
@@ -321,5 +346,6 @@ int danegate_main(void)
 			outbound_tick(port_now_ms());
 			rollover_tick(port_now_ms());
 		}
+		web_tick(port_now_ms());
 	}
 }
