@@ -1,0 +1,293 @@
+# dane-lib.sh — the DANE scenarios of ../shared/DANE-RULES.md against a
+# relay board (sourced, bash, after lib.sh): the test world (world/world.sh)
+# on a WORLD_BASE of the caller's, relay profiles (main / smarthost /
+# non-validating resolver) as settings, a console on a FIFO, submission with
+# swaks, the relay's `out:` lines (docs: /work/notes/CONTRACTS.md) judged
+# against world.env and the sinks (world/expect.sh), and the posttls-finger
+# vs `probe` interop. Exports dane_* functions; the board hooks are
+# dane_board_start PROFILE / dane_board_stop, defined by the caller.
+DANE_WORLD=$E2E_DIR/world
+DANE_RELAY_PID=""
+DANE_CON_FD=""
+DANE_WORLD_DIR=""
+DANE_NS=""
+
+# dane_world_up DIR BASE: a fresh world in DIR on ports BASE+1...; sources
+# its world.env. 0 or 1 (world.sh's output in DIR.up.log).
+dane_world_up() {
+	DANE_WORLD_DIR=$1
+	mkdir -p "$1"
+	# Postfix's master takes its lock as mail_owner: the work dir (mktemp:
+	# 0700) must be searchable by it.
+	chmod 755 "$(dirname "$1")" "$1"
+	WORLD_BASE=$2 timeout 120 "$DANE_WORLD/world.sh" up "$1" >"$1.up.log" 2>&1 || {
+		tail -5 "$1.up.log"
+		return 1
+	}
+	# shellcheck disable=SC1091
+	. "$1/world.env"
+}
+
+# dane_cleanup: the relay, the console FIFO, the namespace, the world.
+dane_cleanup() {
+	declare -F dane_board_stop >/dev/null && dane_board_stop
+	[ -n "$DANE_NS" ] && pf_ns_down "$DANE_WORLD_DIR" "$DANE_NS"
+	[ -n "$DANE_WORLD_DIR" ] && [ -e "$DANE_WORLD_DIR/world.env" ] &&
+		timeout 30 "$DANE_WORLD/world.sh" down "$DANE_WORLD_DIR" >/dev/null 2>&1
+	e2e_cleanup
+	return 0
+}
+
+# dane_profile_of ID: the relay profile scenario ID needs: smart (a
+# relayhost), noval (the non-validating resolver) or main.
+dane_profile_of() {
+	local rh res
+	eval "rh=\$S${1}_RELAYHOST res=\$S${1}_RESOLVER"
+	if [ -n "$rh" ]; then echo smart
+	elif [ "$res" = noval ]; then echo noval
+	else echo main
+	fi
+}
+
+# dane_settings PROFILE HOST: the relay's settings (key=value, one a line)
+# for PROFILE, the world seen at HOST (127.0.0.1, or 10.0.2.2 from QEMU).
+# Per-destination policies (dane-only...) come from the manifest.
+dane_settings() {
+	local prof=$1 h=$2 port=$DNS_RESOLVER_PORT pol="" id p d rh=""
+	[ "$prof" = noval ] && port=$DNS_RESOLVER_NOVAL_PORT
+	for id in $SCENARIOS $EXTRA_SCENARIOS; do
+		eval "p=\$S${id}_POLICY d=\$S${id}_DOMAIN"
+		[ "$p" = dane ] || pol="$pol $d=$p"
+		[ "$prof" = smart ] && [ -z "$rh" ] && eval "rh=\$S${id}_RELAYHOST"
+	done
+	echo "resolvers=[$h]:$port"
+	echo "smtp_delivery_redirect=$h:$SMTP_REDIRECT_BASE"
+	[ -n "$pol" ] && echo "tls_policy=${pol# }"
+	[ "$prof" = smart ] && echo "smarthost=[${rh%:*}]:${rh##*:}"
+	echo "retry_schedule=${DANE_RETRY:-1h}"
+}
+
+# dane_console_open FIFO: a writer on the relay's console FIFO, opened
+# read-write so that it never blocks (open it before starting the board).
+dane_console_open() {
+	local fd
+	exec {fd}<>"$1" || return 1
+	DANE_CON_FD=$fd
+}
+dane_console_close() {
+	if [ -n "$DANE_CON_FD" ]; then
+		eval "exec $DANE_CON_FD>&-"
+		DANE_CON_FD=""
+	fi
+}
+# dane_console CMD: one line to the relay's console.
+dane_console() {
+	[ -n "$DANE_CON_FD" ] || return 1
+	printf '%s\r\n' "$1" >&"$DANE_CON_FD"
+}
+
+# dane_send SMTP_SERVER RCPT OUT: swaks submission; 0 if queued.
+dane_send() {
+	timeout 60 swaks --server "$1" -f e2e@lan.test -t "$2" --timeout 30 \
+		--h-Subject "dane e2e $2" </dev/null >"$3" 2>&1
+	grep -Eq '<- +250 .*queued' "$3"
+}
+
+# dane_out_lines LOG RCPT: the relay's out: lines for RCPT (exact to=).
+dane_out_lines() {
+	tr -d '\r' <"$1" | grep -F "to=$2 " | grep -E 'out: id='
+}
+
+# dane_final LOG RCPT: the line that decides: a delivered or bounced line
+# if any (one is enough: a later deferral cannot undo it), else the last
+# line (a deferral).
+dane_final() {
+	local all
+	all=$(dane_out_lines "$1" "$2")
+	[ -n "$all" ] || return 1
+	if grep -Eq ' result=(delivered|bounced) ' <<<"$all"; then
+		grep -E ' result=(delivered|bounced) ' <<<"$all" | head -1
+	else
+		tail -1 <<<"$all"
+	fi
+}
+
+# dane_field LINE KEY: the value of KEY=... in an out: line (reason: the rest).
+dane_field() {
+	if [ "$2" = reason ]; then sed -n 's/.* reason=//p' <<<"$1"
+	else sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<"$1"
+	fi
+}
+
+# dane_wait LOG SECONDS RCPT...: until every RCPT has a deciding out: line
+# (delivered or bounced, or a deferral and nothing more for 3 s). 0 if all.
+dane_wait() {
+	local log=$1 end=$((SECONDS + $2)) r all pending quiet_since=$SECONDS n last_n=-1
+	shift 2
+	while [ $SECONDS -lt $end ]; do
+		pending=0
+		for r in "$@"; do
+			all=$(dane_out_lines "$log" "$r")
+			[ -n "$all" ] || { pending=1; break; }
+		done
+		n=$(grep -c 'out: id=' "$log" 2>/dev/null)
+		[ "$n" != "$last_n" ] && { last_n=$n; quiet_since=$SECONDS; }
+		[ $pending = 0 ] && [ $((SECONDS - quiet_since)) -ge 3 ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# Deferral and bounce codes DANE-RULES spells out (rules 9 and 12) are
+# compared in full, the others by their class digit (the world's manifest
+# gives Postfix's codes; README).
+DANE_EXACT_DSN=" 03 04 05 07 18 20 22 23 24 X2 X3 "
+
+# dane_judge LOG ID RCPT QUEUED_ID: one check line for scenario ID.
+dane_judge() {
+	local log=$1 id=$2 rcpt=$3 qid=$4 want cls dsn desc sink line res got_cls got_dsn tls why="" sinkv relay
+	eval "want=\$S${id}_EXPECT cls=\$S${id}_CLASS dsn=\$S${id}_DSN desc=\$S${id}_DESC sink=\$S${id}_SINK"
+	desc=${desc//_/ }
+	if ! line=$(dane_final "$log" "$rcpt"); then
+		check "S$id $desc: $want${cls:+ $cls}" 1 "no out: line for $rcpt"
+		return
+	fi
+	res=$(dane_field "$line" result)
+	got_cls=$(dane_field "$line" class)
+	got_dsn=$(dane_field "$line" dsn)
+	tls=$(dane_field "$line" tls)
+	relay=$(dane_field "$line" relay)
+	[ -n "$qid" ] && [ "$(dane_field "$line" id)" != "$qid" ] &&
+		why="$why; id=$(dane_field "$line" id), swaks said queued as $qid"
+	[ "$res" = "$want" ] || why="$why; result=$res, want $want"
+	if [[ "$DANE_EXACT_DSN" == *" $id "* ]]; then
+		[ "$got_dsn" = "$dsn" ] || why="$why; dsn=$got_dsn, want $dsn"
+	else
+		[ "${got_dsn%%.*}" = "${dsn%%.*}" ] || why="$why; dsn=$got_dsn, want ${dsn%%.*}.x.x"
+	fi
+	case $want in
+	delivered)
+		[ "$got_cls" = "$cls" ] || why="$why; class=$got_cls, want $cls"
+		if [ "$cls" = clear ]; then [ "${tls%%/*}" = none ] || why="$why; tls=$tls, want none"
+		else
+			case $tls in TLSv1.2/* | TLSv1.3/*) ;; *) why="$why; tls=$tls: NOT ENCRYPTED" ;; esac
+		fi
+		;;
+	*)
+		# a DANE hold never names a TLS class it did not reach
+		case $got_cls in none | Verified | Trusted | Untrusted | Anonymous | clear) ;;
+		*) why="$why; class=$got_cls" ;;
+		esac
+		;;
+	esac
+	sinkv=$("$DANE_WORLD/expect.sh" "$DANE_WORLD_DIR" "$id" "$rcpt" 2>&1) || why="$why; ${sinkv#FAIL }"
+	if [ -z "$why" ]; then
+		check "S$id $desc: $res $got_cls $got_dsn via $relay" 0
+	else
+		check "S$id $desc: want $want${cls:+ $cls} $dsn" 1 "${why#; }; line: ${line#*out: }"
+	fi
+}
+
+# dane_run_profile PROFILE SMTP_SERVER LOG RUN ID...: submits one message
+# per scenario (recipient RUN-ID@DOMAIN), waits (DANE_WAIT s, default 120)
+# for the out: lines, judges each. The board is up with PROFILE.
+dane_run_profile() {
+	local prof=$1 srv=$2 log=$3 run=$4 id dom rcpt q rcpts=() qids=() ids=() i
+	shift 4
+	for id in "$@"; do
+		eval "dom=\$S${id}_DOMAIN"
+		rcpt="$run-$(tr 'A-Z' 'a-z' <<<"$id")@$dom"
+		if dane_send "$srv" "$rcpt" "$DANE_T/swaks-$run-$id.out"; then
+			q=$(sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p' "$DANE_T/swaks-$run-$id.out" | head -1)
+			rcpts+=("$rcpt")
+			qids+=("$q")
+			ids+=("$id")
+		else
+			check "S$id submitted to the relay ($prof)" 1 "$(grep -E '<[-~*]' "$DANE_T/swaks-$run-$id.out" | tail -2 | tr '\n' ' ')"
+		fi
+	done
+	[ ${#rcpts[@]} -gt 0 ] || return 0
+	dane_wait "$log" "${DANE_WAIT:-120}" "${rcpts[@]}" ||
+		echo "  (profile $prof: not every recipient had its out: line after ${DANE_WAIT:-120} s)"
+	for i in "${!ids[@]}"; do
+		dane_judge "$log" "${ids[$i]}" "${rcpts[$i]}" "${qids[$i]}"
+	done
+}
+
+# dane_all RUN [IDS...]: every scenario (default: SCENARIOS and the extras
+# in DANE_EXTRAS), grouped by profile, one board boot per profile through
+# dane_board_start PROFILE (which sets DANE_SRV, DANE_LOG: the relay's log,
+# DANE_CON_LOG: its console output) and dane_board_stop; the interop checks
+# (DANE_PROBE=1) on the main profile's board.
+dane_all() {
+	local run=$1 prof id list
+	shift
+	list=${*:-$SCENARIOS ${DANE_EXTRAS:-}}
+	for prof in main smart noval; do
+		local ids=()
+		for id in $list; do
+			[ "$(dane_profile_of "$id")" = "$prof" ] && ids+=("$id")
+		done
+		[ ${#ids[@]} -gt 0 ] || continue
+		if ! dane_board_start "$prof"; then
+			for id in "${ids[@]}"; do check "S$id (relay profile $prof)" 1 "the board did not start"; done
+			dane_board_stop
+			continue
+		fi
+		dane_run_profile "$prof" "$DANE_SRV" "$DANE_LOG" "$run" "${ids[@]}"
+		[ "$prof" = main ] && [ "${DANE_PROBE:-0}" = 1 ] && dane_interop
+		dane_board_stop
+	done
+}
+
+# dane_probe DOMAIN SECONDS: runs `probe DOMAIN` on the console; prints the
+# probe: lines of that run (from DANE_CON_LOG). 0 once "probe: done:" came.
+dane_probe() {
+	local from
+	from=$(log_lines "$DANE_CON_LOG")
+	dane_console "probe $1" || return 1
+	wait_log "$DANE_CON_LOG" 'probe: done|unknown command|^error' "$2" "$from"
+	tail -n +"$((from + 1))" "$DANE_CON_LOG" | tr -d '\r' | grep -E 'probe: |unknown command|^error'
+}
+
+# dane_probe_class PROBE_OUTPUT MXHOST: the class the probe gives MXHOST
+# (its "probe: ... MXHOST ..." line naming Verified/Trusted/Untrusted/
+# Anonymous, or the failure words), one word.
+dane_probe_class() {
+	local l
+	l=$(grep -iF -- "$2" <<<"$1" | grep -Eo '\b(Verified|Trusted|Untrusted|Anonymous)\b' | tail -1)
+	[ -n "$l" ] && { echo "$l"; return; }
+	l=$(grep -Eo 'probe: done: .*' <<<"$1")
+	grep -Eo '\b(Verified|Trusted|Untrusted|Anonymous)\b' <<<"$l" | tail -1
+}
+
+# dane_interop: for every scenario with a posttls-finger class in the
+# manifest (PF_CLASS) and the main profile, posttls-finger (in a namespace,
+# world/pf-lib.sh) and the relay's `probe` must name the same class.
+dane_interop() {
+	local id want dom pol res rh mx pfc out dc agree=0 n=0
+	[ -n "$DANE_NS" ] || {
+		DANE_NS=dgd$$
+		if ! why=$(pf_ns_up "$DANE_WORLD_DIR" "$DANE_NS"); then
+			check "interop: posttls-finger namespace" 1 "$why"
+			DANE_NS=""
+			return
+		fi
+	}
+	for id in $SCENARIOS $EXTRA_SCENARIOS; do
+		eval "want=\$S${id}_PF_CLASS dom=\$S${id}_DOMAIN pol=\$S${id}_POLICY res=\$S${id}_RESOLVER rh=\$S${id}_RELAYHOST mx=\$S${id}_MXHOSTS"
+		case $want in Verified | Trusted | Untrusted | Anonymous) ;; *) continue ;; esac
+		[ "$(dane_profile_of "$id")" = main ] || continue
+		pfc=$(pf_class "$DANE_WORLD_DIR" "$DANE_NS" "i$id" "$dom" "$pol" "$DANE_WORLD_DIR/run/resolv.conf")
+		out=$(dane_probe "$dom" "${DANE_PROBE_WAIT:-60}")
+		dc=$(dane_probe_class "$out" "${mx%% *}")
+		n=$((n + 1))
+		if [ -n "$dc" ] && [ "$dc" = "$pfc" ]; then
+			agree=$((agree + 1))
+			check "interop S$id $dom: posttls-finger and probe agree: $pfc" 0
+		else
+			check "interop S$id $dom: posttls-finger $pfc, probe ${dc:-?}" 1 "$(tail -3 <<<"$out" | tr '\n' ' ')"
+		fi
+	done
+	echo "  interop: $agree of $n MX classes agree"
+}

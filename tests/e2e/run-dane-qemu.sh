@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# run-dane-qemu.sh — the DANE scenarios of DANE-RULES.md (as run-dane.sh)
+# against the qemu-virt board: the test world on WORLD_BASE 28000, reached
+# from the guest through QEMU user networking at 10.0.2.2 (resolver and
+# smtp_delivery_redirect 10.0.2.2:BASE+100); settings provisioned into the
+# pflash config area before boot, one boot per relay profile, submission
+# through hostfwd 127.0.0.1:PORT -> guest :25, the serial console on a FIFO
+# (probe for the interop checks). "N passed, M failed".
+#   DANE_ONLY="01 14 30"   only these scenarios;  E2E_KEEP=1 keeps the work dir
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$E2E_DIR/dane-lib.sh"
+. "$E2E_DIR/world/pf-lib.sh"
+cd "$E2E_ROOT"
+trap dane_cleanup EXIT
+trap "exit 143" TERM INT HUP
+
+IMG=${QV_IMAGE:-build/qemu-virt/danegate.elf}
+[ -f "$IMG" ] || make -s -j2 BOARD=qemu-virt >/dev/null || { echo "0 passed, 1 failed (qemu-virt image does not build)"; exit 1; }
+mkdir -p build/e2e
+DANE_T=$(mktemp -d "$E2E_ROOT/build/e2e/dane-qemu.XXXXXX")
+BASE=${DANE_WORLD_BASE:-28000}
+echo "e2e DANE (qemu-virt board): world on :$((BASE + 1))... (10.0.2.2 from the guest), work dir ${DANE_T#$E2E_ROOT/}"
+if ! dane_world_up "$DANE_T/world" "$BASE"; then
+	check "test world up (world.sh up, WORLD_BASE=$BASE)" 1 "see ${DANE_T#$E2E_ROOT/}/world.up.log"
+	summary
+	exit 1
+fi
+
+# dane_qemu_boot FLASH LOG FIFO PORT: the board on FLASH, serial console
+# in from FIFO (opened first) and out to LOG, SMTP hostfwd from PORT.
+dane_qemu_boot() {
+	dane_console_open "$3" || return 1
+	qemu-system-arm -M virt -cpu cortex-a15 -m 128M -nographic -monitor none \
+		-kernel "$IMG" -global virtio-mmio.force-legacy=false \
+		-drive if=pflash,unit=1,format=raw,file="$1" \
+		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:"$4"-:25 \
+		-device virtio-net-device,netdev=n0 -device virtio-rng-device \
+		<"$3" >"$2" 2>&1 &
+	DANE_RELAY_PID=$!
+	E2E_PIDS+=("$DANE_RELAY_PID")
+	wait_log "$2" 'ready:' 60 && wait_log "$2" 'DHCP lease' 30
+}
+
+dane_board_start() {
+	local prof=$1 port flash=$DANE_T/pflash-$1.img
+	DANE_LOG=$DANE_T/serial-$prof.log
+	DANE_CON_LOG=$DANE_LOG
+	new_flash "$flash" $((64 * 1024 * 1024))
+	# shellcheck disable=SC2046
+	python3 "$E2E_DIR/provision.py" "$flash" $((248 * 256 * 1024)) \
+		$(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU") >"$DANE_T/provision-$prof.out" 2>&1 || {
+		cat "$DANE_T/provision-$prof.out"
+		return 1
+	}
+	port=$(free_port)
+	DANE_SRV=127.0.0.1:$port
+	rm -f "$DANE_T/con-$prof"
+	mkfifo "$DANE_T/con-$prof"
+	dane_qemu_boot "$flash" "$DANE_LOG" "$DANE_T/con-$prof" "$port" || return 1
+	if grep -q 'saved settings unreadable\|config: .*ignored' "$DANE_LOG"; then
+		echo "  provisioned settings not taken: $(grep config: "$DANE_LOG" | head -3)"
+		return 1
+	fi
+}
+dane_board_stop() {
+	dane_console_close
+	if [ -n "$DANE_RELAY_PID" ]; then
+		kill "$DANE_RELAY_PID" 2>/dev/null
+		wait "$DANE_RELAY_PID" 2>/dev/null
+		DANE_RELAY_PID=""
+	fi
+	return 0
+}
+
+DANE_EXTRAS=${DANE_EXTRAS-"X2 X3 X4 X5 X6 X7 X8 X9 P1"}
+DANE_PROBE=${DANE_PROBE-1}
+DANE_WAIT=${DANE_WAIT:-240}
+# shellcheck disable=SC2086
+dane_all q$$ ${DANE_ONLY:-}
+summary
+rc=$?
+[ $rc -eq 0 ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$DANE_T"
+exit $rc

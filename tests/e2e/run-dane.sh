@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# run-dane.sh — the DANE scenarios of DANE-RULES.md (all 30, their B
+# variants and the world's extras) against the host board: the test world
+# (tests/e2e/world) on WORLD_BASE 27000, the relay booted once per profile
+# (main; smarthost for 26; the non-validating resolver for 29) with the
+# world's resolver and smtp_delivery_redirect, one message per scenario by
+# swaks, the relay's out: line and the sinks judged per scenario; then
+# posttls-finger vs the relay's probe (interop). "N passed, M failed".
+#   DANE_ONLY="01 14 30"   only these scenarios;  E2E_KEEP=1 keeps the work dir
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$E2E_DIR/dane-lib.sh"
+. "$E2E_DIR/world/pf-lib.sh"
+cd "$E2E_ROOT"
+trap dane_cleanup EXIT
+trap "exit 143" TERM INT HUP
+
+BIN=build/host/danegate
+[ -x "$BIN" ] || make -s -j2 >/dev/null || { echo "0 passed, 1 failed (host board does not build)"; exit 1; }
+mkdir -p build/e2e
+DANE_T=$(mktemp -d "$E2E_ROOT/build/e2e/dane-host.XXXXXX")
+BASE=${DANE_WORLD_BASE:-27000}
+echo "e2e DANE (host board): world on :$((BASE + 1))..., work dir ${DANE_T#$E2E_ROOT/}"
+if ! dane_world_up "$DANE_T/world" "$BASE"; then
+	check "test world up (world.sh up, WORLD_BASE=$BASE)" 1 "see ${DANE_T#$E2E_ROOT/}/world.up.log"
+	summary
+	exit 1
+fi
+
+dane_board_start() {
+	local prof=$1 args=() kv
+	DANE_LOG=$DANE_T/relay-$prof.log
+	DANE_CON_LOG=$DANE_T/console-$prof.log
+	while read -r kv; do args+=(--set "$kv"); done < <(dane_settings "$prof" "$SMTP_REDIRECT_HOST")
+	local port
+	port=$(free_port)
+	DANE_SRV=127.0.0.1:$port
+	rm -f "$DANE_T/con-$prof"
+	mkfifo "$DANE_T/con-$prof"
+	dane_console_open "$DANE_T/con-$prof" || return 1
+	"$BIN" --flash "$DANE_T/flash-$prof.img" --smtp-port "$port" --listen 127.0.0.1 "${args[@]}" \
+		<"$DANE_T/con-$prof" >"$DANE_CON_LOG" 2>"$DANE_LOG" &
+	DANE_RELAY_PID=$!
+	E2E_PIDS+=("$DANE_RELAY_PID")
+	wait_log "$DANE_LOG" 'ready:' 15
+}
+dane_board_stop() {
+	dane_console_close
+	if [ -n "$DANE_RELAY_PID" ]; then
+		kill "$DANE_RELAY_PID" 2>/dev/null
+		wait "$DANE_RELAY_PID" 2>/dev/null
+		DANE_RELAY_PID=""
+	fi
+	return 0
+}
+
+DANE_EXTRAS=${DANE_EXTRAS-"X2 X3 X4 X5 X6 X7 X8 X9 P1"}
+DANE_PROBE=${DANE_PROBE-1}
+# shellcheck disable=SC2086
+dane_all h$$ ${DANE_ONLY:-}
+summary
+rc=$?
+[ $rc -eq 0 ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$DANE_T"
+exit $rc
