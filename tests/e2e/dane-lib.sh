@@ -4,8 +4,8 @@
 # non-validating resolver) as settings, a console on a FIFO, submission with
 # swaks, the relay's `out:` lines (docs: /work/notes/CONTRACTS.md) judged
 # against world.env and the sinks (world/expect.sh), and the posttls-finger
-# vs `probe` interop. Exports dane_* functions; the board hooks are
-# dane_board_start PROFILE / dane_board_stop, defined by the caller.
+# vs `probe` interop. Exports dane_* functions; DANE_BOARD (host or qemu)
+# picks the board dane_board_start PROFILE boots.
 DANE_WORLD=$E2E_DIR/world
 DANE_RELAY_PID=""
 DANE_CON_FD=""
@@ -28,9 +28,66 @@ dane_world_up() {
 	. "$1/world.env"
 }
 
+# dane_board_start PROFILE: boots DANE_BOARD (host: BIN; qemu: IMG) with
+# PROFILE's settings, the console on a FIFO; sets DANE_SRV (SMTP), DANE_LOG
+# (the relay's log) and DANE_CON_LOG (its console output). Work files in
+# DANE_T. 0 once ready (QEMU: and its DHCP lease).
+dane_board_start() {
+	local prof=$1 port kv args=()
+	port=$(free_port)
+	DANE_SRV=127.0.0.1:$port
+	rm -f "$DANE_T/con-$prof"
+	mkfifo "$DANE_T/con-$prof"
+	dane_console_open "$DANE_T/con-$prof" || return 1
+	if [ "$DANE_BOARD" = host ]; then
+		DANE_LOG=$DANE_T/relay-$prof.log
+		DANE_CON_LOG=$DANE_T/console-$prof.log
+		while read -r kv; do args+=(--set "$kv"); done < <(dane_settings "$prof" "$SMTP_REDIRECT_HOST")
+		"$BIN" --flash "$DANE_T/flash-$prof.img" --smtp-port "$port" --listen 127.0.0.1 "${args[@]}" \
+			<"$DANE_T/con-$prof" >"$DANE_CON_LOG" 2>"$DANE_LOG" &
+		DANE_RELAY_PID=$!
+		E2E_PIDS+=("$DANE_RELAY_PID")
+		wait_log "$DANE_LOG" 'ready:' 15
+		return
+	fi
+	local flash=$DANE_T/pflash-$prof.img
+	DANE_LOG=$DANE_T/serial-$prof.log
+	DANE_CON_LOG=$DANE_LOG
+	new_flash "$flash" $((64 * 1024 * 1024))
+	# shellcheck disable=SC2046
+	python3 "$E2E_DIR/provision.py" "$flash" $((248 * 256 * 1024)) \
+		$(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU") >"$DANE_T/provision-$prof.out" 2>&1 || {
+		cat "$DANE_T/provision-$prof.out"
+		return 1
+	}
+	qemu-system-arm -M virt -cpu cortex-a15 -m 128M -nographic -monitor none \
+		-kernel "$IMG" -global virtio-mmio.force-legacy=false \
+		-drive if=pflash,unit=1,format=raw,file="$flash" \
+		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:"$port"-:25 \
+		-device virtio-net-device,netdev=n0 -device virtio-rng-device \
+		<"$DANE_T/con-$prof" >"$DANE_LOG" 2>&1 &
+	DANE_RELAY_PID=$!
+	E2E_PIDS+=("$DANE_RELAY_PID")
+	wait_log "$DANE_LOG" 'ready:' 60 && wait_log "$DANE_LOG" 'DHCP lease' 30 || return 1
+	if grep -q 'saved settings unreadable' "$DANE_LOG"; then
+		echo "  provisioned settings not taken: $(grep config: "$DANE_LOG" | head -3)"
+		return 1
+	fi
+}
+# dane_board_stop: the relay (by pid) and its console writer.
+dane_board_stop() {
+	dane_console_close
+	if [ -n "$DANE_RELAY_PID" ]; then
+		kill "$DANE_RELAY_PID" 2>/dev/null
+		wait "$DANE_RELAY_PID" 2>/dev/null
+		DANE_RELAY_PID=""
+	fi
+	return 0
+}
+
 # dane_cleanup: the relay, the console FIFO, the namespace, the world.
 dane_cleanup() {
-	declare -F dane_board_stop >/dev/null && dane_board_stop
+	dane_board_stop
 	[ -n "$DANE_NS" ] && pf_ns_down "$DANE_WORLD_DIR" "$DANE_NS"
 	[ -n "$DANE_WORLD_DIR" ] && [ -e "$DANE_WORLD_DIR/world.env" ] &&
 		timeout 30 "$DANE_WORLD/world.sh" down "$DANE_WORLD_DIR" >/dev/null 2>&1

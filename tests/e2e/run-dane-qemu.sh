@@ -27,52 +27,7 @@ if ! dane_world_up "$DANE_T/world" "$BASE"; then
 	exit 1
 fi
 
-# dane_qemu_boot FLASH LOG FIFO PORT: the board on FLASH, serial console
-# in from FIFO (opened first) and out to LOG, SMTP hostfwd from PORT.
-dane_qemu_boot() {
-	dane_console_open "$3" || return 1
-	qemu-system-arm -M virt -cpu cortex-a15 -m 128M -nographic -monitor none \
-		-kernel "$IMG" -global virtio-mmio.force-legacy=false \
-		-drive if=pflash,unit=1,format=raw,file="$1" \
-		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:"$4"-:25 \
-		-device virtio-net-device,netdev=n0 -device virtio-rng-device \
-		<"$3" >"$2" 2>&1 &
-	DANE_RELAY_PID=$!
-	E2E_PIDS+=("$DANE_RELAY_PID")
-	wait_log "$2" 'ready:' 60 && wait_log "$2" 'DHCP lease' 30
-}
-
-dane_board_start() {
-	local prof=$1 port flash=$DANE_T/pflash-$1.img
-	DANE_LOG=$DANE_T/serial-$prof.log
-	DANE_CON_LOG=$DANE_LOG
-	new_flash "$flash" $((64 * 1024 * 1024))
-	# shellcheck disable=SC2046
-	python3 "$E2E_DIR/provision.py" "$flash" $((248 * 256 * 1024)) \
-		$(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU") >"$DANE_T/provision-$prof.out" 2>&1 || {
-		cat "$DANE_T/provision-$prof.out"
-		return 1
-	}
-	port=$(free_port)
-	DANE_SRV=127.0.0.1:$port
-	rm -f "$DANE_T/con-$prof"
-	mkfifo "$DANE_T/con-$prof"
-	dane_qemu_boot "$flash" "$DANE_LOG" "$DANE_T/con-$prof" "$port" || return 1
-	if grep -q 'saved settings unreadable\|config: .*ignored' "$DANE_LOG"; then
-		echo "  provisioned settings not taken: $(grep config: "$DANE_LOG" | head -3)"
-		return 1
-	fi
-}
-dane_board_stop() {
-	dane_console_close
-	if [ -n "$DANE_RELAY_PID" ]; then
-		kill "$DANE_RELAY_PID" 2>/dev/null
-		wait "$DANE_RELAY_PID" 2>/dev/null
-		DANE_RELAY_PID=""
-	fi
-	return 0
-}
-
+DANE_BOARD=qemu
 DANE_EXTRAS=${DANE_EXTRAS-"X2 X3 X4 X5 X6 X7 X8 X9 P1"}
 DANE_PROBE=${DANE_PROBE-1}
 DANE_WAIT=${DANE_WAIT:-240}

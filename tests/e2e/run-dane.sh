@@ -27,33 +27,7 @@ if ! dane_world_up "$DANE_T/world" "$BASE"; then
 	exit 1
 fi
 
-dane_board_start() {
-	local prof=$1 args=() kv
-	DANE_LOG=$DANE_T/relay-$prof.log
-	DANE_CON_LOG=$DANE_T/console-$prof.log
-	while read -r kv; do args+=(--set "$kv"); done < <(dane_settings "$prof" "$SMTP_REDIRECT_HOST")
-	local port
-	port=$(free_port)
-	DANE_SRV=127.0.0.1:$port
-	rm -f "$DANE_T/con-$prof"
-	mkfifo "$DANE_T/con-$prof"
-	dane_console_open "$DANE_T/con-$prof" || return 1
-	"$BIN" --flash "$DANE_T/flash-$prof.img" --smtp-port "$port" --listen 127.0.0.1 "${args[@]}" \
-		<"$DANE_T/con-$prof" >"$DANE_CON_LOG" 2>"$DANE_LOG" &
-	DANE_RELAY_PID=$!
-	E2E_PIDS+=("$DANE_RELAY_PID")
-	wait_log "$DANE_LOG" 'ready:' 15
-}
-dane_board_stop() {
-	dane_console_close
-	if [ -n "$DANE_RELAY_PID" ]; then
-		kill "$DANE_RELAY_PID" 2>/dev/null
-		wait "$DANE_RELAY_PID" 2>/dev/null
-		DANE_RELAY_PID=""
-	fi
-	return 0
-}
-
+DANE_BOARD=host
 DANE_EXTRAS=${DANE_EXTRAS-"X2 X3 X4 X5 X6 X7 X8 X9 P1"}
 DANE_PROBE=${DANE_PROBE-1}
 # shellcheck disable=SC2086
