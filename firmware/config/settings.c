@@ -89,9 +89,13 @@ int settings_set(struct settings *s, const char *name, const void *val, size_t l
 	size_t need = val ? 1 + nl + 2 + len : 0;
 	if (s->len - old + need > sizeof(s->image))
 		return SETTINGS_ENOSPC;
-	if (off >= 0) { /* drop the old entry */
+	/* Drop the old entry, and any later one of the same name: our saves
+	 * never write two, but a crafted or damaged image may hold them, and
+	 * settings_get must then find the value just set. */
+	while (off >= 0) {
 		memmove(s->image + off, s->image + off + (long)el, s->len - (size_t)off - el);
 		s->len -= el;
+		off = find(s, name, &el);
 	}
 	if (val) {
 		uint8_t *p = s->image + s->len;
