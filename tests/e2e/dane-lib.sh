@@ -12,6 +12,32 @@ DANE_CON_FD=""
 DANE_WORLD_DIR=""
 DANE_NS=""
 
+# dane_free_base START: the first of START, START+200, ... (at most 20
+# tries) whose world ports (BASE+1..3 UDP/TCP, BASE+100..149 TCP) are all
+# free on 127.0.0.1, so that worlds of other scripts or people do not clash.
+dane_free_base() {
+	python3 - "$1" <<'PY'
+import socket, sys
+start = int(sys.argv[1])
+def free(port, kind):
+    s = socket.socket(socket.AF_INET, kind)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no clash
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for base in range(start, start + 20 * 200, 200):
+    if all(free(base + i, socket.SOCK_STREAM) and free(base + i, socket.SOCK_DGRAM) for i in (1, 2, 3)) \
+            and all(free(base + i, socket.SOCK_STREAM) for i in range(100, 150)):
+        print(base)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # dane_world_up DIR BASE: a fresh world in DIR on ports BASE+1...; sources
 # its world.env. 0 or 1 (world.sh's output in DIR.up.log).
 dane_world_up() {
@@ -292,7 +318,7 @@ dane_all() {
 			continue
 		fi
 		dane_run_profile "$prof" "$DANE_SRV" "$DANE_LOG" "$run" "${ids[@]}"
-		[ "$prof" = main ] && [ "${DANE_PROBE:-0}" = 1 ] && dane_interop
+		[ "${DANE_PROBE:-0}" = 1 ] && dane_interop "$prof"
 		dane_board_stop
 	done
 }
@@ -307,22 +333,44 @@ dane_probe() {
 	tail -n +"$((from + 1))" "$DANE_CON_LOG" | tr -d '\r' | grep -E 'probe: |unknown command|^error'
 }
 
-# dane_probe_class PROBE_OUTPUT MXHOST: the class the probe gives MXHOST
-# (its "probe: ... MXHOST ..." line naming Verified/Trusted/Untrusted/
-# Anonymous, or the failure words), one word.
+# dane_probe_class PROBE_OUTPUT HOST: what the relay's probe found for the
+# MX HOST, in posttls-finger's words (pf_class): the class it printed
+# (Verified, Trusted, Untrusted, Anonymous; a TLS session that is "not
+# verified" is Untrusted, as posttls-finger calls it), notls (no STARTTLS,
+# or delivered in clear for want of it),
+# handshake-failed, tlsa-error; HOST "-": the domain's own outcome (nullmx,
+# mx-error).
 dane_probe_class() {
-	local l
-	l=$(grep -iF -- "$2" <<<"$1" | grep -Eo '\b(Verified|Trusted|Untrusted|Anonymous)\b' | tail -1)
-	[ -n "$l" ] && { echo "$l"; return; }
-	l=$(grep -Eo 'probe: done: .*' <<<"$1")
-	grep -Eo '\b(Verified|Trusted|Untrusted|Anonymous)\b' <<<"$l" | tail -1
+	awk -v h="$2" '
+	function host(s) { sub(/\[.*/, "", s); return s }
+	/probe: connecting to / { cur = host($4) }
+	/probe: class / { if (cur == h) c = $3 }
+	index($0, "probe: " h "[") == 1 && /: not verified/ { c = "Untrusted" }
+	index($0, "probe: " h "[") == 1 && /: no STARTTLS/ { c = "notls" }
+	index($0, "probe: " h "[") == 1 && /: handshake failed/ { c = "handshake-failed" }
+	index($0, "probe: done: " h "[") == 1 && / clear$/ { c = "notls" }
+	/ TLSA: lookup failed/ { t = $2; sub(/^_[0-9]+\._tcp\./, "", t); if (t == h) c = "tlsa-error" }
+	h == "-" && / MX: lookup failed/ { c = "mx-error" }
+	h == "-" && / MX 0 \. / { c = "nullmx" }
+	END { print c }' <<<"$1"
 }
 
-# dane_interop: for every scenario with a posttls-finger class in the
-# manifest (PF_CLASS) and the main profile, posttls-finger (in a namespace,
-# world/pf-lib.sh) and the relay's `probe` must name the same class.
+# dane_pf_host LOG: the MX host posttls-finger's run (pf_class's log) was
+# about: the one it connected to, or whose TLSA lookup failed; "-" when it
+# did not get that far (MX lookup).
+dane_pf_host() {
+	local h
+	h=$(sed -n 's/.*Connected to \([^[]*\)\[.*/\1/p; s/.* via \([^ :]*\): TLSA lookup error.*/\1/p' "$1" | head -1)
+	echo "${h:--}"
+}
+
+# dane_interop PROFILE: for every scenario of PROFILE with a posttls-finger
+# expectation in the manifest (PF_CLASS), posttls-finger (in a namespace,
+# world/pf-lib.sh) and the relay's `probe` of the same destination (the
+# domain, or "[host]:port" for a relayhost) must say the same of the MX host
+# posttls-finger reached.
 dane_interop() {
-	local id want dom pol res rh mx pfc out dc agree=0 n=0
+	local prof=$1 id want dom pol res rh pfc pfh out dc dest rc agree=0 n=0
 	[ -n "$DANE_NS" ] || {
 		DANE_NS=dgd$$
 		if ! why=$(pf_ns_up "$DANE_WORLD_DIR" "$DANE_NS"); then
@@ -332,19 +380,23 @@ dane_interop() {
 		fi
 	}
 	for id in $SCENARIOS $EXTRA_SCENARIOS; do
-		eval "want=\$S${id}_PF_CLASS dom=\$S${id}_DOMAIN pol=\$S${id}_POLICY res=\$S${id}_RESOLVER rh=\$S${id}_RELAYHOST mx=\$S${id}_MXHOSTS"
-		case $want in Verified | Trusted | Untrusted | Anonymous) ;; *) continue ;; esac
-		[ "$(dane_profile_of "$id")" = main ] || continue
-		pfc=$(pf_class "$DANE_WORLD_DIR" "$DANE_NS" "i$id" "$dom" "$pol" "$DANE_WORLD_DIR/run/resolv.conf")
-		out=$(dane_probe "$dom" "${DANE_PROBE_WAIT:-60}")
-		dc=$(dane_probe_class "$out" "${mx%% *}")
+		eval "want=\$S${id}_PF_CLASS dom=\$S${id}_DOMAIN pol=\$S${id}_POLICY res=\$S${id}_RESOLVER rh=\$S${id}_RELAYHOST"
+		[ -n "$want" ] && [ "$(dane_profile_of "$id")" = "$prof" ] || continue
+		dest=$dom rc=$DANE_WORLD_DIR/run/resolv.conf
+		[ -n "$rh" ] && dest="[${rh%:*}]:${rh##*:}"
+		[ "$res" = noval ] && rc=$DANE_WORLD_DIR/run/resolv-noval.conf
+		pfc=$(pf_class "$DANE_WORLD_DIR" "$DANE_NS" "i$id" "$dest" "$pol" "$rc")
+		pfh=$(dane_pf_host "$DANE_WORLD_DIR/run/pf-i$id.log")
+		out=$(dane_probe "$dest" "${DANE_PROBE_WAIT:-60}")
+		dc=$(dane_probe_class "$out" "$pfh")
 		n=$((n + 1))
 		if [ -n "$dc" ] && [ "$dc" = "$pfc" ]; then
 			agree=$((agree + 1))
-			check "interop S$id $dom: posttls-finger and probe agree: $pfc" 0
+			check "interop S$id $dom, MX $pfh: posttls-finger and probe: $pfc" 0
 		else
-			check "interop S$id $dom: posttls-finger $pfc, probe ${dc:-?}" 1 "$(tail -3 <<<"$out" | tr '\n' ' ')"
+			check "interop S$id $dom, MX $pfh: posttls-finger $pfc, probe ${dc:-?}" 1 \
+				"$(grep -F "$pfh" <<<"$out" | tail -2 | tr '\n' ' ')$(tail -1 <<<"$out")"
 		fi
 	done
-	echo "  interop: $agree of $n MX classes agree"
+	echo "  interop ($prof): $agree of $n agree"
 }

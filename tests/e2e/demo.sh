@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh — `make demo`: the main job end to end on one machine. Brings up
-# the DANE test world (tests/e2e/world, WORLD_BASE 29000), boots the QEMU
+# the DANE test world (tests/e2e/world, WORLD_BASE 35000 or the next free), boots the QEMU
 # firmware configured against it (resolver and MX redirect at 10.0.2.2),
 # submits a few messages through hostfwd, and shows the board's serial
 # console: how each message left (Verified, Trusted, Untrusted, clear text,
@@ -26,7 +26,8 @@ DANE_BOARD=qemu
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "1. the test world: signed DNS zones (NSD), a validating Unbound, a private PKI, 44 MX peers"
-dane_world_up "$DANE_T/world" "${DEMO_WORLD_BASE:-29000}" || { echo "demo: world.sh up failed"; exit 1; }
+BASE=$(dane_free_base "${DEMO_WORLD_BASE:-35000}") || BASE=35000
+dane_world_up "$DANE_T/world" "$BASE" || { echo "demo: world.sh up failed"; exit 1; }
 echo "resolver $DNS_RESOLVER (10.0.2.2:$DNS_RESOLVER_PORT from the guest), MX peers on :$((SMTP_REDIRECT_BASE + 1))..."
 
 say "2. danegate on the QEMU virt board (Cortex-A15), provisioned with:"

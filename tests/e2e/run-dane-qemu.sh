@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run-dane-qemu.sh — the DANE scenarios of DANE-RULES.md (as run-dane.sh)
-# against the qemu-virt board: the test world on WORLD_BASE 28000, reached
+# against the qemu-virt board: the test world on WORLD_BASE 34000 (or the next free +200), reached
 # from the guest through QEMU user networking at 10.0.2.2 (resolver and
 # smtp_delivery_redirect 10.0.2.2:BASE+100); settings provisioned into the
 # pflash config area before boot, one boot per relay profile, submission
@@ -19,7 +19,7 @@ IMG=${QV_IMAGE:-build/qemu-virt/danegate.elf}
 [ -f "$IMG" ] || make -s -j2 BOARD=qemu-virt >/dev/null || { echo "0 passed, 1 failed (qemu-virt image does not build)"; exit 1; }
 mkdir -p build/e2e
 DANE_T=$(mktemp -d "$E2E_ROOT/build/e2e/dane-qemu.XXXXXX")
-BASE=${DANE_WORLD_BASE:-28000}
+BASE=$(dane_free_base "${DANE_WORLD_BASE:-34000}") || BASE=34000
 echo "e2e DANE (qemu-virt board): world on :$((BASE + 1))... (10.0.2.2 from the guest), work dir ${DANE_T#$E2E_ROOT/}"
 if ! dane_world_up "$DANE_T/world" "$BASE"; then
 	check "test world up (world.sh up, WORLD_BASE=$BASE)" 1 "see ${DANE_T#$E2E_ROOT/}/world.up.log"
