@@ -28,11 +28,13 @@ if ! dane_world_up "$DANE_T/world" "$BASE"; then
 fi
 
 DANE_BOARD=host
-DANE_EXTRAS=${DANE_EXTRAS-"X2 X3 X4 X5 X6 X7 X8 X9 P1"}
+DANE_EXTRAS=${DANE_EXTRAS-$(dane_extras)}
 DANE_PROBE=${DANE_PROBE-1}
 # shellcheck disable=SC2086
 dane_all h$$ ${DANE_ONLY:-}
 summary
 rc=$?
+trap - EXIT
+dane_cleanup # before the work dir goes: world.sh down needs its pid files
 [ $rc -eq 0 ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$DANE_T"
 exit $rc
