@@ -148,6 +148,8 @@ dane_settings() {
 	[ -n "$pol" ] && echo "tls_policy=${pol# }"
 	[ "$prof" = smart ] && echo "smarthost=[${rh%:*}]:${rh##*:}"
 	echo "retry_schedule=${DANE_RETRY:-1h}"
+	# the resolver check ("does it validate?") asks the world's signed name
+	dane_has_key dns_probe_name && echo "dns_probe_name=$DNS_PROBE_NAME"
 	# X1 (a peer that stalls) ends with the command timeout: short here
 	dane_has_key smtp_timeout && echo "smtp_timeout=${DANE_SMTP_TIMEOUT:-10s}"
 	return 0
@@ -334,6 +336,13 @@ dane_all() {
 			for id in "${ids[@]}"; do check "S$id (relay profile $prof)" 1 "the board did not start"; done
 			dane_board_stop
 			continue
+		fi
+		if dane_has_key dns_probe_name; then
+			# the start-up resolver check on the world's signed name
+			local want='resolver validates' what=validating
+			[ "$prof" = noval ] && want='resolver does NOT validate' what="NOT validating"
+			wait_log "$DANE_LOG" "$want" 20
+			check "relay ($prof): resolver check says $what" $? "$(grep 'dns:' "$DANE_LOG" | head -2 | tr '\n' ' ')"
 		fi
 		dane_run_profile "$prof" "$DANE_SRV" "$DANE_LOG" "$run" "${ids[@]}"
 		[ "${DANE_PROBE:-0}" = 1 ] && dane_interop "$prof"
