@@ -21,10 +21,10 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 # The targets. Future parsers get a fuzz_<name>.c, their name here and
 # FUZZ_SRCS_/FUZZ_MAXLEN_ lines below: nothing else changes. Waiting for
 # their code (see README.md):
-#   FUZZ_SRCS_http := firmware/http/...      HTTP request parser
 #   FUZZ_SRCS_config := firmware/config/...  config key parser
 #   FUZZ_SRCS_console := firmware/console/... console command parser
 FUZZ_TARGETS := smtp_server smtp_client smtp_reply dns_answer dns_resolver dane tlsa queue settings addr policy mx dsn retry
+FUZZ_TARGETS += http
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
@@ -44,6 +44,7 @@ FUZZ_SRCS_settings := firmware/config/settings.c firmware/config/store.c firmwar
 FUZZ_SRCS_addr := firmware/smtp/smtp_addr.c firmware/port_common.c
 FUZZ_SRCS_policy := firmware/relay/policy.c firmware/port_common.c
 FUZZ_SRCS_retry := firmware/relay/retry.c
+FUZZ_SRCS_http := firmware/web/http.c firmware/util/hex.c
 FUZZ_SRCS_dsn := firmware/relay/dsn.c firmware/queue/queue.c firmware/util/crc32c.c board/host/flashsim.c
 FUZZ_SRCS_mx := firmware/relay/mx.c firmware/relay/policy.c firmware/dns/dns_msg.c firmware/dane/dane.c \
 	firmware/dane/dane_verify.c firmware/port_common.c
@@ -62,6 +63,7 @@ FUZZ_MAXLEN_policy := 2048
 FUZZ_MAXLEN_retry := 512
 FUZZ_MAXLEN_dsn := 9000
 FUZZ_MAXLEN_mx := 8192
+FUZZ_MAXLEN_http := 8192
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_ALL_SRCS := $(sort $(FUZZ_COMMON) $(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz_$(t).c $(FUZZ_SRCS_$(t))) \
