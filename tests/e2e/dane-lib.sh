@@ -163,10 +163,10 @@ dane_has_key() {
 # dane_extras: the world's extra scenarios this firmware can run: X1 needs
 # a settable command timeout (smtp_timeout), else it is left out and said.
 dane_extras() {
-	if dane_has_key smtp_timeout; then echo "X1 X2 X3 X4 X5 X6 X7 X8 X9 P1"
+	if dane_has_key smtp_timeout; then echo "X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 P1"
 	else
 		echo "  (X1, a stalling peer, not run: no smtp_timeout key to shorten the 5 min wait)" >&2
-		echo "X2 X3 X4 X5 X6 X7 X8 X9 P1"
+		echo "X2 X3 X4 X5 X6 X7 X8 X9 X10 P1"
 	fi
 }
 

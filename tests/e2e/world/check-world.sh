@@ -109,6 +109,7 @@ dns 29 s29.dane.test MX noad noval; dns 29 mx.s29.dane.test A noad noval; dns 29
 dns 30 _25._tcp.mx.s30.dane.test TLSA tc; dns 30 _25._tcp.mx.s30.dane.test TLSA ad
 for x in xstall xtemp xrej; do dns X _25._tcp.mx.$x.dane.test TLSA ad; done
 dns X7 mx.xv6.dane.test AAAA ad; dns X8 xaddr.dane.test MX ad; dns X8 mx.xaddr.bogus.dane.test A servfail
+dns X10 _25._tcp.mx.xhuge.dane.test TLSA tc; dns X10 _25._tcp.mx.xhuge.dane.test TLSA ad
 dns X4 _25._tcp.mx.xcname.dane.test TLSA ad; dns X4 _25._tcp.mx.xcname.dane.test CNAME ad
 
 # ---------------------------------------------------------------- sinks
