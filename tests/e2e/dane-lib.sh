@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # dane-lib.sh — the DANE scenarios of ../shared/DANE-RULES.md against a
 # relay board (sourced, bash, after lib.sh): the test world (world/world.sh)
 # on a WORLD_BASE of the caller's, relay profiles (main / smarthost /
@@ -248,8 +249,8 @@ DANE_EXACT_DSN=" 03 04 05 07 18 20 22 23 24 X2 X3 "
 
 # dane_judge LOG ID RCPT QUEUED_ID: one check line for scenario ID.
 dane_judge() {
-	local log=$1 id=$2 rcpt=$3 qid=$4 want cls dsn desc sink line res got_cls got_dsn tls why="" sinkv relay
-	eval "want=\$S${id}_EXPECT cls=\$S${id}_CLASS dsn=\$S${id}_DSN desc=\$S${id}_DESC sink=\$S${id}_SINK"
+	local log=$1 id=$2 rcpt=$3 qid=$4 want cls dsn desc line res got_cls got_dsn tls why="" sinkv relay
+	eval "want=\$S${id}_EXPECT cls=\$S${id}_CLASS dsn=\$S${id}_DSN desc=\$S${id}_DESC"
 	desc=${desc//_/ }
 	if ! line=$(dane_final "$log" "$rcpt"); then
 		check "S$id $desc: $want${cls:+ $cls}" 1 "no out: line for $rcpt"
@@ -299,7 +300,7 @@ dane_run_profile() {
 	shift 4
 	for id in "$@"; do
 		eval "dom=\$S${id}_DOMAIN"
-		rcpt="$run-$(tr 'A-Z' 'a-z' <<<"$id")@$dom"
+		rcpt="$run-$(tr '[:upper:]' '[:lower:]' <<<"$id")@$dom"
 		if dane_send "$srv" "$rcpt" "$DANE_T/swaks-$run-$id.out"; then
 			q=$(sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p' "$DANE_T/swaks-$run-$id.out" | head -1)
 			rcpts+=("$rcpt")

@@ -11,7 +11,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/dane-lib.sh"
 . "$E2E_DIR/world/pf-lib.sh"
-cd "$E2E_ROOT"
+cd "$E2E_ROOT" || exit 1
 trap dane_cleanup EXIT
 trap "exit 143" TERM INT HUP
 
@@ -27,7 +27,7 @@ if ! dane_world_up "$DANE_T/world" "$BASE"; then
 	exit 1
 fi
 
-DANE_BOARD=host
+export DANE_BOARD=host # read by dane-lib.sh
 DANE_EXTRAS=${DANE_EXTRAS-$(dane_extras)}
 DANE_PROBE=${DANE_PROBE-1}
 # shellcheck disable=SC2086

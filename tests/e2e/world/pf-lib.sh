@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # pf-lib.sh — posttls-finger against the world (sourced, bash). Postfix's
 # tools want the real ports (53, 25, 587): they run in a network namespace
 # with only lo, where nsfwd.py forwards 127.0.0.1:53 (validating), 127.0.0.2:53
