@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh — `make demo`: the main job end to end on one machine. Brings up
 # the DANE test world (tests/e2e/world, WORLD_BASE 35000 or the next
-# free), boots the QEMU
-# firmware configured against it (resolver and MX redirect at 10.0.2.2),
+# free), boots the QEMU firmware configured against it (resolver and MX
+# redirect at 10.0.2.2),
 # submits a few messages through hostfwd, and shows the board's serial
 # console: how each message left (Verified, Trusted, Untrusted, clear text,
 # held for a downgrade, bounced), then `queue`, `stats` and `probe` on the
