@@ -326,7 +326,11 @@ dane_run_profile() {
 dane_all() {
 	local run=$1 prof id list
 	shift
-	list=${*:-$SCENARIOS ${DANE_EXTRAS:-}}
+	list=""
+	for id in ${*:-$SCENARIOS ${DANE_EXTRAS:-}}; do
+		if [[ " $SCENARIOS $EXTRA_SCENARIOS " == *" $id "* ]]; then list="$list $id"
+		else echo "  (S$id not run: not in this world's manifest, e.g. P1 without Postfix)"; fi
+	done
 	for prof in main smart noval; do
 		local ids=()
 		for id in $list; do
