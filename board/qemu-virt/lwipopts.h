@@ -35,11 +35,11 @@
  * when the heap is short tcp_write fails and the socket reports
  * PORT_EAGAIN until the sent callback frees room. */
 #define MEM_ALIGNMENT 4
-#define MEM_SIZE (32 * 1024)
+#define MEM_SIZE (20 * 1024)
 /* RX: one pool pbuf per frame (frames are copied out of the virtio ring).
  * Received data waits in these until the firmware reads it, bounded per
  * connection by TCP_WND. */
-#define PBUF_POOL_SIZE 24
+#define PBUF_POOL_SIZE 16
 #define PBUF_POOL_BUFSIZE 1536		/* a whole 1514-byte frame in one pbuf */
 #define MEMP_NUM_PBUF 16
 #define MEMP_NUM_TCP_PCB (QV_NET_TCP_SESSIONS + 8)	/* + bursts, TIME_WAIT */

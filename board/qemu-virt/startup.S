@@ -137,7 +137,7 @@ _start:
 	orrne r2, r2, r1, lsl #20
 	str r2, [r0, r1, lsl #2]
 	add r1, r1, #1
-	cmp r1, #4096
+	cmp r1, #2048			@ TTBR0 covers 0-2 GiB (TTBCR.N = 1)
 	blo 3b
 	dsb
 
@@ -151,8 +151,8 @@ _start:
 	isb
 	ldr r0, =0x55555555		@ DACR: every domain "client" (AP checked)
 	mcr p15, 0, r0, c3, c0, 0
-	mov r0, #0
-	mcr p15, 0, r0, c2, c0, 2	@ TTBCR: short descriptors, TTBR0 only
+	mov r0, #0x21			@ TTBCR: short descriptors, N = 1: TTBR0
+	mcr p15, 0, r0, c2, c0, 2	@ for 0-2 GiB (all we use); PD1: no walks above
 	ldr r0, =qv_ttb			@ table walks uncached: the table was
 	mcr p15, 0, r0, c2, c0, 0	@ written with caches off, never again
 	isb

@@ -161,7 +161,8 @@ static void set_name(void)
 		host[0] = '\0';
 	/* Senders reach an MX on port 25 whatever port we listen on behind
 	 * a NAT: the published name is always _25._tcp. */
-	snprintf(rv.st.name, sizeof(rv.st.name), "_25._tcp.%s", host);
+	snprintf(rv.st.name, sizeof(rv.st.name), "_25._tcp.%.*s",
+		 (int)(sizeof(rv.st.name) - sizeof("_25._tcp.")), host);
 }
 
 void rollover_init(const struct rollover_env *env)
