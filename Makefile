@@ -1,7 +1,7 @@
 # danegate — top-level build.
 #   make                 host board (Linux process), build/host/danegate
 #   make BOARD=qemu-virt bare-metal image, build/qemu-virt/danegate.elf
-#   make run             build and boot the qemu-virt image (SMTP on :2525)
+#   make run             build and boot the qemu-virt image (SMTP on :2525, web :8080)
 #   make test            set up the machine if needed, run every test
 #   make size            per-component size table of the qemu-virt image
 # The host board can also be cross-built: make BOARD=host TARGET=armhf.
@@ -52,10 +52,12 @@ include tests/fuzz/fuzz.mk
 setup:
 	bash toolchain/setup.sh
 
-# make run always means the QEMU board, whatever BOARD says.
+# make run always means the QEMU board, whatever BOARD says. SMTP on
+# localhost:2525, the HTTPS web console on https://localhost:8080/.
 run:
 	bash toolchain/setup.sh
-	$(MAKE) BOARD=qemu-virt qemu-run
+	$(MAKE) BOARD=qemu-virt qemu-run \
+		QV_HOSTFWD=hostfwd=tcp:127.0.0.1:2525-:25,hostfwd=tcp:127.0.0.1:8080-:443
 
 size:
 	$(MAKE) BOARD=qemu-virt size-report

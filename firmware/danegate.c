@@ -16,7 +16,11 @@
 #include "console/serial.h"
 #include "queue/queue.h"
 #include "relay/inbound.h"
+#include "relay/outbound.h"
+#include "relay/rollover.h"
+#include "dns/dns.h"
 #include "tls/tls.h"
+#include "web/web.h"
 #include "log/log.h"
 #include "port.h"
 #include "version.h"
@@ -33,7 +37,87 @@ static struct {
 	struct console_stats stats; /* the delivery side feeds it */
 	struct console_env con_env;
 	struct serial serial;
+	/* outbound delivery: resolver, driver config, validation probe */
+	struct dns_resolver dns;
+	struct outbound_config out;
+	bool dns_ok;
+	uint64_t dns_probe_at; /* next validation probe (0: none planned) */
+	struct web_config web;
 } dg;
+
+/* ---- outbound: resolver, validation probe, rollover, console hooks ---- */
+#define DNS_PROBE_RETRY_MS 30000 /* the validation probe is repeated until it passes */
+
+static const char *setting(const char *name, char *buf, size_t size);
+
+static void dns_probe_done(void *ctx, enum dns_validation v)
+{
+	(void)ctx;
+	if (v == DNS_VALIDATING) {
+		LOG_INFO("dns: the resolver validates (DNSSEC): DANE is enforced");
+		dg.dns_probe_at = 0;
+		return;
+	}
+	LOG_WARN("dns: the resolver does %s: DANE cannot be verified (answers count as "
+		 "insecure); asking again in %u s",
+		 v == DNS_NOT_VALIDATING ? "NOT validate" : "not answer the probe",
+		 DNS_PROBE_RETRY_MS / 1000);
+	dg.dns_probe_at = port_now_ms() + DNS_PROBE_RETRY_MS;
+}
+
+static size_t dns_status_hook(char *buf, size_t size)
+{
+	return dns_resolver_status(&dg.dns, buf, size);
+}
+
+static int queue_flush_hook(void)
+{
+	return outbound_flush();
+}
+
+static int start_outbound(char *buf, size_t size, bool tls)
+{
+	struct dns_resolver_config rc;
+	dns_resolver_config_default(&rc);
+	const char *res = setting("resolvers", buf, size);
+	if (res[0] && dns_resolver_config_servers(&rc, res) < 0)
+		LOG_ERR("config: resolvers '%.60s' unusable; asking 127.0.0.1", res);
+	const char *pn = setting("dns_probe_name", buf, size);
+	if (pn[0] && strlen(pn) < sizeof(rc.probe_name)) {
+		memcpy(rc.probe_name, pn, strlen(pn) + 1);
+		rc.probe_type = DNS_T_A;
+	}
+	dg.dns_ok = dns_resolver_init(&dg.dns, &rc) == 0;
+	if (!dg.dns_ok) {
+		LOG_ERR("dns: resolver init failed: no outbound delivery");
+		return -1;
+	}
+	dg.dns_probe_at = 1; /* at the first loop turn */
+	outbound_config_default(&dg.out);
+	outbound_config_load(&dg.out, &dg.settings, port_setting);
+	dg.out.dns = &dg.dns;
+	dg.out.stats = &dg.stats;
+	int err = outbound_init(&dg.out, &dg.queue, NULL);
+	struct rollover_env re = { .settings = &dg.settings,
+				   .board = port_setting,
+				   .dns = &dg.dns,
+				   .cur_cert = tls ? &dg.cred.cert : NULL,
+				   .wall_time = port_wall_time };
+	rollover_init(&re);
+	return err;
+}
+
+static void outbound_loop(uint64_t now)
+{
+	if (!dg.dns_ok)
+		return;
+	dns_resolver_tick(&dg.dns, now);
+	if (dg.dns_probe_at && now >= dg.dns_probe_at) {
+		dg.dns_probe_at = 0;
+		if (dns_probe_validation(&dg.dns, dns_probe_done, NULL) < 0)
+			dg.dns_probe_at = now + DNS_PROBE_RETRY_MS;
+	}
+}
 
 /* A setting through the typed config: a valid saved value, then the
  * board's (port_setting), then the key's default (firmware/config/config.c). */
@@ -135,6 +219,28 @@ static void boot_log(void)
 	}
 }
 
+/* The web console (firmware/web): HTTPS on web_port with the gateway's
+ * certificate, plain HTTP only on web_http_port / web_http. */
+static void web_start_console(void)
+{
+	uint32_t port = 443, http_port = 0;
+	bool http = false;
+	(void)config_get_uint(&dg.settings, port_setting, "web_port", &port);
+	(void)config_get_uint(&dg.settings, port_setting, "web_http_port", &http_port);
+	(void)config_get_bool(&dg.settings, port_setting, "web_http", &http);
+	if (http && !http_port)
+		http_port = 80;
+	dg.web = (struct web_config){
+		.env = &dg.con_env,
+		.cred = dg.con_env.cred,
+		.port = (uint16_t)port,
+		.http_port = (uint16_t)http_port,
+		.listen = dg.in.listen,
+	};
+	if ((port || http_port) && web_start(&dg.web) != 0)
+		LOG_WARN("web: console not started");
+}
+
 int danegate_main(void)
 {
 	char buf[CONFIG_VALUE_MAX + 1]; /* the longest config value (smtp_users hashed) */
@@ -214,10 +320,33 @@ int danegate_main(void)
 		.wall_time = port_wall_time,
 		.boot_count = boots,
 	};
+	if (start_outbound(buf, sizeof(buf), tls) == 0) {
+		dg.con_env.dns_status = dns_status_hook;
+		dg.con_env.queue_flush = queue_flush_hook;
+		dg.con_env.probe = outbound_probe;
+		dg.con_env.probe_cancel = outbound_probe_cancel;
+		dg.con_env.tlsa_status = rollover_status;
+		dg.con_env.tlsa_check = rollover_check_now;
+		dg.con_env.tlsa_changed = rollover_reset;
+	}
 	serial_init(&dg.serial, &dg.con_env, NULL);
+	web_start_console();
 	for (;;) {
-		port_poll(250);
+		uint32_t wait = 250;
+		if (dg.dns_ok) {
+			uint32_t o = outbound_next_ms(port_now_ms());
+			uint32_t d = dns_resolver_next_ms(&dg.dns, port_now_ms());
+			wait = o < wait ? o : wait;
+			wait = d < wait ? d : wait;
+		}
+		port_poll(wait);
+		outbound_loop(port_now_ms());
 		serial_poll(&dg.serial);
 		inbound_tick(port_now_ms());
+		if (dg.dns_ok) {
+			outbound_tick(port_now_ms());
+			rollover_tick(port_now_ms());
+		}
+		web_tick(port_now_ms());
 	}
 }

@@ -36,7 +36,7 @@ unit-run: unit-build
 # builds lose each other's files.
 .SECONDARY:
 
--include $(TEST_LIB_OBJS:.o=.d)
+-include $(TEST_LIB_OBJS:.o=.d) $(wildcard $(TEST_BUILD)/obj/tests/unit/*.d)
 
 # The whole suite: machine set-up (idempotent), then every layer.
 test:

@@ -44,6 +44,8 @@ missing=()
 for p in "${pkgs[@]}"; do
 	[ -n "${have[$p]:-}" ] || missing+=("$p")
 done
+# npm (web console tests): Debian's, unless the nodejs in use bundles one.
+command -v npm >/dev/null 2>&1 || [ -n "${have[npm]:-}" ] || missing+=(npm)
 
 # --- (b) apt-get update, only when something is missing. A mirror in the
 # middle of a sync fails an index now and then ("File has unexpected

@@ -122,6 +122,8 @@ const char *port_setting(const char *key)
 		return host.cfg.smtp_port;
 	if (strcmp(key, "listen") == 0)
 		return host.cfg.listen;
+	if (strcmp(key, "web_port") == 0)
+		return "8443"; /* the web console without root (firmware default 443) */
 	return NULL;
 }
 

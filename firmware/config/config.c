@@ -66,7 +66,15 @@ static const struct config_key keys[] = {
 	{ "console_password", CONFIG_T_HASH, "", 0, 0, NULL,
 	  "console login password (set with passwd); stored as a salted hash" },
 	{ "web_http", CONFIG_T_BOOL, "off", 0, 0, NULL,
-	  "serve the web console over plain HTTP too (HTTPS always)" },
+	  "serve the web console over plain HTTP too (on web_http_port, or 80 if that is 0)" },
+	{ "web_port", CONFIG_T_UINT, "443", 0, 65535, NULL,
+	  "TCP port of the HTTPS web console (the gateway's certificate); 0: off" },
+	{ "web_http_port", CONFIG_T_UINT, "0", 0, 65535, NULL,
+	  "TCP port of a plain-HTTP web console (passwords in clear!); 0: off" },
+	{ "smtp_delivery_redirect", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
+	  "TEST ONLY: connect to a.b.c.N at HOST, port BASE+N (\"127.0.0.1:26100\"); empty: off" },
+	{ "dns_probe_name", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
+	  "signed name (type A) asked to check that the resolvers validate; empty: . DNSKEY" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -4,11 +4,10 @@
 
 #include <string.h>
 
-/* Walks entries from offset off (an entry boundary); returns the offset
- * of name's first entry there or after, or -1. */
-static long find_from(const struct settings *s, size_t off, const char *name, size_t *entry_len)
+/* Walks entries; returns the offset of name's entry or -1. */
+static long find(const struct settings *s, const char *name, size_t *entry_len)
 {
-	size_t nl = strlen(name);
+	size_t nl = strlen(name), off = 0;
 	while (off < s->len) {
 		size_t n = s->image[off];
 		size_t vl = (size_t)s->image[off + 1 + n] | (size_t)s->image[off + 2 + n] << 8;
@@ -20,11 +19,6 @@ static long find_from(const struct settings *s, size_t off, const char *name, si
 		off += el;
 	}
 	return -1;
-}
-
-static long find(const struct settings *s, const char *name, size_t *entry_len)
-{
-	return find_from(s, 0, name, entry_len);
 }
 
 /* True if image[0..len) is a well-formed list of entries. */
@@ -90,21 +84,18 @@ int settings_set(struct settings *s, const char *name, const void *val, size_t l
 	size_t nl = strlen(name), el;
 	if (nl == 0 || nl > SETTINGS_NAME_MAX || len > 0xFFFF)
 		return PORT_EINVAL;
-	/* A loaded image may hold the name more than once (written by a
-	 * provisioning tool or an older firmware; image_valid allows it).
-	 * Every copy goes, or the first remaining one would shadow the new
-	 * value in settings_get (found by fuzz_settings). */
-	size_t old = 0;
-	for (long off = find_from(s, 0, name, &el); off >= 0;
-	     off = find_from(s, (size_t)off + el, name, &el))
-		old += el;
+	long off = find(s, name, &el);
+	size_t old = off < 0 ? 0 : el;
 	size_t need = val ? 1 + nl + 2 + len : 0;
 	if (s->len - old + need > sizeof(s->image))
 		return SETTINGS_ENOSPC;
-	long off;
-	while ((off = find(s, name, &el)) >= 0) { /* drop the old entries */
+	/* Drop the old entry, and any later one of the same name: our saves
+	 * never write two, but a crafted or damaged image may hold them, and
+	 * settings_get must then find the value just set. */
+	while (off >= 0) {
 		memmove(s->image + off, s->image + off + (long)el, s->len - (size_t)off - el);
 		s->len -= el;
+		off = find(s, name, &el);
 	}
 	if (val) {
 		uint8_t *p = s->image + s->len;

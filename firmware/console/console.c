@@ -356,11 +356,19 @@ static int cmd_queue(struct console *c, struct args *a, struct console_out *o)
 		return 0;
 	}
 	if (strcmp(sub, "flush") == 0) {
-		/* Needs a queue call that sets next_attempt = now on every
-		 * pending message (asked for: queue_retry_now). */
-		console_puts(o, "error: queue flush is not available yet: the queue has no "
-				"retry-now call\n");
-		return CONSOLE_ENOTSUP;
+		if (!c->env->queue_flush) {
+			console_puts(o, "error: queue flush is not available: outbound delivery is not "
+					"running\n");
+			return CONSOLE_ENOTSUP;
+		}
+		int n = c->env->queue_flush();
+		if (n < 0) {
+			console_printf(o, "error: queue flush failed (%d)\n", n);
+			return CONSOLE_EFAIL;
+		}
+		console_printf(o, "%d message(s) will be tried now\n", n);
+		LOG_INFO("console: queue flush");
+		return 0;
 	}
 	bool show = strcmp(sub, "show") == 0, hold = strcmp(sub, "hold") == 0,
 	     rel = strcmp(sub, "release") == 0, del = strcmp(sub, "delete") == 0;
@@ -834,6 +842,41 @@ static int cmd_logout(struct console *c, struct args *a, struct console_out *o)
 	return 0;
 }
 
+/* Probe output arrives later, from the event loop: straight to the
+ * serial console (the web console passes its own line sink to env->probe). */
+static void probe_console_line(void *ctx, const char *s)
+{
+	(void)ctx;
+	port_console_write(s, strlen(s));
+	port_console_write("\n", 1);
+}
+
+static int cmd_probe(struct console *c, struct args *a, struct console_out *o)
+{
+	const struct console_env *e = c->env;
+	if (a->argc != 2)
+		return bad(o, "probe DOMAIN | probe cancel", "give one domain (or cancel)");
+	if (strcmp(a->argv[1], "cancel") == 0) {
+		if (e->probe_cancel)
+			e->probe_cancel();
+		console_puts(o, "probe cancelled\n");
+		return 0;
+	}
+	if (!e->probe) {
+		console_puts(o, "error: probe: outbound delivery is not running\n");
+		return CONSOLE_ENOTSUP;
+	}
+	int err = e->probe(a->argv[1], probe_console_line, NULL);
+	if (err) {
+		console_printf(o, "error: probe %.60s: %s\n", a->argv[1],
+			       err == -16 ? "a probe is already running (probe cancel)" : "not started");
+		return CONSOLE_EFAIL;
+	}
+	console_printf(o, "probe: %.200s: started (lines follow; probe cancel stops it)\n",
+		       a->argv[1]);
+	return 0;
+}
+
 static const struct cmd cmds[] = {
 	{ "help", cmd_help, "help [COMMAND]", "list commands, or explain one" },
 	{ "status", cmd_status, "status",
@@ -846,6 +889,8 @@ static const struct cmd cmds[] = {
 	{ "tlsa", cmd_tlsa, NULL,
 	  "the gateway's own TLSA 3 1 1 record; key rollover watched in DNS (next, check, switch)" },
 	{ "stats", cmd_stats, "stats", "deliveries by TLS class and destination domain" },
+	{ "probe", cmd_probe, "probe DOMAIN | probe cancel",
+	  "MX, addresses, TLSA, STARTTLS, TLS, chain, DANE match and class for a domain" },
 	{ "passwd", cmd_passwd, "passwd", "set the console password (asked twice, not echoed)" },
 	{ "logout", cmd_logout, "logout", "end this console session" },
 	{ "reboot", cmd_reboot, "reboot [yes]", "restart the gateway (asks for yes)" },

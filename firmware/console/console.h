@@ -110,6 +110,12 @@ struct console_env {
 	 * sessions now; NULL or an error: from the next boot. */
 	int (*tls_cred_switch)(const uint8_t *key, size_t key_len, const uint8_t *crt,
 			       size_t crt_len);
+	/* Outbound delivery (relay/outbound.h); NULL: not running. */
+	int (*queue_flush)(void); /* `queue flush`: messages marked, or < 0 */
+	/* `probe DOMAIN`: lines "probe: ..." and a final "probe: done: ...",
+	 * later, from the event loop (0, or < 0: not started) */
+	int (*probe)(const char *domain, void (*line)(void *ctx, const char *s), void *ctx);
+	void (*probe_cancel)(void);
 };
 
 enum console_mode {

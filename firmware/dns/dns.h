@@ -26,7 +26,7 @@
 #define DNS_RR_MAX 32		/* records of the wanted type per answer */
 #endif
 #ifndef DNS_DATA_MAX
-#define DNS_DATA_MAX 4096	/* bytes of variable RR data per answer:
+#define DNS_DATA_MAX 8192	/* bytes of variable RR data per answer:
 				 * names as text, TLSA and raw rdata */
 #endif
 /* header 12 + question (name + 4) + OPT RR 11 */

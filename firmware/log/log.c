@@ -1,5 +1,5 @@
 /* log — bounded RAM ring of formatted records (see log.h).
- * Ring layout: records are [seq u32][level u8][len u8][text len] packed
+ * Ring layout: records are [seq u32][level u8][len u16][text len] packed
  * back to back; when the writer wraps it overwrites the oldest ones, and
  * readers holding an old sequence number just skip what was lost. */
 #include "log/log.h"
@@ -11,7 +11,7 @@
 struct log_rec {
 	uint32_t seq;
 	uint8_t level;
-	uint8_t len;
+	uint16_t len; /* up to LOG_LINE_MAX */
 };
 
 static struct {
@@ -74,7 +74,7 @@ void log_msg(enum port_log_level level, const char *fmt, ...)
 	}
 	port_log_sink(level, line, len);
 
-	struct log_rec r = { .seq = lg.next_seq, .level = (uint8_t)level, .len = (uint8_t)len };
+	struct log_rec r = { .seq = lg.next_seq, .level = (uint8_t)level, .len = (uint16_t)len };
 	while (lg.first_seq != lg.next_seq && ring_used() + rec_size(&r) > LOG_RING_SIZE)
 		ring_drop_oldest();
 	ring_put(lg.head, &r, sizeof(r));

@@ -9,7 +9,7 @@
 
 #include "port.h"
 
-#define LOG_LINE_MAX 240	/* longer records are truncated with "..." */
+#define LOG_LINE_MAX 512	/* longer records are truncated with "..." */
 #define LOG_RING_SIZE 8192	/* bytes of recent records kept in RAM */
 
 void log_msg(enum port_log_level level, const char *fmt, ...)

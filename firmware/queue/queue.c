@@ -1164,10 +1164,18 @@ int queue_msg_commit(struct queue_writer *w, uint32_t *id)
 /* ---- delivery and console side ------------------------------------------------ */
 int queue_next_due(const struct queue *q, uint64_t now, uint32_t *id)
 {
+	return queue_next_due_skip(q, now, NULL, NULL, id);
+}
+
+int queue_next_due_skip(const struct queue *q, uint64_t now, bool (*skip)(void *ctx, uint32_t id),
+			void *ctx, uint32_t *id)
+{
 	const struct queue_entry *best = NULL;
 	for (uint32_t i = 0; i < q->cfg.max_msgs; i++) {
 		const struct queue_entry *e = &q->msgs[i];
 		if (!e->used || (e->flags & F_HELD) || !e->npending || e->next_attempt > now)
+			continue;
+		if (skip && skip(ctx, e->id))
 			continue;
 		if (!best || e->next_attempt < best->next_attempt ||
 		    (e->next_attempt == best->next_attempt && e->id < best->id))

@@ -190,6 +190,10 @@ void queue_msg_abort(struct queue_writer *w);
 /* Delivery side. The due message with the earliest next attempt: not
  * held, with a pending recipient, next_attempt <= now. QUEUE_ENOENT if none. */
 int queue_next_due(const struct queue *q, uint64_t now, uint32_t *id);
+/* The same, passing over messages skip(ctx, id) says are taken (being
+ * delivered by another session right now); skip NULL: none. */
+int queue_next_due_skip(const struct queue *q, uint64_t now, bool (*skip)(void *ctx, uint32_t id),
+			void *ctx, uint32_t *id);
 int queue_msg_info(struct queue *q, uint32_t id, struct queue_msg_info *info);
 /* Recipient address i (0-based) into buf (bound size, NUL-terminated). */
 int queue_msg_rcpt(struct queue *q, uint32_t id, unsigned i, char *buf, size_t size);

@@ -54,6 +54,11 @@ static const struct kv good[] = {
 	{ "smarthost_auth", "user:p@ss" }, { "smarthost_auth", "" },
 	{ "console_password", "correcthorse" },
 	{ "web_http", "on" }, { "web_http", "off" }, { "web_http", "true" }, { "web_http", "0" },
+	{ "smtp_delivery_redirect", "" }, { "smtp_delivery_redirect", "127.0.0.1:26100" },
+	{ "smtp_delivery_redirect", "[::1]:26100" },
+	{ "dns_probe_name", "" }, { "dns_probe_name", "probe.dane.test" },
+	{ "web_port", "443" }, { "web_port", "8443" }, { "web_port", "0" }, { "web_port", "65535" },
+	{ "web_http_port", "0" }, { "web_http_port", "80" }, { "web_http_port", "65535" },
 };
 
 static const struct kv bad[] = {
@@ -91,6 +96,10 @@ static const struct kv bad[] = {
 	{ "smarthost_auth", "nocolon" }, { "smarthost_auth", ":pass" }, { "smarthost_auth", "u:p q" },
 	{ "console_password", "short" }, { "console_password", "" }, { "console_password", "with space1" },
 	{ "web_http", "maybe" }, { "web_http", "" },
+	{ "smtp_delivery_redirect", "a b" }, { "smtp_delivery_redirect", "[127.0.0.1]:x" },
+	{ "dns_probe_name", "a b" },
+	{ "web_port", "65536" }, { "web_port", "-1" }, { "web_port", "https" }, { "web_port", "" },
+	{ "web_http_port", "65536" }, { "web_http_port", "80x" }, { "web_http_port", "" },
 	{ "no_such_key", "x" }, { "tls_key", "x" },
 };
 

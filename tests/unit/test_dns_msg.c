@@ -535,7 +535,7 @@ static void tlsa_records_keep_their_data(void **state)
 
 	/* more than DNS_DATA_MAX bytes of data: refused, not cut */
 	wb_start(&w, 52, WB_QR | WB_AD, 0, "_25._tcp.mx.example.net", DNS_T_TLSA);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i * sizeof(cert) <= DNS_DATA_MAX; i++) {
 		cert[0] = (uint8_t)i;
 		wb_tlsa(&w, "_25._tcp.mx.example.net", 300, 2, 0, 0, cert, sizeof(cert));
 	}

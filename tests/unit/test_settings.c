@@ -1,5 +1,6 @@
 /* test_settings — the settings image: set, replace, remove, survive a
- * save and reopen, refuse what does not fit, and drop a corrupt image. */
+ * save and reopen, refuse what does not fit, drop a corrupt image, and
+ * replace every copy of a name a crafted image holds twice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,32 @@ static void corrupt_image_is_dropped_not_half_used(void **state)
 	flashsim_close(fs);
 }
 
+/* Our saves never write a name twice, but a damaged or crafted image may:
+ * a set replaces every copy, so the value read back is the one just set
+ * (found by the settings fuzz target). */
+static void duplicate_names_are_all_replaced(void **state)
+{
+	(void)state;
+	struct flashsim *fs = sim();
+	struct store st;
+	uint8_t dup[] = { 2, 'h', 'n', 1, 0, 'A', 2, 'h', 'n', 1, 0, 'B' };
+	size_t len;
+	uint8_t tmp[16];
+	char buf[8];
+	(void)store_load(&st, flashsim_flash(fs), 2, tmp, sizeof(tmp), &len);
+	assert_int_equal(store_save(&st, dup, sizeof(dup)), 0);
+	assert_int_equal(settings_open(&s, flashsim_flash(fs), 2), 0);
+	assert_int_equal(settings_get_str(&s, "hn", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "A");
+	assert_int_equal(settings_set(&s, "hn", "new", 3), 0);
+	assert_int_equal(settings_get_str(&s, "hn", buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "new");
+	assert_int_equal(s.len, 1 + 2 + 2 + 3);
+	assert_int_equal(settings_set(&s, "hn", NULL, 0), 0);
+	assert_int_equal(settings_get_str(&s, "hn", buf, sizeof(buf)), SETTINGS_ENOENT);
+	flashsim_close(fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -100,6 +127,7 @@ int main(void)
 		cmocka_unit_test(binary_values_survive_save_and_reopen),
 		cmocka_unit_test(full_image_refuses_more),
 		cmocka_unit_test(corrupt_image_is_dropped_not_half_used),
+		cmocka_unit_test(duplicate_names_are_all_replaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
