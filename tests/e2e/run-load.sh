@@ -50,7 +50,10 @@ run_tool() {
 # The serial console on a FIFO, for `status`.
 mkfifo "$T/console"
 exec 3<>"$T/console"
-OPTS=(--set smtp_timeout=10s --set smtp_data_timeout=5s --set smtp_min_data_rate=500)
+# resolvers: a loopback port nobody answers on, so the delivery side never
+# looks anything up (nor connects anywhere) while the test runs
+OPTS=(--set smtp_timeout=10s --set smtp_data_timeout=5s --set smtp_min_data_rate=500 \
+	--set "resolvers=[127.0.0.1]:$(free_port)")
 from=$(log_lines "$LOG")
 build/host/danegate --flash "$FLASH" --smtp-port "$PORT" --listen 127.0.0.1 "${OPTS[@]}" \
 	<"$T/console" >>"$LOG" 2>&1 &
