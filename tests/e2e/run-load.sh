@@ -62,7 +62,7 @@ E2E_PIDS+=("$HOST_PID")
 wait_log "$LOG" 'ready:' 15 "$from"
 check "host board boots (smtp_timeout=10s, smtp_data_timeout=5s)" $? "$(tail -3 "$LOG")"
 
-echo "-- storm: $((SESS * 10)) clients at once, then 200 connect-and-drop"
+echo "-- storm: $SESS sessions kept busy, $((SESS * 9)) more at once, then 200 connect-and-drop"
 run_tool storm "$SRV" $((SESS * 10)) "$SESS"
 run_tool churn "$SRV" 200
 
