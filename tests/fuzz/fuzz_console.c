@@ -6,7 +6,8 @@
  * TLSA-rollover hooks. Input: [flags][verdict][line \n line ...].
  * flags bit 0: a console password is set (login first); 1: queue mounted;
  * 2: TLS credentials; 3: delivery statistics; 4: streamed output (flush
- * callback, as serial) instead of a bounded buffer (web); 5: TLSA hooks;
+ * callback, as serial) instead of a bounded buffer (web); 5: TLSA
+ * rollover, queue flush and probe hooks;
  * 6: inbound counters; 7: resolver line. verdict: what the rollover
  * status hook reports, and whether the live key switch works. A line
  * starting with byte 0x01 only advances the clocks by 31 s.
@@ -110,6 +111,24 @@ static int fake_cred_switch(const uint8_t *key, size_t kl, const uint8_t *crt, s
 	(void)crt;
 	check(kl > 0 && cl > 0);
 	return (r.verdict & 0x08) ? -5 : 0;
+}
+
+static int fake_queue_flush(void)
+{
+	return (r.verdict & 0x04) ? -5 : 3;
+}
+/* Answers at once (the real one answers later, from the event loop). */
+static int fake_probe(const char *domain, void (*line)(void *ctx, const char *s), void *ctx)
+{
+	check(strlen(domain) < CONSOLE_LINE_MAX);
+	if (r.verdict & 0x02)
+		return -16; /* a probe is already running */
+	line(ctx, "probe: looking up MX");
+	line(ctx, "probe: done: fake");
+	return 0;
+}
+static void fake_probe_cancel(void)
+{
 }
 
 /* Output: everything one command prints goes to r.seen for the checks. */
@@ -284,6 +303,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.tlsa_check = (flags & 0x20) ? fake_tlsa_check : NULL,
 		.tlsa_changed = (flags & 0x20) ? fake_tlsa_changed : NULL,
 		.tls_cred_switch = (flags & 0x20) ? fake_cred_switch : NULL,
+		.queue_flush = (flags & 0x20) ? fake_queue_flush : NULL,
+		.probe = (flags & 0x20) ? fake_probe : NULL,
+		.probe_cancel = (flags & 0x20) ? fake_probe_cancel : NULL,
 	};
 	console_init(&r.con, &r.env);
 	check(r.con.authed == !(flags & 1));
