@@ -325,6 +325,7 @@ int danegate_main(void)
 		dg.con_env.queue_flush = queue_flush_hook;
 		dg.con_env.probe = outbound_probe;
 		dg.con_env.probe_cancel = outbound_probe_cancel;
+		dg.con_env.out_status = outbound_status;
 		dg.con_env.tlsa_status = rollover_status;
 		dg.con_env.tlsa_check = rollover_check_now;
 		dg.con_env.tlsa_changed = rollover_reset;
