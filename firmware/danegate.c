@@ -25,7 +25,10 @@
 #include "port.h"
 #include "version.h"
 
-#define QUEUE_INDEX_BUF (40 * 1024) /* RAM for the queue index: bounds max_msgs */
+#ifndef QUEUE_INDEX_BUF
+#define QUEUE_INDEX_BUF (40 * 1024) /* RAM for the queue index: bounds max_msgs
+				     * (board.mk may raise it: host 128 KiB) */
+#endif
 #define SETTINGS_FIRST_BLOCK 2	    /* config area: blocks 0-1 boot counter, 2-3 settings */
 
 static struct {
