@@ -4,6 +4,7 @@
 #   make run             build and boot the qemu-virt image (SMTP on :2525, web :8080)
 #   make test            set up the machine if needed, run every test
 #   make size            per-component size table of the qemu-virt image
+#   make demo            the DANE test world and the QEMU firmware against it (tests/e2e/demo.sh)
 # The host board can also be cross-built: make BOARD=host TARGET=armhf.
 
 BOARD ?= host
@@ -27,7 +28,7 @@ FW_OBJS := $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
 BOARD_OBJS := $(BOARD_SRCS:%.c=$(BUILD)/obj/%.o) $(BOARD_ASMS:%.S=$(BUILD)/obj/%.o)
 BOARD_MAIN_OBJ := $(BOARD_MAIN:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean bench
+.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean bench demo
 all: firmware
 firmware: $(BUILD)/$(IMAGE)
 
@@ -65,6 +66,10 @@ size:
 # Benchmarks: figures and ratios (not tests), see bench/README files.
 bench:
 	bash bench/run.sh
+
+# The DANE test world + the QEMU firmware against it, a few messages, how each left.
+demo:
+	bash tests/e2e/demo.sh
 
 clean:
 	rm -rf build/host build/host-* build/qemu-virt build/test* build/fuzz

@@ -16,6 +16,10 @@ if [ -f bench/queue/Makefile ] && [ -z "${BENCH_SKIP_QUEUE:-}" ]; then
 	echo "==== bench/queue ===="
 	make -s -C bench/queue run || echo "bench: bench/queue failed"
 fi
+if [ -z "${BENCH_SKIP_DANE:-}" ]; then
+	echo "==== bench/dane ===="
+	bash bench/dane/run.sh || echo "bench: bench/dane failed"
+fi
 if [ -z "${BENCH_SKIP_RAM:-}" ]; then
 	echo "==== bench/ram ===="
 	bash bench/ram/run.sh || echo "bench: bench/ram failed"

@@ -15,6 +15,7 @@
 
 #include "dns/dns.h"
 #include "port.h"
+#include "relay/inbound.h"
 #include "relay/policy.h"
 #include "relay/retry.h"
 
@@ -39,12 +40,20 @@ static const struct config_key keys[] = {
 	  "AUTH users \"user:password ...\" (up to 8); passwords stored as salted hashes" },
 	{ "resolvers", CONFIG_T_HOSTPORTS, "127.0.0.1", 0, 0, NULL,
 	  "validating DNS resolvers: addresses or \"[addr]:port\", tried in order (up to 4)" },
+	{ "smtp_max_sessions", CONFIG_T_UINT, "0", 0, INBOUND_MAX_SESSIONS, NULL,
+	  "concurrent SMTP sessions, then 421 4.3.2; 0: the board's most (host 32, qemu-virt 4)" },
 	{ "queue_max_msgs", CONFIG_T_UINT, "1024", 16, 65535, NULL,
 	  "most messages in the queue (also bounded by the queue's RAM index)" },
 	{ "queue_max_bytes", CONFIG_T_UINT, "0", 0, 0xFFFFFFFFu, NULL,
 	  "most bytes the queue holds on flash; 0: the whole queue area" },
 	{ "max_msg_size", CONFIG_T_UINT, "10485760", 1024, 64u * 1024 * 1024, NULL,
 	  "largest message accepted (SMTP SIZE), bytes" },
+	{ "smtp_timeout", CONFIG_T_DURATION, "5m", 5, 3600, NULL,
+	  "wait for each SMTP command line, whole (RFC 5321 4.5.3.2: at least 5m)" },
+	{ "smtp_data_timeout", CONFIG_T_DURATION, "3m", 5, 3600, NULL,
+	  "longest pause between DATA blocks (RFC 5321 4.5.3.2: 3m)" },
+	{ "smtp_min_data_rate", CONFIG_T_UINT, "500", 0, 1000000, NULL,
+	  "octets/s a message must average after smtp_data_timeout; 0: no minimum" },
 	{ "retry_schedule", CONFIG_T_DURATIONS, "5m,15m,30m,1h,2h,4h", 60, DAY, NULL,
 	  "waits between delivery attempts; the last one repeats" },
 	{ "max_queue_age", CONFIG_T_DURATION, "5d", 3600, 30 * DAY, NULL,

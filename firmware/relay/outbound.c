@@ -346,9 +346,14 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 	uint32_t secs;
 	if (config_get_duration(s, board, "max_queue_age", &secs) == 0 && secs)
 		cfg->retry.max_age = secs;
-	if (config_get_duration(s, board, "smtp_timeout", &secs) == 0 && secs)
+	/* The SMTP timeout keys (where the build has them) shorten the
+	 * client's reply timeouts only when set: their defaults are the
+	 * server's, and the client keeps RFC 5321's own (10 min for the dot). */
+	if (config_get(s, board, "smtp_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
+	    config_get_duration(s, board, "smtp_timeout", &secs) == 0 && secs)
 		cfg->cmd_timeout_ms = secs * 1000u;
-	if (config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
+	if (config_get(s, board, "smtp_data_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
+	    config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
 		cfg->data_timeout_ms = secs * 1000u;
 	v = get(s, board, "smtp_delivery_redirect", buf, sizeof(buf));
 	if (outbound_parse_redirect(cfg, v) != 0)
