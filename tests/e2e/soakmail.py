@@ -76,7 +76,7 @@ class Sender:
     def rcpts(self, i, rnd):
         d = self.domains[i % len(self.domains)]
         r = ["soak%d@%s" % (i, d)]
-        if rnd.random() < 0.1:  # a second recipient elsewhere: per-recipient state
+        if len(self.domains) > 1 and rnd.random() < 0.1:  # a second recipient elsewhere: per-recipient state
             d2 = self.domains[(i + 1 + rnd.randrange(len(self.domains) - 1)) % len(self.domains)]
             if d2 != d:
                 r.append("soak%db@%s" % (i, d2))
@@ -172,6 +172,9 @@ class Sender:
         done, pending = await asyncio.wait(tasks, timeout=self.a.timeout)
         for t in pending:
             t.cancel()
+        crashed = [t.exception() for t in done if t.exception()]
+        for e in crashed:
+            print("soakmail: session failed: %r" % e, flush=True)
         el = time.monotonic() - t0
         print("soakmail: tried=%d acked=%d refused=%d broken=%d elapsed=%.1f s rate=%.1f/s%s" %
               (self.next, self.acked, self.refused, self.broken, el, self.acked / el if el else 0,
@@ -179,7 +182,9 @@ class Sender:
         if self.errors:
             print("soakmail: client-side events: " +
                   ", ".join("%s x%d" % kv for kv in sorted(self.errors.items())), flush=True)
-        return 0 if not pending else 1
+        if pending or crashed or (self.a.want_all and self.acked != self.a.messages):
+            return 1
+        return 0
 
 
 def read_log(path):
@@ -297,6 +302,7 @@ def main():
     s.add_argument("--rate", type=float, default=0, help="messages/s over all sessions (0: as fast as it goes)")
     s.add_argument("--timeout", type=float, default=600)
     s.add_argument("--cmd-timeout", type=float, default=30)
+    s.add_argument("--want-all", action="store_true", help="exit 1 unless every message got 250")
     c = sub.add_parser("check")
     c.add_argument("--run", required=True)
     c.add_argument("--log", required=True)
