@@ -4,6 +4,7 @@
 #   make run             build and boot the qemu-virt image (SMTP on :2525, web :8080)
 #   make test            set up the machine if needed, run every test
 #   make size            per-component size table of the qemu-virt image
+#   make soak            long kill-and-restart soak on both boards (SOAK_MSGS=5000)
 # The host board can also be cross-built: make BOARD=host TARGET=armhf.
 
 BOARD ?= host
@@ -65,6 +66,14 @@ size:
 # Benchmarks: figures and ratios (not tests), see bench/README files.
 bench:
 	bash bench/run.sh
+
+# The long kill-and-restart soak (issue 6) on both boards; tests/run-all.sh
+# runs the same scripts with 1000 messages each.
+SOAK_MSGS ?= 5000
+.PHONY: soak
+soak:
+	$(MAKE) BOARD=host && $(MAKE) BOARD=qemu-virt
+	SOAK_MSGS=$(SOAK_MSGS) bash tests/e2e/run-soak.sh && SOAK_MSGS=$(SOAK_MSGS) bash tests/e2e/run-soak-qemu.sh
 
 clean:
 	rm -rf build/host build/host-* build/qemu-virt build/test* build/fuzz
