@@ -4,11 +4,11 @@
 # DANE-verified sinks of the e2e world, the relay SIGKILLed every 3-10 s
 # and restarted on the same flash file; at the end every message that got
 # 250 is at its sink byte-identical, none lost; duplicates counted. The
-# work is in soak-lib.sh; `make soak` runs a longer one. "N passed, M failed".
+# work is in soak-lib.sh (SOAK_BOARD=qemu: run-soak-qemu.sh); `make soak`
+# runs a longer one. "N passed, M failed".
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/soak-lib.sh"
 trap soak_cleanup EXIT
 trap "exit 143" TERM INT HUP # so that the EXIT trap runs
-SOAK_BOARD=host
 soak_main

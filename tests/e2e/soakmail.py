@@ -4,7 +4,8 @@
   soakmail.py check --run ID --log FILE --maildir DIR [--wait SECS]
 `send`: S concurrent SMTP sessions submit N messages, each unique (X-Soak-Id
 and Message-ID headers, a random body of random size with dot-leading lines,
-one or two recipients on the given domains). They survive the relay going
+one or two recipients on the given domains; a share of them trickled over
+about a second, so that kills land inside DATA too). They survive the relay going
 away: a broken connection is retried until every message was tried or
 --timeout. Before DATA each message is logged "sent ID SHA256 RCPT[,RCPT]",
 after a 250 "acked ID"; every line flushed, so a caller killed mid-run
@@ -139,8 +140,17 @@ class Sender:
                 self.log.write("sent %s-%d %s %s\n" % (self.a.run, i, hashlib.sha256(msg).hexdigest(),
                                                      ",".join(rcpts)))
                 self.log.flush()
-                writer.write(stuff(msg))
-                await writer.drain()
+                data = stuff(msg)
+                if rnd.random() < self.a.trickle:
+                    # in pieces over ~1 s: a kill often lands inside DATA
+                    k = 8
+                    for j in range(k):
+                        writer.write(data[j * len(data) // k:(j + 1) * len(data) // k])
+                        await writer.drain()
+                        await asyncio.sleep(0.05 + rnd.random() * 0.2)
+                else:
+                    writer.write(data)
+                    await writer.drain()
                 code, text = await self.reply(reader)
                 if code == 250:
                     self.acked += 1
@@ -302,6 +312,8 @@ def main():
     s.add_argument("--rate", type=float, default=0, help="messages/s over all sessions (0: as fast as it goes)")
     s.add_argument("--timeout", type=float, default=600)
     s.add_argument("--cmd-timeout", type=float, default=30)
+    s.add_argument("--trickle", type=float, default=0.2,
+                   help="share of messages whose DATA is sent in pieces over ~1 s")
     s.add_argument("--want-all", action="store_true", help="exit 1 unless every message got 250")
     c = sub.add_parser("check")
     c.add_argument("--run", required=True)

@@ -13,11 +13,15 @@ Each event is one line in FILE: "<unix time> MODE PORT what [detail]", what =
 query / accepted / closed (by the peer, with the seconds held) / dot (the end
 of data seen). Exports nothing; runs until killed."""
 import argparse
+import os
 import socket
 import ssl
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "world"))
+from nsfwd import pump  # noqa: E402  (byte pump of the world's port forwarder)
 
 LOCK = threading.Lock()
 EVENTS = [None]
@@ -106,23 +110,8 @@ def proxy_conn(spec, sock, peer):
     except OSError:
         sock.close()
         return
+    up.settimeout(None)
     event("proxy", port, "accepted", "%s:%d" % peer)
-
-    def pump(a, b):
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                b.sendall(d)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
     threading.Thread(target=pump, args=(up, sock), daemon=True).start()
     pump(sock, up)
 
