@@ -5,6 +5,7 @@
 #   make test            set up the machine if needed, run every test
 #   make size            per-component size table of the qemu-virt image
 #   make soak            long kill-and-restart soak on both boards (SOAK_MSGS=5000)
+#   make demo            the DANE test world and the QEMU firmware against it (tests/e2e/demo.sh)
 # The host board can also be cross-built: make BOARD=host TARGET=armhf.
 
 BOARD ?= host
@@ -28,7 +29,7 @@ FW_OBJS := $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
 BOARD_OBJS := $(BOARD_SRCS:%.c=$(BUILD)/obj/%.o) $(BOARD_ASMS:%.S=$(BUILD)/obj/%.o)
 BOARD_MAIN_OBJ := $(BOARD_MAIN:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean bench
+.PHONY: all firmware run test test-unit test-qemu size setup deps clean distclean bench demo
 all: firmware
 firmware: $(BUILD)/$(IMAGE)
 
@@ -74,6 +75,9 @@ SOAK_MSGS ?= 5000
 soak:
 	$(MAKE) BOARD=host && $(MAKE) BOARD=qemu-virt
 	SOAK_MSGS=$(SOAK_MSGS) bash tests/e2e/run-soak.sh && SOAK_MSGS=$(SOAK_MSGS) bash tests/e2e/run-soak-qemu.sh
+# The DANE test world + the QEMU firmware against it, a few messages, how each left.
+demo:
+	bash tests/e2e/demo.sh
 
 clean:
 	rm -rf build/host build/host-* build/qemu-virt build/test* build/fuzz

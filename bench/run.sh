@@ -16,3 +16,7 @@ if [ -f bench/queue/Makefile ] && [ -z "${BENCH_SKIP_QUEUE:-}" ]; then
 	echo "==== bench/queue ===="
 	make -s -C bench/queue run || echo "bench: bench/queue failed"
 fi
+if [ -z "${BENCH_SKIP_DANE:-}" ]; then
+	echo "==== bench/dane ===="
+	bash bench/dane/run.sh || echo "bench: bench/dane failed"
+fi

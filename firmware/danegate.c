@@ -272,6 +272,13 @@ int danegate_main(void)
 	in->port = (uint16_t)u;
 	if (config_get_uint(&dg.settings, port_setting, "max_msg_size", &u) == 0)
 		in->smtp.max_size = u;
+	uint32_t secs; /* SMTP timeouts (RFC 5321 4.5.3.2) and the minimum data rate */
+	if (config_get_duration(&dg.settings, port_setting, "smtp_timeout", &secs) == 0)
+		in->smtp.timeout_cmd_ms = secs * 1000;
+	if (config_get_duration(&dg.settings, port_setting, "smtp_data_timeout", &secs) == 0)
+		in->smtp.timeout_data_ms = secs * 1000;
+	if (config_get_uint(&dg.settings, port_setting, "smtp_min_data_rate", &u) == 0)
+		in->smtp.min_data_rate = u;
 	const char *listen = setting("listen", buf, sizeof(buf));
 	if (listen[0] && port_addr_parse(listen, &in->listen) != 0) {
 		LOG_ERR("config: listen address '%s' is not numeric; listening everywhere", listen);
@@ -318,6 +325,7 @@ int danegate_main(void)
 		dg.con_env.queue_flush = queue_flush_hook;
 		dg.con_env.probe = outbound_probe;
 		dg.con_env.probe_cancel = outbound_probe_cancel;
+		dg.con_env.out_status = outbound_status;
 		dg.con_env.tlsa_status = rollover_status;
 		dg.con_env.tlsa_check = rollover_check_now;
 		dg.con_env.tlsa_changed = rollover_reset;

@@ -267,6 +267,10 @@ static void timer_irq(void *ctx)
 static void uart_irq(void *ctx)
 {
 	(void)ctx;
+	/* Acknowledge first, then drain: a byte that lands after the last read
+	 * raises the interrupt again. (Acknowledging after the drain lost it:
+	 * the end of a pasted line sat in the FIFO until the next key.) */
+	pl011_irq_clear(&qv_uart);
 	for (;;) {
 		int c = pl011_getc(&qv_uart);
 		if (c == PORT_EAGAIN)
@@ -282,7 +286,6 @@ static void uart_irq(void *ctx)
 		__asm__ volatile("dmb" ::: "memory"); /* byte before index */
 		qv.rx_head = head + 1;
 	}
-	pl011_irq_clear(&qv_uart);
 }
 
 static inline uint32_t irq_save(void)

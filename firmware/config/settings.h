@@ -36,7 +36,8 @@ int settings_get(const struct settings *s, const char *name, const uint8_t **val
 /* Copies a text value into buf as a C string: its length, or
  * SETTINGS_ENOENT, or SETTINGS_ENOSPC if it does not fit. */
 int settings_get_str(const struct settings *s, const char *name, char *buf, size_t size);
-/* Replaces (or adds) name; val NULL removes it. In RAM until saved. */
+/* Replaces (or adds) name, dropping every earlier copy of it (a loaded
+ * image may hold duplicates); val NULL removes them. In RAM until saved. */
 int settings_set(struct settings *s, const char *name, const void *val, size_t len);
 /* Writes the image as the next generation. 0 or negative. */
 int settings_save(struct settings *s);

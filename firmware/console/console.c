@@ -251,6 +251,13 @@ static int cmd_status(struct console *c, struct args *a, struct console_out *o)
 	} else {
 		console_puts(o, "dns: no resolver running\n");
 	}
+	if (e->out_status) {
+		char line[LOG_LINE_MAX];
+		e->out_status(line, sizeof(line));
+		console_printf(o, "outbound: %s\n", line);
+	} else {
+		console_puts(o, "outbound: not running\n");
+	}
 	console_printf(o, "config: %s, generation %lu, %lu of %u bytes of the settings image\n",
 		       e->settings->dirty ? "changed, not saved (config save)" : "saved",
 		       (unsigned long)e->settings->store.gen, (unsigned long)e->settings->len,

@@ -116,6 +116,8 @@ struct console_env {
 	 * later, from the event loop (0, or < 0: not started) */
 	int (*probe)(const char *domain, void (*line)(void *ctx, const char *s), void *ctx);
 	void (*probe_cancel)(void);
+	/* One line on outbound delivery for `status` (outbound_status). */
+	size_t (*out_status)(char *buf, size_t size);
 };
 
 enum console_mode {

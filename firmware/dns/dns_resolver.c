@@ -298,10 +298,11 @@ static bool attempt_start(struct dns_slot *s, uint64_t now)
 	}
 	s->sock = h;
 	long n = port_udp_sendto(h, s->q.wire, s->q.wire_len, to);
-	if (n != (long)s->q.wire_len) {
+	/* A datagram that could not leave (a board's buffers briefly full)
+	 * counts as lost: the attempt's timeout moves on, as for a real loss,
+	 * instead of spending every attempt at once. */
+	if (n != (long)s->q.wire_len)
 		s->fail_reason = "cannot send to the resolver";
-		return false;
-	}
 	slot_enter(s, DNS_SLOT_UDP);
 	return true;
 }

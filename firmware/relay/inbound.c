@@ -13,6 +13,7 @@
 #include "log/log.h"
 #include "mbedtls/constant_time.h"
 #include "port.h"
+#include "relay/authlimit.h"
 
 struct sess {
 	int sock; /* -1: free */
@@ -22,6 +23,7 @@ struct sess {
 	bool handshaking; /* STARTTLS handshake in progress */
 	uint64_t hs_deadline; /* monotonic ms: a stalled handshake is dropped */
 	char peer_text[PORT_ADDR_TEXT_MAX];
+	struct port_addr peer; /* for the AUTH failure limit */
 
 	/* the message being received */
 	struct queue_writer w;
@@ -46,6 +48,7 @@ static struct {
 	struct sess sess[INBOUND_SESSIONS];
 	struct inbound_stats st;
 	int listeners[2];
+	struct authlimit authlimit; /* failed AUTH per client address */
 } ib;
 
 /* ---- configuration text --------------------------------------------------- */
@@ -189,7 +192,12 @@ static void hk_msg_abort(void *ctx)
  * before hashing; config_hash_check() takes both. */
 static int hk_auth_check(void *ctx, const char *user, const char *pass)
 {
-	(void)ctx;
+	struct sess *s = ctx;
+	uint64_t now = port_now_ms();
+	/* a locked-out client's guess is not even looked at (and costs no
+	 * PBKDF2 time): password guessing slows down exponentially */
+	if (authlimit_check(&ib.authlimit, &s->peer, now) > 0)
+		return SMTP_ELIMIT;
 	static const char dummy[] = "$pbkdf2-sha256$10000$00000000000000000000000000000000$"
 				    "0000000000000000000000000000000000000000000000000000000000000000";
 	char u[SMTP_AUTH_FIELD_MAX + 1] = { 0 };
@@ -199,7 +207,15 @@ static int hk_auth_check(void *ctx, const char *user, const char *pass)
 		if (mbedtls_ct_memcmp(u, ib.cfg->users[i].name, sizeof(u)) == 0)
 			stored = ib.cfg->users[i].pass;
 	int bad = config_hash_check(stored ? stored : dummy, pass);
-	return stored && bad == 0 ? 0 : SMTP_EDENIED;
+	if (stored && bad == 0) {
+		authlimit_succeeded(&ib.authlimit, &s->peer);
+		return 0;
+	}
+	uint64_t lock = authlimit_failed(&ib.authlimit, &s->peer, now);
+	if (lock)
+		LOG_WARN("smtp: %s: AUTH locked out for %lu ms after repeated failures",
+			 s->peer_text, (unsigned long)lock);
+	return SMTP_EDENIED;
 }
 
 /* The engine's own account of refusals, AUTH results and limits. */
@@ -383,6 +399,7 @@ static void listener_event(void *ctx, int lsock, enum port_event ev, int err)
 			return;
 		memset(s, 0, offsetof(struct sess, in));
 		s->sock = sock;
+		s->peer = peer;
 		port_addr_format(&peer, true, s->peer_text, sizeof(s->peer_text));
 		struct smtp_peer p = { .addr = peer };
 		smtp_server_init(&s->eng, &ib.cfg->smtp, &hooks, s, &p, port_now_ms(), port_wall_time());
@@ -398,6 +415,7 @@ int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_
 {
 	ib.cfg = cfg;
 	ib.q = q;
+	authlimit_init(&ib.authlimit, NULL);
 	for (int i = 0; i < INBOUND_SESSIONS; i++)
 		ib.sess[i].sock = -1;
 	ib.tls_ok = cred && tls_server_config(&ib.tls_conf, cred) == 0;

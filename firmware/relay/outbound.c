@@ -16,7 +16,7 @@
 #include "port.h"
 #include "relay/dsn.h"
 
-#define IN_BUF 1024	  /* server input read per call */
+#define IN_BUF 512	  /* server input read per call */
 #define WHY_MAX 256	  /* local failure detail */
 #define RELAY_TEXT_MAX (MX_NAME_SIZE + PORT_ADDR_TEXT_MAX + 8)
 #define TLS_TEXT_MAX 96
@@ -56,6 +56,7 @@ struct osess {
 	char sender[QUEUE_ADDR_MAX + 1];
 	uint64_t arrival, due;
 	uint16_t attempts;
+	uint32_t size;	/* content bytes, for SIZE= */
 	uint8_t nrcpt;
 	uint16_t n_delivered, n_bounced;
 	uint8_t tried[(QUEUE_MAX_RCPT + 7) / 8];
@@ -345,9 +346,14 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 	uint32_t secs;
 	if (config_get_duration(s, board, "max_queue_age", &secs) == 0 && secs)
 		cfg->retry.max_age = secs;
-	if (config_get_duration(s, board, "smtp_timeout", &secs) == 0 && secs)
+	/* The SMTP timeout keys (where the build has them) shorten the
+	 * client's reply timeouts only when set: their defaults are the
+	 * server's, and the client keeps RFC 5321's own (10 min for the dot). */
+	if (config_get(s, board, "smtp_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
+	    config_get_duration(s, board, "smtp_timeout", &secs) == 0 && secs)
 		cfg->cmd_timeout_ms = secs * 1000u;
-	if (config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
+	if (config_get(s, board, "smtp_data_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
+	    config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
 		cfg->data_timeout_ms = secs * 1000u;
 	v = get(s, board, "smtp_delivery_redirect", buf, sizeof(buf));
 	if (outbound_parse_redirect(cfg, v) != 0)
@@ -461,7 +467,7 @@ static void record(struct osess *s, unsigned g, enum res res, const char *status
 		retry_decide(&c->retry, s->arrival, s->due, (unsigned)s->attempts + 1, now, rnd32(), &d);
 		if (d.expired) {
 			char why[QUEUE_REASON_MAX + 1];
-			snprintf(why, sizeof(why), "%s (delivery time expired; last: %s)",
+			snprintf(why, sizeof(why), "%s; last: %s",
 				 RETRY_EXPIRED_REASON, reason ? reason : "");
 			dsn_status(DSN_FAILED, RETRY_EXPIRED_STATUS, NULL, st5);
 			out_line(s, idx, rcpt, "bounced", cls, st5, why, connected);
@@ -595,6 +601,8 @@ static void sess_free(struct osess *s)
 static void host_fail(struct osess *s, enum mx_result r, const char *why)
 {
 	conn_close(s);
+	if (s->probe && r == MX_RESULT_NO_STARTTLS)
+		probe_line("STARTTLS offered: no");
 	if (s->probe)
 		probe_line("%s: %s%s%s", s->relay, mx_result_name(r), why && why[0] ? ": " : "",
 			   why ? why : "");
@@ -657,7 +665,7 @@ static void msg_hand(struct osess *s)
 	s->msg = (struct smtp_client_msg){ .sender = s->sender,
 					   .rcpts = s->srcpt,
 					   .rcpt_count = n,
-					   .size = ob.info.id == s->id ? ob.info.size : 0,
+					   .size = s->size,
 					   .flags = 0 };
 	int err = smtp_client_next_message(&s->cli, &s->msg);
 	if (err == 0)
@@ -1270,15 +1278,25 @@ static bool busy(void *ctx, uint32_t id)
 
 /* For connection reuse: skip messages with no pending recipient for the
  * open connection's destination. */
+#define REUSE_LOOK_MAX 16 /* due messages whose recipients are read per search */
+
+struct reuse_ctx {
+	struct osess *s;
+	unsigned looked;
+};
+
 static bool skip_for_reuse(void *ctx, uint32_t id)
 {
-	struct osess *s = ctx;
+	struct reuse_ctx *rc = ctx;
+	struct osess *s = rc->s;
 	if (busy(NULL, id))
 		return true;
 	if (ob.cfg->smarthost)
 		return false;
-	if (queue_msg_info(ob.q, id, &ob.info) != 0)
+	/* bounded flash reads: a long queue for other domains is not scanned */
+	if (rc->looked >= REUSE_LOOK_MAX || queue_msg_info(ob.q, id, &ob.info) != 0)
 		return true;
+	rc->looked++;
 	char r[QUEUE_ADDR_MAX + 1];
 	for (unsigned i = 0; i < ob.info.nrcpt; i++)
 		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
@@ -1298,7 +1316,8 @@ static void job_finish(struct osess *s)
 	s->have_msg = false;
 	if (conn_idle(s)) {
 		uint32_t id;
-		if (queue_next_due_skip(ob.q, wall(), skip_for_reuse, s, &id) == 0) {
+		struct reuse_ctx rc = { s, 0 };
+		if (queue_next_due_skip(ob.q, wall(), skip_for_reuse, &rc, &id) == 0) {
 			ob.st.reused++;
 			job_start(s, id);
 			return;
@@ -1382,6 +1401,7 @@ static void job_start(struct osess *s, uint32_t id)
 	s->due = ob.info.next_attempt;
 	s->attempts = ob.info.attempts;
 	s->nrcpt = ob.info.nrcpt;
+	s->size = ob.info.size;
 	s->n_delivered = s->n_bounced = 0;
 	for (unsigned i = 0; i < ob.info.nrcpt; i++) {
 		if (ob.info.rcpt_state[i] == QUEUE_RCPT_DELIVERED)
@@ -1590,4 +1610,21 @@ void outbound_probe_cancel(void)
 void outbound_stats(struct outbound_stats *st)
 {
 	*st = ob.st;
+}
+
+size_t outbound_status(char *buf, size_t size)
+{
+	if (!size)
+		return 0;
+	int n = snprintf(buf, size,
+			 "%lu of %d sessions busy; %lu attempts, %lu connections (%lu reused); "
+			 "%lu delivered, %lu deferred (%lu held for DANE), %lu bounced, %lu DSNs%s",
+			 (unsigned long)ob.st.active, OUTBOUND_SESSIONS, (unsigned long)ob.st.attempts,
+			 (unsigned long)ob.st.connections, (unsigned long)ob.st.reused,
+			 (unsigned long)ob.st.delivered, (unsigned long)ob.st.deferred,
+			 (unsigned long)ob.st.held_dane, (unsigned long)ob.st.bounced,
+			 (unsigned long)ob.st.dsns, ob.pr.active ? "; a probe is running" : "");
+	if (n < 0)
+		buf[0] = '\0';
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
 }

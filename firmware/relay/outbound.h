@@ -29,9 +29,9 @@
 #ifndef OUTBOUND_SESSIONS
 #define OUTBOUND_SESSIONS 2	  /* deliveries at once (each: one connection) */
 #endif
-#define OUTBOUND_RCPT_BUF 2048	  /* recipient addresses of one destination
-				   * group; the rest of the group waits for the
-				   * next round on the same session */
+#define OUTBOUND_RCPT_BUF 1024	  /* recipient addresses of one destination
+				   * group; more recipients of the domain form
+				   * the next group (transaction) of the round */
 #define OUTBOUND_GROUP_MAX 32	  /* recipients per group (per SMTP transaction) */
 #define OUTBOUND_TLSA_DATA 2048	  /* bytes of usable TLSA data kept per session
 				   * (a `2 0 0` P-256 root fits); records that
@@ -112,5 +112,8 @@ struct outbound_stats {
 	uint32_t delivered, deferred, bounced, dsns, held_dane;
 };
 void outbound_stats(struct outbound_stats *st);
+/* One line for the console's `status`. Returns the length (cut to
+ * size - 1, NUL-terminated). */
+size_t outbound_status(char *buf, size_t size);
 
 #endif

@@ -163,6 +163,8 @@ static void enter_state(struct smtp_server *s, enum smtp_server_state st)
 		s->data_size = 0;
 		s->data_bare = s->data_long = s->data_big = false;
 		s->data_write_err = 0;
+		s->data_in = 0;
+		s->data_start_ms = s->now_ms;
 		s->deadline_ms = s->now_ms + s->cfg->timeout_data_ms;
 		break;
 	case SMTP_S_STARTTLS:
@@ -576,6 +578,9 @@ static void auth_finish(struct smtp_server *s, const char *user, const char *pas
 	} else if (err == SMTP_EDENIED) {
 		note(s, PORT_LOG_WARN, "authentication failed for %s", user);
 		reply_err(s, "535 5.7.8 Authentication credentials invalid");
+	} else if (err == SMTP_ELIMIT) {
+		note(s, PORT_LOG_WARN, "authentication refused for %s: too many failures, locked out", user);
+		reply_err(s, "454 4.7.0 Too many failed authentications, try again later");
 	} else {
 		note(s, PORT_LOG_ERR, "authentication unavailable (error %d)", err);
 		reply(s, "454 4.7.0 Temporary authentication failure");
@@ -766,6 +771,8 @@ static void line_done(struct smtp_server *s)
 	size_t n = s->line_len;
 
 	line_reset(s);
+	/* a whole line came: the wait for the next one starts now */
+	s->deadline_ms = s->now_ms + s->cfg->timeout_cmd_ms;
 	if (!auth) {
 		s->commands++;
 		if (s->cfg->max_commands && s->commands > s->cfg->max_commands) {
@@ -987,9 +994,24 @@ void smtp_server_start(struct smtp_server *s, uint32_t active_sessions)
 	enter_state(s, SMTP_S_CMD);
 }
 
+/* n more octets of DATA arrived: the next one is due within
+ * timeout_data_ms, and the phase as a whole must keep min_data_rate. */
+static void data_progress(struct smtp_server *s, size_t n)
+{
+	s->data_in += n;
+	uint64_t block = s->now_ms + s->cfg->timeout_data_ms;
+	s->deadline_ms = block;
+	if (!s->cfg->min_data_rate)
+		return;
+	uint64_t earned = s->data_start_ms + s->cfg->timeout_data_ms +
+			  s->data_in * 1000 / s->cfg->min_data_rate;
+	if (earned < block)
+		s->deadline_ms = earned;
+}
+
 size_t smtp_server_feed(struct smtp_server *s, const uint8_t *in, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, data = 0;
 	char num[U64_DEC_MAX];
 	while (i < len) {
 		if (s->state == SMTP_S_NEW)
@@ -1006,14 +1028,16 @@ size_t smtp_server_feed(struct smtp_server *s, const uint8_t *in, size_t len)
 		}
 		if (SMTP_OUT_MAX - s->out_len < SMTP_REPLY_MAX)
 			break; /* back-pressure */
-		if (s->state == SMTP_S_DATA)
+		if (s->state == SMTP_S_DATA) {
 			data_byte(s, in[i++]);
-		else
+			data = s->state == SMTP_S_DATA ? data + 1 : 0;
+		} else {
 			line_byte(s, in[i++]);
+		}
 	}
-	if (i > 0 && s->state != SMTP_S_CLOSING && s->state != SMTP_S_STARTTLS)
-		s->deadline_ms = s->now_ms + (s->state == SMTP_S_DATA ? s->cfg->timeout_data_ms
-								       : s->cfg->timeout_cmd_ms);
+	/* command lines restart the timer in line_done(), whole */
+	if (data > 0 && s->state == SMTP_S_DATA)
+		data_progress(s, data);
 	return i;
 }
 

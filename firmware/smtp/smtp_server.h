@@ -48,7 +48,14 @@
  *   after the handshake (RFC 3207 §4.2, CVE-2011-0411). The caller must
  *   also drop whatever plaintext it still holds unfed.
  * - Timeouts (RFC 5321 §4.5.3.2): 5 min waiting for a command, 3 min
- *   between DATA blocks; then "421 4.4.2" and close. The 10-minute "DATA
+ *   between DATA blocks; then "421 4.4.2" and close. The command timer
+ *   restarts only when a whole line has arrived, so a client trickling
+ *   a command one octet at a time gets no more than 5 min for it. In
+ *   DATA, with cfg->min_data_rate set, the deadline is also never later
+ *   than (start of DATA + timeout_data_ms + octets so far / rate): a
+ *   client trickling content below that rate is cut off with the same
+ *   421, however often it sends a byte (as Postfix's
+ *   smtpd_min_data_rate). The 10-minute "DATA
  *   termination" timeout is the client's wait for our reply to the final
  *   dot; our reply is produced synchronously, so it has no server timer.
  *   The engine learns the time only from smtp_server_tick(): call it with
@@ -96,6 +103,8 @@ enum smtp_err {
 	SMTP_EDENIED = -13, /* refused: bad credentials, or recipient refused */
 	SMTP_EINVAL = -22,  /* bad argument */
 	SMTP_EFULL = -28,   /* queue cannot take it now: 452 4.3.1 */
+	SMTP_ELIMIT = -11,  /* AUTH from a client locked out after failures:
+			     * 454 4.7.0, counts towards max_errors */
 };
 
 /* ---- configuration (caller-owned, must outlive the session) -------------- */
@@ -111,6 +120,9 @@ struct smtp_server_config {
 				    * limit; default 4 */
 	uint32_t timeout_cmd_ms;   /* default 300000 (5 min) */
 	uint32_t timeout_data_ms;  /* between DATA blocks, default 180000 (3 min) */
+	uint32_t min_data_rate;	   /* octets/s a DATA phase must average after
+				    * its first timeout_data_ms; 0 = no minimum
+				    * (default; the relay sets 500) */
 	bool tls_available;	   /* a certificate is loaded: offer STARTTLS */
 	bool auth_over_plaintext;  /* offer AUTH without TLS (default false) */
 };
@@ -155,8 +167,10 @@ struct smtp_server_hooks {
 	/* The message begun by msg_begin is abandoned (RSET, refused data,
 	 * close, STARTTLS ...). */
 	void (*msg_abort)(void *ctx);
-	/* 0 if user/pass are good, SMTP_EDENIED if not (535 5.7.8), other on
-	 * temporary failure (454 4.7.0). Must compare in constant time.
+	/* 0 if user/pass are good, SMTP_EDENIED if not (535 5.7.8),
+	 * SMTP_ELIMIT when the client is locked out for failing too often
+	 * (454 4.7.0, an error towards max_errors: relay/authlimit.h), other
+	 * on temporary failure (454 4.7.0). Must compare in constant time.
 	 * NULL: AUTH is never offered. */
 	int (*auth_check)(void *ctx, const char *user, const char *pass);
 	/* What a postmaster wants in the log: refused relaying, AUTH results
@@ -219,6 +233,7 @@ struct smtp_server {
 
 	/* DATA */
 	uint64_t data_size;
+	uint64_t data_in, data_start_ms; /* octets fed in DATA and since when */
 	bool data_bare, data_long, data_big;
 	int data_write_err;
 

@@ -1078,6 +1078,157 @@ static void any_chunking_gives_the_same_session(void **state)
 	free(piece);
 }
 
+/* ---- hardening: whole-line command timer, minimum data rate, AUTH
+ * lockout (relay/authlimit.h answers SMTP_ELIMIT through the hook) ------- */
+
+static void trickled_command_line_gets_5_minutes_in_all(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	start(t);
+	feed(t, EHLO);
+	/* one octet of "NOOP" a minute, never the CRLF: the bytes alone do
+	 * not restart the 5-minute wait for the command */
+	const char *cmd = "NOOPNOOP";
+	for (int i = 0; i < 5; i++) {
+		smtp_server_tick(&t->s, NOW0 + (uint64_t)i * 60000 + 59999, WALL);
+		assert_int_equal(smtp_server_feed(&t->s, (const uint8_t *)cmd + i, 1), 1);
+		drain(t);
+	}
+	assert_int_equal(count(t, "421"), 0);
+	smtp_server_tick(&t->s, NOW0 + 300000, WALL);
+	drain(t);
+	assert_sent(t, "421 4.4.2 mx.test Error: timeout exceeded\r\n");
+	assert_int_equal(smtp_server_want(&t->s), SMTP_WANT_CLOSE);
+	free(t);
+}
+
+static void whole_lines_restart_the_command_timer(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	start(t);
+	/* a NOOP every 4 minutes keeps the session (max_commands bounds it) */
+	for (int i = 1; i <= 5; i++) {
+		smtp_server_tick(&t->s, NOW0 + (uint64_t)i * 240000, WALL);
+		feed(t, "NOOP\r\n");
+	}
+	smtp_server_tick(&t->s, NOW0 + 5 * 240000 + 299999, WALL);
+	drain(t);
+	assert_int_equal(count(t, "421"), 0);
+	assert_int_equal(count(t, "250 2.0.0 Ok\r\n"), 5);
+	free(t);
+}
+
+/* DATA content fed n octets every step_ms until a reply or until_ms; the
+ * time of the 421 (0: none). */
+static uint64_t trickle_data(struct session *t, size_t n, uint64_t step_ms, uint64_t until_ms)
+{
+	char chunk[64];
+	memset(chunk, 'x', sizeof(chunk));
+	for (uint64_t now = NOW0 + step_ms; now <= until_ms; now += step_ms) {
+		smtp_server_tick(&t->s, now, WALL);
+		drain(t);
+		if (count(t, "421 4.4.2"))
+			return now;
+		/* a line break now and then keeps the lines short */
+		if ((now / step_ms) % 16 == 0)
+			feed_chunked(t, "\r\n", 2, feed_chunk);
+		else
+			feed_chunked(t, chunk, n, feed_chunk);
+	}
+	return 0;
+}
+
+static void data_below_the_minimum_rate_is_cut_off(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	t->cfg.min_data_rate = 500;
+	start(t);
+	feed(t, ENVELOPE "DATA\r\n");
+	/* one octet every 10 s: the 3-minute block timer alone never fires,
+	 * but 500 octets/s after the first 3 minutes are not kept up */
+	uint64_t cut = trickle_data(t, 1, 10000, NOW0 + 3600000);
+	assert_true(cut >= NOW0 + 180000);
+	assert_true(cut <= NOW0 + 190000);
+	assert_int_equal(smtp_server_want(&t->s), SMTP_WANT_CLOSE);
+	assert_int_equal(t->q.commits, 0);
+	assert_int_equal(t->q.aborts, 1);
+	free(t);
+
+	/* without a minimum the same trickle is kept for an hour */
+	t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	t->cfg.min_data_rate = 0;
+	start(t);
+	feed(t, ENVELOPE "DATA\r\n");
+	assert_int_equal(trickle_data(t, 1, 10000, NOW0 + 3600000), 0);
+	free(t);
+}
+
+static void data_at_the_minimum_rate_is_kept(void **state)
+{
+	(void)state;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, LAN_CLIENT, false);
+	t->cfg.min_data_rate = 5;
+	start(t);
+	feed(t, ENVELOPE "DATA\r\n");
+	/* 10 octets/s for 10 minutes, past the 3-minute block timer */
+	assert_int_equal(trickle_data(t, 10, 1000, NOW0 + 600000), 0);
+	feed(t, "\r\n.\r\n");
+	assert_sent(t, "250 2.0.0 Ok: queued as Q1\r\n");
+	assert_int_equal(count(t, "421"), 0);
+	/* the next DATA phase starts its own account */
+	smtp_server_tick(&t->s, NOW0 + 700000, WALL);
+	feed(t, "MAIL FROM:<alice@lan.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+	smtp_server_tick(&t->s, NOW0 + 700000 + 179999, WALL);
+	drain(t);
+	assert_int_equal(count(t, "421"), 0);
+	smtp_server_tick(&t->s, NOW0 + 700000 + 180000, WALL);
+	drain(t);
+	assert_sent(t, "421 4.4.2 ");
+	free(t);
+}
+
+static int q_auth_locked(void *ctx, const char *user, const char *pass)
+{
+	struct fake_queue *q = ctx;
+	(void)user;
+	(void)pass;
+	q->auth_calls++;
+	return SMTP_ELIMIT;
+}
+
+static void locked_out_client_gets_454_counted_as_error(void **state)
+{
+	(void)state;
+	struct smtp_server_hooks locked = hooks; /* outlives the session below */
+	locked.auth_check = q_auth_locked;
+	struct session *t = calloc(1, sizeof(*t));
+	setup(t, STRANGER, false);
+	t->cfg.auth_over_plaintext = true;
+	struct smtp_peer peer = { 0 };
+	assert_int_equal(smtp_ip_parse(STRANGER, strlen(STRANGER), &peer.addr), 0);
+	assert_int_equal(smtp_server_init(&t->s, &t->cfg, &locked, &t->q, &peer, NOW0, WALL), 0);
+	start(t);
+	feed(t, EHLO);
+	for (int i = 0; i < 10; i++)
+		feed(t, "AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"); /* the right password */
+	assert_int_equal(count(t, "454 4.7.0 Too many failed authentications, try again later\r\n"),
+			 10);
+	assert_int_equal(count(t, "235"), 0);
+	assert_sent(t, "421 4.7.0 mx.test Error: too many errors\r\n");
+	assert_non_null(strstr(t->q.log, "too many failures, locked out"));
+	feed(t, "MAIL FROM:<a@b.example>\r\n");
+	assert_int_equal(smtp_server_want(&t->s), SMTP_WANT_CLOSE);
+	free(t);
+}
+
 static void init_refuses_bad_arguments(void **state)
 {
 	(void)state;
@@ -1133,6 +1284,11 @@ int main(void)
 		cmocka_unit_test(session_limit_zero_means_none),
 		cmocka_unit_test(any_chunking_gives_the_same_session),
 		cmocka_unit_test(init_refuses_bad_arguments),
+		cmocka_unit_test(trickled_command_line_gets_5_minutes_in_all),
+		cmocka_unit_test(whole_lines_restart_the_command_timer),
+		cmocka_unit_test(data_below_the_minimum_rate_is_cut_off),
+		cmocka_unit_test(data_at_the_minimum_rate_is_kept),
+		cmocka_unit_test(locked_out_client_gets_454_counted_as_error),
 	};
 	int failed = cmocka_run_group_tests_name("fed whole", tests, feed_whole, NULL);
 	failed += cmocka_run_group_tests_name("fed byte by byte", tests, feed_bytewise, NULL);

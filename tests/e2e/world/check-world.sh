@@ -22,11 +22,11 @@ if ! "$here/world.sh" status "$dir" >/dev/null 2>&1; then
 fi
 # shellcheck disable=SC1091
 . "$dir/world.env"
+# shellcheck disable=SC1091
+. "$here/pf-lib.sh"
 ns=dgw$$
 cleanup() {
-	[ -s "$dir/run/nsfwd.pid" ] && kill "$(cat "$dir/run/nsfwd.pid")" 2>/dev/null
-	rm -f "$dir/run/nsfwd.pid"
-	ip netns del "$ns" 2>/dev/null
+	pf_ns_down "$dir" "$ns"
 	[ $started = 1 ] && "$here/world.sh" down "$dir"
 }
 trap cleanup EXIT
@@ -109,6 +109,7 @@ dns 29 s29.dane.test MX noad noval; dns 29 mx.s29.dane.test A noad noval; dns 29
 dns 30 _25._tcp.mx.s30.dane.test TLSA tc; dns 30 _25._tcp.mx.s30.dane.test TLSA ad
 for x in xstall xtemp xrej; do dns X _25._tcp.mx.$x.dane.test TLSA ad; done
 dns X7 mx.xv6.dane.test AAAA ad; dns X8 xaddr.dane.test MX ad; dns X8 mx.xaddr.bogus.dane.test A servfail
+dns X10 _25._tcp.mx.xhuge.dane.test TLSA tc; dns X10 _25._tcp.mx.xhuge.dane.test TLSA ad
 dns X4 _25._tcp.mx.xcname.dane.test TLSA ad; dns X4 _25._tcp.mx.xcname.dane.test CNAME ad
 
 # ---------------------------------------------------------------- sinks
@@ -152,45 +153,9 @@ if echo QUIT | timeout 10 openssl s_client -starttls smtp -connect "$SINK_s01_LI
 	grep -q "CONNECTION ESTABLISHED"; then ko "sink s01 accepted TLS 1.1"; else ok "sink s01 refuses TLS 1.1"; fi
 
 # ------------------------------------------------------- posttls-finger
-if ! command -v posttls-finger >/dev/null; then
-	ko "posttls-finger not installed (package postfix)"
-elif ! ip netns add "$ns" 2>/dev/null; then
-	ko "cannot create network namespace $ns (need root / CAP_SYS_ADMIN)"
+if ! why=$(pf_ns_up "$dir" "$ns"); then
+	ko "$why"
 else
-	ip netns exec "$ns" ip link set lo up
-	fw="--udp 127.0.0.1:53=$DNS_RESOLVER --tcp 127.0.0.1:53=$DNS_RESOLVER"
-	fw="$fw --udp 127.0.0.2:53=$DNS_RESOLVER_NOVAL --tcp 127.0.0.2:53=$DNS_RESOLVER_NOVAL"
-	for s in $SINKS; do
-		eval "fw=\"\$fw --tcp \$SINK_${s}_ADDR:25=\$SINK_${s}_LISTEN\""
-	done
-	fw="$fw --tcp $SINK_s26_ADDR:587=$SINK_s26_LISTEN"
-	rm -f "$dir/run/nsfwd.pid"
-	# shellcheck disable=SC2086
-	python3 "$here/nsfwd.py" --netns "$ns" --pidfile "$dir/run/nsfwd.pid" $fw >"$dir/run/nsfwd.log" 2>&1 &
-	for _ in $(seq 50); do [ -s "$dir/run/nsfwd.pid" ] && break; sleep 0.1; done
-	printf 'nameserver 127.0.0.1\noptions edns0 trust-ad attempts:2 timeout:3\n' >"$dir/run/resolv.conf"
-	printf 'nameserver 127.0.0.2\noptions edns0 trust-ad attempts:2 timeout:3\n' >"$dir/run/resolv-noval.conf"
-	mkdir -p "$dir/run/postfix"
-	: >"$dir/run/postfix/main.cf"
-	# pf SCEN DEST LEVEL RESOLV -> prints what posttls-finger saw: a class
-	# (Verified, Trusted, Untrusted, Anonymous), notls (EHLO without
-	# STARTTLS), handshake-failed, tlsa-error, nullmx, mx-error or none
-	pf() {
-		local out
-		out=$(MAIL_CONFIG=$dir/run/postfix timeout 40 ip netns exec "$ns" unshare -m sh -c \
-			"mount --bind '$4' /etc/resolv.conf && exec posttls-finger -l '$3' -t 5 -T 10 \
-			-o dnssec_probe= -o smtp_dns_support_level=dnssec '$2'" 2>&1)
-		echo "$out" >"$dir/run/pf-$1.log"
-		if grep -qE "(Verified|Trusted|Untrusted|Anonymous) TLS connection established" <<<"$out"; then
-			sed -nE 's/.*: (Verified|Trusted|Untrusted|Anonymous) TLS connection established.*/\1/p' <<<"$out" | head -1
-		elif grep -q "SSL_connect error" <<<"$out"; then echo handshake-failed
-		elif grep -q "TLSA lookup error" <<<"$out"; then echo tlsa-error
-		elif grep -q "does not accept mail (nullMX)" <<<"$out"; then echo nullmx
-		elif grep -q "Destination address lookup failed" <<<"$out"; then echo mx-error
-		elif grep -q "< 250[ -]" <<<"$out" && ! grep -q "< 250[ -]STARTTLS" <<<"$out"; then echo notls
-		else echo none
-		fi
-	}
 	for id in $SCENARIOS $EXTRA_SCENARIOS; do
 		eval "want=\$S${id}_PF_CLASS dom=\$S${id}_DOMAIN res=\$S${id}_RESOLVER pol=\$S${id}_POLICY rh=\$S${id}_RELAYHOST"
 		[ -n "$want" ] || [ "${CHECK_PF_ALL:-0}" = 1 ] || continue
@@ -198,7 +163,7 @@ else
 		[ -n "$rh" ] && dest="[${rh%:*}]:${rh##*:}"
 		rc=$dir/run/resolv.conf
 		[ "$res" = noval ] && rc=$dir/run/resolv-noval.conf
-		got=$(pf "$id" "$dest" "$pol" "$rc")
+		got=$(pf_class "$dir" "$ns" "$id" "$dest" "$pol" "$rc")
 		if [ -z "$want" ]; then echo "info S$id posttls-finger $dest ($pol): $got"; continue; fi
 		if [ "$got" = "$want" ]; then ok "S$id posttls-finger $dest ($pol): $got"
 		else ko "S$id posttls-finger $dest ($pol): want $want, got $got (see $dir/run/pf-$id.log)"; fi

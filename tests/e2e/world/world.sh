@@ -190,6 +190,7 @@ SINKS_TABLE="
 42 xv6 normal p256 mx.xv6.dane.test DNS:mx.xv6.dane.test
 43 xaddr normal p256 mx.xaddr.dane.test DNS:mx.xaddr.dane.test
 44 xtls12 tls12 p256 mx.xtls12.dane.test DNS:mx.xtls12.dane.test
+45 xhuge normal p256 mx.xhuge.dane.test DNS:mx.xhuge.dane.test
 "
 : >"$dir/run/sinks.conf"
 sinklist=""
@@ -228,9 +229,15 @@ bzsk=$(ldns-keygen -a ECDSAP256SHA256 bogus.dane.test)
 # A key bogus.dane.test does NOT sign with: its DS goes into the parent.
 wrong=$(ldns-keygen -a ECDSAP256SHA256 -k bogus.dane.test)
 P=$dir/pki
+# Scenario 30 is about truncation (TC over UDP at 1232 bytes, then TCP),
+# not about size: ~2.3 KB of TLSA data, a ~2.6 KB answer, within the
+# relay's DNS_DATA_MAX (4096 bytes of RR data per answer).
 big=""
-for _ in 1 2 3 4; do big="$big
+for _ in 1 2; do big="$big
 _25._tcp.mx.s30 IN TLSA 3 0 0 $(rnd 1100)"; done
+huge=""
+for _ in 1 2 3 4 5 6 7 8 9; do huge="$huge
+_25._tcp.mx.xhuge IN TLSA 3 0 0 $(rnd 1100)"; done
 
 cat >dane.test.zone <<EOF
 \$ORIGIN dane.test.
@@ -366,7 +373,7 @@ _25._tcp.mxb.s28 IN TLSA 3 1 1 $(d311 $P/leaf-s28b)
 s29 IN MX 10 mx.s29
 mx.s29 IN A $(A s29)
 _25._tcp.mx.s29 IN TLSA 3 1 1 $(rnd 32)
-; 30 TLSA RRset > 4 KiB: truncated over UDP, complete over TCP
+; 30 TLSA RRset ~2.6 KB: truncated over UDP (1232), complete over TCP
 s30 IN MX 10 mx.s30
 mx.s30 IN A $(A s30)
 _25._tcp.mx.s30 IN TLSA 3 1 1 $(d311 $P/leaf-s30)$big
@@ -400,6 +407,12 @@ _25._tcp.mx.xaddr IN TLSA 3 1 1 $(d311 $P/leaf-xaddr)
 xtls12 IN MX 10 mx.xtls12
 mx.xtls12 IN A $(A xtls12)
 _25._tcp.mx.xtls12 IN TLSA 3 1 1 $(d311 $P/leaf-xtls12)
+; X10 a matching 3 1 1 among ~9.9 KB of TLSA data: beyond what a small
+; relay takes (dns.h DNS_DATA_MAX, DNS_TCP_MSG_MAX): a lookup failure for
+; it, so a deferral, never a delivery without the check
+xhuge IN MX 10 mx.xhuge
+mx.xhuge IN A $(A xhuge)
+_25._tcp.mx.xhuge IN TLSA 3 1 1 $(d311 $P/leaf-xhuge)$huge
 ; extra X4 (rule 10): CNAME at the TLSA name; the base domain stays mx.xcname
 xcname IN MX 10 mx.xcname
 mx.xcname IN A $(A xcname)
@@ -636,10 +649,10 @@ done
 # a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
-EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9"
+EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 X10"
 EOF
 if [ $WITH_PF = 1 ]; then
-	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 P1"'
+	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 P1"'
 	echo "POSTFIX_MAILDIR=$dir/postfix/mail/inbox"
 	echo "POSTFIX_LOG=$dir/postfix/maillog"
 fi >>"$dir/world.env.tmp"
@@ -705,6 +718,7 @@ X6 xlong.dane.test deferred - 4.4.2 - xlong - mx.xlong.dane.test dane validating
 X7 xv6.dane.test delivered Verified 2.0.0 xv6 - mx.xv6.dane.test mx.xv6.dane.test dane validating - - AAAA-only_MX_host_(redirect_by_last_byte)
 X8 xaddr.dane.test delivered Verified 2.0.0 xaddr - mx.xaddr.dane.test mx.xaddr.bogus.dane.test,mx.xaddr.dane.test dane validating - Verified MX_10_address_lookup_fails_MX_20_used
 X9 xtls12.dane.test delivered Verified 2.0.0 xtls12 - mx.xtls12.dane.test mx.xtls12.dane.test dane validating - Verified peer_speaks_TLS_1.2_at_most
+X10 xhuge.dane.test deferred - 4.7.5 - xhuge - mx.xhuge.dane.test dane validating - - TLSA_RRset_of_9.9_KB_beyond_the_relay_bounds
 P1 pf.dane.test delivered Verified 2.0.0 pf - mx.pf.dane.test mx.pf.dane.test dane validating - Verified a_real_Postfix_as_the_MX
 X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
 EOF
