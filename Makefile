@@ -4,6 +4,7 @@
 #   make run             build and boot the qemu-virt image (SMTP on :2525, web :8080)
 #   make test            set up the machine if needed, run every test
 #   make size            per-component size table of the qemu-virt image
+#   make soak            long kill-and-restart soak on both boards (SOAK_MSGS=5000)
 #   make demo            the DANE test world and the QEMU firmware against it (tests/e2e/demo.sh)
 # The host board can also be cross-built: make BOARD=host TARGET=armhf.
 
@@ -67,6 +68,13 @@ size:
 bench:
 	bash bench/run.sh
 
+# The long kill-and-restart soak (issue 6) on both boards; tests/run-all.sh
+# runs the same scripts with 1000 messages each.
+SOAK_MSGS ?= 5000
+.PHONY: soak
+soak:
+	$(MAKE) BOARD=host && $(MAKE) BOARD=qemu-virt
+	SOAK_MSGS=$(SOAK_MSGS) bash tests/e2e/run-soak.sh && SOAK_MSGS=$(SOAK_MSGS) bash tests/e2e/run-soak-qemu.sh
 # The DANE test world + the QEMU firmware against it, a few messages, how each left.
 demo:
 	bash tests/e2e/demo.sh

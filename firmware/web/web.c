@@ -340,6 +340,9 @@ int web_start(const struct web_config *cfg)
 
 void web_tick(uint64_t now_ms)
 {
+	if (!web.cfg) /* never started (web_port and web_http_port 0): its zeroed
+		       * connection table must not close socket 0 (the SMTP listener) */
+		return;
 	for (int i = 0; i < WEB_CONNS; i++) {
 		struct conn *c = &web.conn[i];
 		if (c->sock < 0 || c->phase == PH_WAIT || now_ms < c->deadline)
