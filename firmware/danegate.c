@@ -25,7 +25,10 @@
 #include "port.h"
 #include "version.h"
 
-#define QUEUE_INDEX_BUF (40 * 1024) /* RAM for the queue index: bounds max_msgs */
+#ifndef QUEUE_INDEX_BUF
+#define QUEUE_INDEX_BUF (40 * 1024) /* RAM for the queue index: bounds max_msgs
+				     * (board.mk may raise it: host 128 KiB) */
+#endif
 #define SETTINGS_FIRST_BLOCK 2	    /* config area: blocks 0-1 boot counter, 2-3 settings */
 
 static struct {
@@ -194,6 +197,10 @@ static int mount_queue(void)
 		 (unsigned long)st.msgs, (unsigned long)(st.bytes / 1024),
 		 (unsigned long)(st.max_bytes / 1024), (unsigned long)st.max_msgs,
 		 (unsigned long)(port_now_ms() - t0));
+	if (st.v1_blocks)
+		LOG_INFO("queue: %lu block(s) in on-flash format 1 (older firmware): read as they are, "
+			 "rewritten in format 2 as the ring turns over",
+			 (unsigned long)st.v1_blocks);
 	return 0;
 }
 
@@ -266,8 +273,10 @@ int danegate_main(void)
 	}
 	memcpy(in->hostname, host, strlen(host) + 1);
 	in->smtp.hostname = in->hostname;
-	in->smtp.max_sessions = INBOUND_SESSIONS;
-	uint32_t u = 25;
+	uint32_t u = 0;
+	(void)config_get_uint(&dg.settings, port_setting, "smtp_max_sessions", &u);
+	in->smtp.max_sessions = u && u < INBOUND_MAX_SESSIONS ? u : INBOUND_MAX_SESSIONS;
+	u = 25;
 	(void)config_get_uint(&dg.settings, port_setting, "smtp_port", &u);
 	in->port = (uint16_t)u;
 	if (config_get_uint(&dg.settings, port_setting, "max_msg_size", &u) == 0)

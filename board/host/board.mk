@@ -6,7 +6,7 @@ TARGET ?= native
 BOARD_MAIN := board/host/main.c
 BOARD_SRCS := $(sort $(filter-out $(BOARD_MAIN),$(wildcard board/host/*.c)))
 BOARD_ASMS :=
-BOARD_CPPFLAGS :=
+BOARD_CPPFLAGS := -DINBOUND_MAX_SESSIONS=32 -DQUEUE_INDEX_BUF=131072
 BOARD_CFLAGS :=
 BOARD_HOST_LIBS :=
 BOARD_DEPS := mbedtls ldns

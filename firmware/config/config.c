@@ -15,6 +15,7 @@
 
 #include "dns/dns.h"
 #include "port.h"
+#include "relay/inbound.h"
 #include "relay/policy.h"
 #include "relay/retry.h"
 
@@ -39,6 +40,8 @@ static const struct config_key keys[] = {
 	  "AUTH users \"user:password ...\" (up to 8); passwords stored as salted hashes" },
 	{ "resolvers", CONFIG_T_HOSTPORTS, "127.0.0.1", 0, 0, NULL,
 	  "validating DNS resolvers: addresses or \"[addr]:port\", tried in order (up to 4)" },
+	{ "smtp_max_sessions", CONFIG_T_UINT, "0", 0, INBOUND_MAX_SESSIONS, NULL,
+	  "concurrent SMTP sessions, then 421 4.3.2; 0: the board's most (host 32, qemu-virt 4)" },
 	{ "queue_max_msgs", CONFIG_T_UINT, "1024", 16, 65535, NULL,
 	  "most messages in the queue (also bounded by the queue's RAM index)" },
 	{ "queue_max_bytes", CONFIG_T_UINT, "0", 0, 0xFFFFFFFFu, NULL,

@@ -11,10 +11,14 @@
 
 /* ---- on-flash constants (docs/queue-format.md) ------------------------- */
 #define BLK_MAGIC_A 0x41514744u /* "DGQA": block formatted, erase count */
-#define BLK_MAGIC_B 0x42514744u /* "DGQB": block in the ring, sequence */
+#define BLK_MAGIC_B 0x32514744u /* "DGQ2": block in the ring, format 2 records */
+#define BLK_MAGIC_B1 0x42514744u /* "DGQB": in the ring, format 1 records (read only) */
 #define SLOT_RAW 16u		/* bytes of slot A and of slot B before padding */
-#define REC_MAGIC 0x5144u	/* "DQ" */
-#define REC_HDR_RAW 24u		/* record header bytes before padding */
+#define REC_MAGIC1 0x5144u	/* format 1: "DQ" */
+#define REC_HDR1_RAW 24u	/* format 1 record header bytes before padding */
+#define REC_MAGIC2 0xD0u	/* format 2: high nibble of byte 0, type below */
+#define REC_HDR_RAW 16u		/* format 2 record header bytes before padding */
+#define BF_RING1 3u		/* bfree[]: in the ring, format 1 records */
 #define META_MAX 80u		/* largest meta part of any record */
 #define W_DOFF (32u + META_MAX) /* writer: data sits here in w->rec */
 #define W_DCAP (QUEUE_REC_MAX - W_DOFF - 16u) /* data bytes per record */
@@ -33,6 +37,7 @@ enum rec_type {
 #define META_DATA 8u
 #define META_COMMIT 73u	/* with recipient states */
 #define META_COMMIT_NEW 48u	/* all recipients pending: states left out */
+#define META_COMMIT_SHORT 28u	/* format 2, a new message: gen 0, nothing tried */
 #define META_RESULT 12u	/* deferral or note: attempts and next attempt */
 #define META_RESULT_FINAL 2u	/* delivered / failed: recipient and state only */
 
@@ -246,8 +251,10 @@ static int slot_write(struct queue *q, uint32_t off, uint32_t magic, uint32_t v1
 	return prog_verify(q, off, b, slot_size(q));
 }
 
-/* 1: valid, 0: erased, -1: anything else (torn, foreign, corrupt). */
-static int slot_read(struct queue *q, uint32_t off, uint32_t magic, uint32_t *v1, uint32_t *v2)
+/* 1: valid with magic, 2: valid with alt, 0: erased, -1: anything else
+ * (torn, foreign, corrupt). */
+static int slot_read(struct queue *q, uint32_t off, uint32_t magic, uint32_t alt, uint32_t *v1,
+		     uint32_t *v2)
 {
 	uint8_t b[32];
 	uint32_t n = slot_size(q);
@@ -255,56 +262,74 @@ static int slot_read(struct queue *q, uint32_t off, uint32_t magic, uint32_t *v1
 		return -1;
 	if (all_ff(b, n))
 		return 0;
-	if (get32(b) != magic || get32(b + 12) != crc32c(0, b, 12) || !all_ff(b + 16, n - 16))
+	if ((get32(b) != magic && get32(b) != alt) || get32(b + 12) != crc32c(0, b, 12) ||
+	    !all_ff(b + 16, n - 16))
 		return -1;
 	*v1 = get32(b + 4);
 	*v2 = get32(b + 8);
-	return 1;
+	return get32(b) == magic ? 1 : 2;
 }
 
 struct rech {
 	uint8_t type, mlen;
-	uint32_t dlen, seq, msg, dcrc, size;
+	uint32_t dlen, msg, dcrc;
+	uint32_t hsize; /* header bytes: format 2 q->hdr, format 1 q->hdr1 */
+	uint32_t size;	/* the whole record on flash */
 	uint8_t meta[META_MAX];
 };
 
-/* Reads and checks the record header (and meta) at off. QUEUE_ECORRUPT
- * means "no record here": erased, torn, or not ours. */
+/* Reads and checks the record header (and meta) at off, in the format of
+ * its block. QUEUE_ECORRUPT means "no record here": erased, torn, or not
+ * ours. */
 static int rec_read(struct queue *q, uint32_t off, struct rech *h)
 {
 	uint32_t E = blk_size(q), in = off % E, P = q->flash->program_size;
-	if (in < q->bhdr || in % P || in + q->hdr > E)
+	bool v1 = off < q->flash->size && q->bfree[blk_of(q, off)] == BF_RING1;
+	uint32_t hs = v1 ? q->hdr1 : q->hdr, craw = v1 ? 20 : 12;
+	if (in < q->bhdr || in % P || in + hs > E)
 		return QUEUE_ECORRUPT;
 	/* Header first, then exactly the meta: the scan reads every record
 	 * header in the ring, and on the QEMU board each word read of the
 	 * pflash costs (a ring of small records: 750 -> 490 ms in QEMU). */
 	uint8_t b[32 + META_MAX];
-	int err = port_flash_read(q->flash, off, b, q->hdr);
+	int err = port_flash_read(q->flash, off, b, hs);
 	if (err)
 		return err;
-	if (get16(b) != REC_MAGIC || b[2] < REC_DATA || b[2] > REC_DELETE || b[3] > META_MAX)
-		return QUEUE_ECORRUPT;
-	h->type = b[2];
-	h->mlen = b[3];
-	h->dlen = get32(b + 4);
+	if (v1) {
+		if (get16(b) != REC_MAGIC1 || b[2] < REC_DATA || b[2] > REC_DELETE ||
+		    b[3] > META_MAX)
+			return QUEUE_ECORRUPT;
+		h->type = b[2];
+		h->mlen = b[3];
+		h->dlen = get32(b + 4);
+		h->msg = get32(b + 12);
+		h->dcrc = get32(b + 16);
+	} else {
+		if ((b[0] & 0xF0u) != REC_MAGIC2 || (b[0] & 0x0Fu) < REC_DATA ||
+		    (b[0] & 0x0Fu) > REC_DELETE || b[1] > META_MAX)
+			return QUEUE_ECORRUPT;
+		h->type = b[0] & 0x0Fu;
+		h->mlen = b[1];
+		h->dlen = get16(b + 2);
+		h->msg = get32(b + 4);
+		h->dcrc = get32(b + 8);
+	}
 	if (h->dlen > E)
 		return QUEUE_ECORRUPT;
-	h->size = q->hdr + align_up(h->mlen + h->dlen, P);
+	h->hsize = hs;
+	h->size = hs + align_up(h->mlen + h->dlen, P);
 	if (h->size > E - in)
 		return QUEUE_ECORRUPT;
 	if (h->mlen) {
-		err = port_flash_read(q->flash, off + q->hdr, b + q->hdr, h->mlen);
+		err = port_flash_read(q->flash, off + hs, b + hs, h->mlen);
 		if (err)
 			return err;
 	}
-	uint32_t crc = crc32c(0, b, 20);
-	crc = crc32c(crc, b + q->hdr, h->mlen);
-	if (get32(b + 20) != crc)
+	uint32_t crc = crc32c(0, b, craw);
+	crc = crc32c(crc, b + hs, h->mlen);
+	if (get32(b + craw) != crc)
 		return QUEUE_ECORRUPT;
-	h->seq = get32(b + 8);
-	h->msg = get32(b + 12);
-	h->dcrc = get32(b + 16);
-	memcpy(h->meta, b + q->hdr, h->mlen);
+	memcpy(h->meta, b + hs, h->mlen);
 	return 0;
 }
 
@@ -327,21 +352,18 @@ static int rec_program(struct queue *q, uint8_t *rec, uint8_t type, uint32_t msg
 	uint32_t off = head_pos(q);
 	memset(rec + q->hdr + mlen + dlen, 0xFF, body - mlen - dlen);
 	memset(rec, 0xFF, q->hdr);
-	put16(rec, REC_MAGIC);
-	rec[2] = type;
-	rec[3] = (uint8_t)mlen;
-	put32(rec + 4, dlen);
-	put32(rec + 8, q->next_seq);
-	put32(rec + 12, msg);
-	put32(rec + 16, crc32c(0, rec + q->hdr + mlen, dlen));
-	uint32_t crc = crc32c(0, rec, 20);
-	put32(rec + 20, crc32c(crc, rec + q->hdr, mlen));
+	rec[0] = (uint8_t)(REC_MAGIC2 | type);
+	rec[1] = (uint8_t)mlen;
+	put16(rec + 2, (uint16_t)dlen);
+	put32(rec + 4, msg);
+	put32(rec + 8, crc32c(0, rec + q->hdr + mlen, dlen));
+	uint32_t crc = crc32c(0, rec, 12);
+	put32(rec + 12, crc32c(crc, rec + q->hdr, mlen));
 	int err = body ? prog_verify(q, off + q->hdr, rec + q->hdr, body) : 0;
 	if (!err)
 		err = prog_verify(q, off, rec, q->hdr);
 	/* Whatever happened, the space is used: never program over it. */
 	q->head_off += q->hdr + body;
-	q->next_seq++;
 	if (err) {
 		q->head_open = false;
 		return err;
@@ -463,16 +485,25 @@ static uint32_t log_seek(struct queue *q, uint32_t b, uint32_t in, struct rech *
 	}
 }
 
-static bool is_stream(const struct rech *h, uint32_t id, uint32_t gen)
+/* A DATA or COMMIT record of message id, generation gen: true, with the
+ * stream offset of its data in *soff. A format 2 short COMMIT is
+ * generation 0 and ends the stream. */
+static bool is_stream(const struct rech *h, uint32_t id, uint32_t gen, uint32_t *soff)
 {
-	return h->msg == id && (h->type == REC_DATA || h->type == REC_COMMIT) && h->mlen >= 8 &&
-	       get32(h->meta) == gen;
+	if (h->msg != id || (h->type != REC_DATA && h->type != REC_COMMIT))
+		return false;
+	if (h->type == REC_COMMIT && h->mlen == META_COMMIT_SHORT) {
+		*soff = get32(h->meta + 4) - h->dlen;
+		return gen == 0;
+	}
+	*soff = get32(h->meta + 4);
+	return h->mlen >= 8 && get32(h->meta) == gen;
 }
 
 static int data_crc_ok(struct queue *q, uint32_t off, const struct rech *h)
 {
 	uint8_t b[64];
-	uint32_t crc = 0, p = off + q->hdr + h->mlen;
+	uint32_t crc = 0, p = off + h->hsize + h->mlen;
 	for (uint32_t done = 0; done < h->dlen;) {
 		uint32_t n = h->dlen - done < sizeof(b) ? h->dlen - done : (uint32_t)sizeof(b);
 		int err = port_flash_read(q->flash, p + done, b, n);
@@ -511,8 +542,8 @@ static long stream_read(struct queue *q, const struct queue_entry *e, uint32_t s
 	while (got < len) {
 		if (off == NONE)
 			return got ? (long)got : QUEUE_ECORRUPT;
-		if (is_stream(&h, e->id, e->gen)) {
-			uint32_t rs = get32(h.meta + 4);
+		uint32_t rs;
+		if (is_stream(&h, e->id, e->gen, &rs)) {
 			if (soff < rs)
 				return got ? (long)got : QUEUE_ECORRUPT; /* a gap */
 			if (soff < rs + h.dlen) {
@@ -530,7 +561,7 @@ static long stream_read(struct queue *q, const struct queue_entry *e, uint32_t s
 				uint32_t n = rs + h.dlen - soff;
 				if (n > len - got)
 					n = (uint32_t)(len - got);
-				int err = port_flash_read(q->flash, off + q->hdr + h.mlen + (soff - rs),
+				int err = port_flash_read(q->flash, off + h.hsize + h.mlen + (soff - rs),
 							  buf + got, n);
 				if (err)
 					return err;
@@ -643,7 +674,7 @@ static void writer_init(struct queue_writer *w, struct queue *q, uint32_t id, ui
 static int writer_commit_rec(struct queue_writer *w, const struct queue_entry *snap)
 {
 	struct queue *q = w->q;
-	uint32_t P = q->flash->program_size, mlen = META_COMMIT_NEW;
+	uint32_t P = q->flash->program_size, mlen = snap ? META_COMMIT_NEW : META_COMMIT_SHORT;
 	for (size_t i = 0; snap && i < sizeof(snap->st); i++)
 		if (snap->st[i])
 			mlen = META_COMMIT;
@@ -657,6 +688,17 @@ static int writer_commit_rec(struct queue_writer *w, const struct queue_entry *s
 		w->first_off = off;
 	w->phys += size;
 	memset(m, 0, mlen);
+	if (!snap) { /* a new message: generation 0, all pending, never tried */
+		put32(m, w->first_off);
+		put32(m + 4, w->stream_len);
+		put32(m + 8, w->stream_crc);
+		put32(m + 12, w->phys);
+		put64(m + 16, w->arrival);
+		put16(m + 24, (uint16_t)w->env_len);
+		m[26] = w->nrcpt;
+		m[27] = w->flags & F_BOUNCE;
+		return rec_program(q, rec, REC_COMMIT, w->id, mlen, w->fill, NULL);
+	}
 	put32(m, w->gen);
 	put32(m + 4, w->stream_len - w->fill);
 	put32(m + 8, w->first_off);
@@ -665,15 +707,11 @@ static int writer_commit_rec(struct queue_writer *w, const struct queue_entry *s
 	put32(m + 20, w->stream_crc);
 	put32(m + 24, w->phys);
 	put64(m + 28, w->arrival);
-	if (snap) {
-		put64(m + 36, snap->next_attempt);
-		put16(m + 44, snap->attempts);
-		m[47] = snap->flags;
-		if (mlen == META_COMMIT)
-			memcpy(m + 48, snap->st, sizeof(snap->st));
-	} else {
-		m[47] = w->flags & F_BOUNCE;
-	}
+	put64(m + 36, snap->next_attempt);
+	put16(m + 44, snap->attempts);
+	m[47] = snap->flags;
+	if (mlen == META_COMMIT)
+		memcpy(m + 48, snap->st, sizeof(snap->st));
 	m[46] = w->nrcpt;
 	return rec_program(q, rec, REC_COMMIT, w->id, mlen, w->fill, NULL);
 }
@@ -704,7 +742,7 @@ static int read_reason(struct queue *q, uint32_t off, char *buf, size_t size)
 		return QUEUE_ECORRUPT;
 	err = data_crc_ok(q, off, &h);
 	if (!err)
-		err = port_flash_read(q->flash, off + q->hdr + h.mlen, buf, h.dlen);
+		err = port_flash_read(q->flash, off + h.hsize + h.mlen, buf, h.dlen);
 	if (err)
 		return err;
 	buf[h.dlen] = '\0';
@@ -861,13 +899,38 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 	const uint8_t *m = h->meta;
 	switch (h->type) {
 	case REC_COMMIT: {
-		if (h->mlen != META_COMMIT && h->mlen != META_COMMIT_NEW)
+		uint32_t gen = 0, first, slen, env, soff, crc, phys;
+		uint64_t arrival, next = 0;
+		uint16_t attempts = 0;
+		uint8_t nrcpt, flags;
+		if (h->mlen == META_COMMIT_SHORT) {
+			first = get32(m);
+			slen = get32(m + 4);
+			soff = slen - h->dlen;
+			crc = get32(m + 8);
+			phys = get32(m + 12);
+			arrival = get64(m + 16);
+			env = get16(m + 24);
+			nrcpt = m[26];
+			flags = m[27];
+		} else if (h->mlen == META_COMMIT || h->mlen == META_COMMIT_NEW) {
+			gen = get32(m);
+			soff = get32(m + 4);
+			first = get32(m + 8);
+			slen = get32(m + 12);
+			env = get32(m + 16);
+			crc = get32(m + 20);
+			phys = get32(m + 24);
+			arrival = get64(m + 28);
+			next = get64(m + 36);
+			attempts = get16(m + 44);
+			nrcpt = m[46];
+			flags = m[47];
+		} else {
 			return 0;
-		uint32_t gen = get32(m), first = get32(m + 8), slen = get32(m + 12);
-		uint32_t env = get32(m + 16);
-		uint8_t nrcpt = m[46];
-		if (!nrcpt || nrcpt > QUEUE_MAX_RCPT || env > slen || !log_before(q, first, off) ||
-		    get32(m + 4) + h->dlen != slen)
+		}
+		if (!nrcpt || nrcpt > QUEUE_MAX_RCPT || env > slen || h->dlen > slen ||
+		    !log_before(q, first, off) || soff + h->dlen != slen)
 			return 0; /* CRC-valid nonsense: ignore rather than trust */
 		if (e && gen <= e->gen)
 			return 0;
@@ -882,13 +945,13 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 		e->first_off = first;
 		e->stream_len = slen;
 		e->env_len = env;
-		e->stream_crc = get32(m + 20);
-		e->phys = get32(m + 24);
-		e->arrival = get64(m + 28);
-		e->next_attempt = get64(m + 36);
-		e->attempts = get16(m + 44);
+		e->stream_crc = crc;
+		e->phys = phys;
+		e->arrival = arrival;
+		e->next_attempt = next;
+		e->attempts = attempts;
 		e->nrcpt = nrcpt;
-		e->flags = m[47] & (F_BOUNCE | F_HELD);
+		e->flags = flags & (F_BOUNCE | F_HELD);
 		memset(e->st, 0, sizeof(e->st));
 		if (h->mlen == META_COMMIT)
 			memcpy(e->st, m + 48, sizeof(e->st));
@@ -939,19 +1002,22 @@ static int scan(struct queue *q)
 	bool unknown_ec = false;
 	for (uint32_t b = 0; b < q->nblocks; b++) {
 		uint32_t ec = 0, v2, seq, bid;
-		int a = slot_read(q, b * E, BLK_MAGIC_A, &ec, &v2);
-		int s = slot_read(q, b * E + SS, BLK_MAGIC_B, &seq, &bid);
+		int a = slot_read(q, b * E, BLK_MAGIC_A, BLK_MAGIC_A, &ec, &v2);
+		int s = slot_read(q, b * E + SS, BLK_MAGIC_B, BLK_MAGIC_B1, &seq, &bid);
 		q->bseq[b] = 0;
 		q->bec[b] = a == 1 ? ec : NONE;
 		if (a != 1)
 			unknown_ec = true;
 		else if (ec > maxec)
 			maxec = ec;
-		if (s == 1 && seq && seq != NONE) {
+		if (s > 0 && seq && seq != NONE) {
 			if (bid > next_id && bid != NONE)
 				next_id = bid;
 			q->bseq[b] = seq;
-			q->bfree[b] = 0;
+			/* format 1 (older firmware): read as it is, never
+			 * appended to; reclaim rewrites its messages */
+			q->bfree[b] = s == 2 ? BF_RING1 : 0;
+			q->st.v1_blocks += s == 2;
 			q->ring[n++] = b;
 			if (seq > maxbseq)
 				maxbseq = seq;
@@ -972,7 +1038,7 @@ static int scan(struct queue *q)
 	for (uint32_t i = 0; i < n; i++)
 		q->bpos[q->ring[i]] = i;
 	q->next_bseq = maxbseq + 1;
-	uint32_t maxseq = 0, maxid = 0;
+	uint32_t maxid = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t b = q->ring[i];
 		struct rech h;
@@ -982,8 +1048,6 @@ static int scan(struct queue *q)
 				break; /* end of this block's log */
 			if (err)
 				return err;
-			if (h.seq > maxseq)
-				maxseq = h.seq;
 			if (h.msg > maxid && h.msg != NONE)
 				maxid = h.msg;
 			err = scan_apply(q, b * E + in, &h);
@@ -992,7 +1056,6 @@ static int scan(struct queue *q)
 			in += h.size;
 		}
 	}
-	q->next_seq = maxseq + 1;
 	q->next_id = maxid + 1 > next_id ? maxid + 1 : next_id;
 	q->head_open = false; /* never append after what a cut may have torn */
 	for (uint32_t i = 0; i < q->cfg.max_msgs; i++)
@@ -1014,6 +1077,7 @@ int queue_mount(struct queue *q, const struct queue_config *cfg)
 		return QUEUE_EINVAL;
 	q->nblocks = f->size / E;
 	q->hdr = align_up(REC_HDR_RAW, P);
+	q->hdr1 = align_up(REC_HDR1_RAW, P);
 	q->bhdr = 2 * slot_size(q);
 	if (q->nblocks < 4 || E < q->bhdr + QUEUE_REC_MAX + 32)
 		return QUEUE_EINVAL;
@@ -1066,26 +1130,19 @@ int queue_can_accept(const struct queue *q, uint32_t size_hint, unsigned flags)
 	return 0;
 }
 
-int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
-		    const char *const *rcpts, unsigned nrcpt, unsigned flags, uint32_t size_hint,
-		    uint64_t arrival)
+/* Takes a writer slot and reserves room for `hint` stream bytes beyond
+ * the sender; the sender is the first envelope field. */
+static int msg_open(struct queue *q, struct queue_writer *w, const char *sender, unsigned flags,
+		    uint32_t hint, uint64_t arrival)
 {
-	if (!q || !w || !sender || !rcpts || !nrcpt || nrcpt > QUEUE_MAX_RCPT)
+	size_t sl = strlen(sender) + 1;
+	if (sl > QUEUE_ADDR_MAX + 1)
 		return QUEUE_EINVAL;
-	size_t env = strlen(sender) + 1;
-	if (env > QUEUE_ADDR_MAX + 1)
-		return QUEUE_EINVAL;
-	for (unsigned i = 0; i < nrcpt; i++) {
-		size_t l = rcpts[i] ? strlen(rcpts[i]) : 0;
-		if (!l || l > QUEUE_ADDR_MAX)
-			return QUEUE_EINVAL;
-		env += l + 1;
-	}
-	if (env + size_hint > q->cfg.max_msg_size)
+	if (sl + hint > q->cfg.max_msg_size || hint > q->cfg.max_msg_size)
 		return QUEUE_ETOOBIG;
 	if (q->nmsgs + q->reserved_msgs + 1 > limit_msgs(q, flags))
 		return QUEUE_EFULL;
-	uint32_t need = phys_bound(q, (uint32_t)env + size_hint);
+	uint32_t need = phys_bound(q, (uint32_t)sl + hint);
 	if ((uint64_t)q->live_bytes + q->reserved_bytes + need > limit_bytes(q, flags))
 		return QUEUE_EFULL;
 	int slot = -1;
@@ -1096,20 +1153,81 @@ int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
 		return QUEUE_EBUSY;
 	writer_init(w, q, q->next_id++, 0, flags & QUEUE_F_BOUNCE, arrival);
 	w->slot = slot;
-	w->nrcpt = (uint8_t)nrcpt;
 	w->reserved = need;
 	q->writers[slot] = w;
 	q->reserved_bytes += need;
 	q->reserved_msgs++;
-	int err = writer_put(w, (const uint8_t *)sender, strlen(sender) + 1);
-	for (unsigned i = 0; i < nrcpt && !err; i++)
-		err = writer_put(w, (const uint8_t *)rcpts[i], strlen(rcpts[i]) + 1);
-	w->env_len = w->stream_len;
-	if (err) {
+	int err = writer_put(w, (const uint8_t *)sender, sl);
+	if (err)
 		queue_msg_abort(w);
-		return err;
+	return err;
+}
+
+int queue_msg_open(struct queue *q, struct queue_writer *w, const char *sender, unsigned flags,
+		   uint32_t size_hint, uint64_t arrival)
+{
+	if (!q || !w || !sender)
+		return QUEUE_EINVAL;
+	return msg_open(q, w, sender, flags, size_hint, arrival);
+}
+
+int queue_msg_add_rcpt(struct queue_writer *w, const char *rcpt)
+{
+	if (!w || w->slot < 0 || !rcpt || w->env_len)
+		return QUEUE_EINVAL;
+	if (w->err)
+		return w->err;
+	struct queue *q = w->q;
+	size_t l = strlen(rcpt);
+	if (!l || l > QUEUE_ADDR_MAX)
+		return QUEUE_EINVAL;
+	if (w->nrcpt >= QUEUE_MAX_RCPT)
+		return QUEUE_EFULL;
+	if (l + 1 > q->cfg.max_msg_size - w->stream_len)
+		return QUEUE_ETOOBIG;
+	/* not sticky: this recipient is refused (452), the message goes on */
+	uint32_t need = phys_bound(q, w->stream_len + (uint32_t)l + 1);
+	if (need > w->reserved &&
+	    (uint64_t)q->live_bytes + q->reserved_bytes + (need - w->reserved) > limit_bytes(q, w->flags))
+		return QUEUE_EFULL;
+	int err = writer_put(w, (const uint8_t *)rcpt, l + 1);
+	if (!err)
+		w->nrcpt++;
+	return err;
+}
+
+/* The envelope ends where the content starts. */
+static void env_close(struct queue_writer *w)
+{
+	if (!w->env_len)
+		w->env_len = w->stream_len;
+}
+
+int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
+		    const char *const *rcpts, unsigned nrcpt, unsigned flags, uint32_t size_hint,
+		    uint64_t arrival)
+{
+	if (!q || !w || !sender || !rcpts || !nrcpt || nrcpt > QUEUE_MAX_RCPT)
+		return QUEUE_EINVAL;
+	size_t env = 0;
+	for (unsigned i = 0; i < nrcpt; i++) {
+		size_t l = rcpts[i] ? strlen(rcpts[i]) : 0;
+		if (!l || l > QUEUE_ADDR_MAX)
+			return QUEUE_EINVAL;
+		env += l + 1;
 	}
-	return 0;
+	if (size_hint > q->cfg.max_msg_size - env)
+		return QUEUE_ETOOBIG;
+	int err = msg_open(q, w, sender, flags, (uint32_t)env + size_hint, arrival);
+	if (err)
+		return err; /* w untouched, or already closed */
+	for (unsigned i = 0; i < nrcpt && !err; i++)
+		err = queue_msg_add_rcpt(w, rcpts[i]);
+	if (err)
+		queue_msg_abort(w);
+	else
+		env_close(w);
+	return err;
 }
 
 int queue_msg_write(struct queue_writer *w, const void *data, size_t len)
@@ -1118,6 +1236,7 @@ int queue_msg_write(struct queue_writer *w, const void *data, size_t len)
 		return QUEUE_EINVAL;
 	if (len && !data)
 		return QUEUE_EINVAL;
+	env_close(w);
 	return writer_put(w, data, len);
 }
 
@@ -1132,33 +1251,48 @@ void queue_msg_abort(struct queue_writer *w)
 	w->slot = -1;
 }
 
-int queue_msg_commit(struct queue_writer *w, uint32_t *id)
+int queue_msg_commit_nosync(struct queue_writer *w, uint32_t *id)
 {
 	if (!w || w->slot < 0)
 		return QUEUE_EINVAL;
 	struct queue *q = w->q;
 	int err = w->err;
+	env_close(w);
+	if (!err && !w->nrcpt)
+		err = QUEUE_EINVAL;
 	if (!err)
 		err = writer_commit_rec(w, NULL);
+	queue_msg_abort(w); /* releases the slot and the reservation */
+	if (err)
+		return err;
 	/* Programmed and read back: from here the message exists on flash
 	 * (it is found after a reboot) so it goes into the index even if
 	 * the sync fails; only the 250 depends on the sync. */
-	if (!err) {
-		queue_msg_abort(w); /* releases the slot and the reservation */
-		struct queue_entry *e = msg_new(q, w->id);
-		if (!e)
-			return QUEUE_EFULL; /* cannot happen: reserved at begin */
-		entry_from_writer(e, w);
-		e->flags = w->flags & F_BOUNCE;
-		e->npending = w->nrcpt;
-		q->live_bytes += w->phys;
-		q->st.bytes_accepted += w->stream_len;
-		if (id)
-			*id = w->id;
-		return port_flash_sync(q->flash);
-	}
-	queue_msg_abort(w);
-	return err;
+	struct queue_entry *e = msg_new(q, w->id);
+	if (!e)
+		return QUEUE_EFULL; /* cannot happen: reserved at open */
+	entry_from_writer(e, w);
+	e->flags = w->flags & F_BOUNCE;
+	e->npending = w->nrcpt;
+	q->live_bytes += w->phys;
+	q->st.bytes_accepted += w->stream_len;
+	if (id)
+		*id = w->id;
+	return 0;
+}
+
+int queue_sync(struct queue *q)
+{
+	return q ? port_flash_sync(q->flash) : QUEUE_EINVAL;
+}
+
+int queue_msg_commit(struct queue_writer *w, uint32_t *id)
+{
+	if (!w || w->slot < 0)
+		return QUEUE_EINVAL;
+	struct queue *q = w->q;
+	int err = queue_msg_commit_nosync(w, id);
+	return err ? err : queue_sync(q);
 }
 
 /* ---- delivery and console side ------------------------------------------------ */

@@ -1,7 +1,8 @@
 /* queue — the bounded, power-cut-safe message queue on a NOR flash area
  * (a log of records on erase blocks used as a ring; format and guarantees
  * in docs/queue-format.md). Exports queue_mount, the streaming writer
- * (queue_msg_begin/write/commit/abort), the delivery-side reader
+ * (queue_msg_open/add_rcpt or queue_msg_begin, then write, commit or
+ * commit_nosync + queue_sync, abort), the delivery-side reader
  * (queue_next_due, queue_msg_info, queue_msg_read, queue_rcpt_result,
  * queue_expire) and the console side (queue_list, hold/release/delete,
  * queue_stats).
@@ -29,7 +30,9 @@
 #define QUEUE_REC_MAX 2048    /* largest record the writer assembles in RAM */
 #endif
 #ifndef QUEUE_MAX_WRITERS
-#define QUEUE_MAX_WRITERS 8   /* messages being received at the same time */
+#define QUEUE_MAX_WRITERS 36  /* messages being written at the same time: the
+			       * relay's INBOUND_MAX_SESSIONS (host 32) and
+			       * room for DSNs while every session is in one */
 #endif
 /* Largest envelope on flash (sender and every recipient, NUL-terminated).
  * max_msg_size counts envelope + content: give it SIZE + QUEUE_ENV_MAX. */
@@ -129,17 +132,20 @@ struct queue_stats {
 					 * when reclaim had to move them */
 	uint64_t bytes_programmed;	/* since mount, for write amplification */
 	uint64_t bytes_accepted;	/* stream bytes committed since mount */
+	uint32_t v1_blocks;		/* ring blocks in format 1 at mount (older
+					 * firmware): read, rewritten by reclaim */
 };
 
 /* The whole queue state: caller-owned, zeroed by queue_mount. */
 struct queue {
 	const struct port_flash *flash;
 	struct queue_config cfg;
-	uint32_t nblocks, hdr, bhdr;	/* geometry derived at mount */
+	uint32_t nblocks, hdr, hdr1, bhdr; /* geometry derived at mount; hdr1: format 1 */
 	uint32_t *bseq;			/* per block: ring sequence, 0 = not in ring */
 	uint32_t *bec;			/* per block: erase count */
 	uint32_t *bpos;			/* per block: its slot in ring[] */
-	uint8_t *bfree;			/* per block: 1 erased+formatted, 2 needs erase */
+	uint8_t *bfree;			/* per block: 1 erased+formatted, 2 needs erase;
+					 * in the ring: 0, or 3 format 1 records */
 	uint32_t *ring;			/* circular: block numbers oldest first */
 	uint32_t ring_tail, ring_count;
 	struct queue_entry *msgs;	/* cfg.max_msgs entries */
@@ -148,7 +154,7 @@ struct queue {
 	uint32_t head_off;		/* append offset in the head block */
 	bool head_open;			/* false: next append opens a new block */
 	bool in_gc;
-	uint32_t next_seq, next_bseq, next_id;
+	uint32_t next_bseq, next_id;
 	uint32_t gc_blocks;		/* free blocks kept for reclaim */
 	struct queue_writer *writers[QUEUE_MAX_WRITERS];
 	/* read cursor: sequential queue_msg_read resumes here */
@@ -177,6 +183,14 @@ int queue_can_accept(const struct queue *q, uint32_t size_hint, unsigned flags);
 int queue_msg_begin(struct queue *q, struct queue_writer *w, const char *sender,
 		    const char *const *rcpts, unsigned nrcpt, unsigned flags, uint32_t size_hint,
 		    uint64_t arrival);
+/* The same in steps, as SMTP hands the envelope over (no copy of the
+ * recipients needed): open with the sender at the first accepted RCPT,
+ * then add each recipient before the first queue_msg_write. add_rcpt's
+ * QUEUE_EFULL / QUEUE_ETOOBIG refuse only that recipient (452 / 552);
+ * the message goes on. commit refuses a message without recipients. */
+int queue_msg_open(struct queue *q, struct queue_writer *w, const char *sender, unsigned flags,
+		   uint32_t size_hint, uint64_t arrival);
+int queue_msg_add_rcpt(struct queue_writer *w, const char *rcpt);
 /* Streams content. QUEUE_EFULL / QUEUE_ETOOBIG are sticky: keep reading
  * DATA to its end, then answer with the code commit returns. */
 int queue_msg_write(struct queue_writer *w, const void *data, size_t len);
@@ -184,6 +198,12 @@ int queue_msg_write(struct queue_writer *w, const void *data, size_t len);
  * 0 return may be answered with 250; *id is then the message id. The
  * writer is closed whatever the result. */
 int queue_msg_commit(struct queue_writer *w, uint32_t *id);
+/* Group commit: the same without the sync. The message is in the index
+ * (and on the flash, but maybe not durable yet): its 250 must wait until
+ * a queue_sync() that started after this returned 0. One sync covers
+ * every message committed before it (and every other record). */
+int queue_msg_commit_nosync(struct queue_writer *w, uint32_t *id);
+int queue_sync(struct queue *q);
 /* Drops the message (its records become garbage); closes the writer. */
 void queue_msg_abort(struct queue_writer *w);
 

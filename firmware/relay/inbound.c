@@ -1,7 +1,9 @@
 /* inbound — see inbound.h. Each session: socket -> (TLS) -> engine ->
  * hooks -> queue writer; engine output -> (TLS) -> socket. Everything
- * runs from port_poll() callbacks; nothing blocks but the flash commit,
- * which must finish before the 250 anyway. */
+ * runs from port_poll() callbacks. A finished message is committed
+ * without a sync and its session's output (the 250) held; inbound_tick()
+ * syncs once for every session that finished one in this round, then
+ * releases them (group commit: one fsync per round, not per message). */
 #include "relay/inbound.h"
 
 #include "config/config.h"
@@ -25,15 +27,11 @@ struct sess {
 	char peer_text[PORT_ADDR_TEXT_MAX];
 	struct port_addr peer; /* for the AUTH failure limit */
 
-	/* the message being received */
+	/* the message being received: the envelope goes straight into the
+	 * queue writer (queue_msg_open / add_rcpt), no copy here */
 	struct queue_writer w;
 	bool w_open;
-	char sender[SMTP_MAILBOX_BUF];
-	unsigned flags;
-	char rcpt_buf[INBOUND_RCPT_BUF];
-	size_t rcpt_used;
-	const char *rcpts[QUEUE_MAX_RCPT];
-	unsigned nrcpt;
+	bool sync_wait; /* committed, not yet synced: output (the 250) held */
 
 	/* input read but not yet consumed by the engine */
 	uint8_t in[INBOUND_IN_BUF];
@@ -45,7 +43,9 @@ static struct {
 	struct queue *q;
 	mbedtls_ssl_config tls_conf;
 	bool tls_ok;
-	struct sess sess[INBOUND_SESSIONS];
+	struct sess sess[INBOUND_MAX_SESSIONS];
+	unsigned max_sessions; /* smtp.max_sessions, at most INBOUND_MAX_SESSIONS */
+	bool sync_pending;     /* some session waits for queue_sync() */
 	struct inbound_stats st;
 	int listeners[2];
 	struct authlimit authlimit; /* failed AUTH per client address */
@@ -120,58 +120,42 @@ static int hk_check_size(void *ctx, uint64_t size)
 static int hk_msg_begin(void *ctx, const char *sender, unsigned flags)
 {
 	struct sess *s = ctx;
-	snprintf(s->sender, sizeof(s->sender), "%s", sender);
-	s->flags = flags;
-	s->rcpt_used = 0;
-	s->nrcpt = 0;
-	return 0;
+	(void)flags;
+	int err = queue_msg_open(ib.q, &s->w, sender, 0, 0, (uint64_t)port_wall_time());
+	s->w_open = err == 0;
+	return map_queue_err(err);
 }
 
 static int hk_msg_rcpt(void *ctx, const char *rcpt)
 {
 	struct sess *s = ctx;
-	size_t n = strlen(rcpt) + 1;
-	if (s->nrcpt == QUEUE_MAX_RCPT || s->rcpt_used + n > sizeof(s->rcpt_buf))
-		return SMTP_EFULL;
-	memcpy(s->rcpt_buf + s->rcpt_used, rcpt, n);
-	s->rcpts[s->nrcpt++] = s->rcpt_buf + s->rcpt_used;
-	s->rcpt_used += n;
-	return 0;
+	return map_queue_err(queue_msg_add_rcpt(&s->w, rcpt));
 }
 
 static int hk_msg_write(void *ctx, const uint8_t *data, size_t len)
 {
 	struct sess *s = ctx;
-	if (!s->w_open) {
-		/* The envelope is complete once content starts: write it now. */
-		int err = queue_msg_begin(ib.q, &s->w, s->sender, s->rcpts, s->nrcpt, 0, 0,
-					  (uint64_t)port_wall_time());
-		if (err)
-			return map_queue_err(err);
-		s->w_open = true;
-	}
 	return map_queue_err(queue_msg_write(&s->w, data, len));
 }
 
+/* Commits without a sync: the engine queues its 250, which this session
+ * holds back until inbound_tick() has synced (sess_run checks sync_wait). */
 static int hk_msg_commit(void *ctx, char *id, size_t id_size)
 {
 	struct sess *s = ctx;
-	if (!s->w_open) { /* empty message: still needs its envelope */
-		int err = hk_msg_write(ctx, (const uint8_t *)"", 0);
-		if (err)
-			return err;
-	}
 	uint32_t qid;
-	int err = queue_msg_commit(&s->w, &qid);
+	unsigned nrcpt = s->w.nrcpt;
+	int err = queue_msg_commit_nosync(&s->w, &qid);
 	s->w_open = false;
 	if (err) {
 		LOG_ERR("smtp: %s: queue commit failed (%d)", s->peer_text, err);
 		return map_queue_err(err);
 	}
+	s->sync_wait = true;
+	ib.sync_pending = true;
 	snprintf(id, id_size, "%08lX", (unsigned long)qid);
 	ib.st.accepted_msgs++;
-	LOG_INFO("smtp: %s: queued %s from <%s>, %u recipient(s)", s->peer_text, id, s->sender,
-		 s->nrcpt);
+	LOG_INFO("smtp: %s: queued %s, %u recipient(s)", s->peer_text, id, nrcpt);
 	return 0;
 }
 
@@ -181,8 +165,6 @@ static void hk_msg_abort(void *ctx)
 	if (s->w_open)
 		queue_msg_abort(&s->w);
 	s->w_open = false;
-	s->nrcpt = 0;
-	s->rcpt_used = 0;
 }
 
 /* Every user name is compared, always in full, and exactly one password
@@ -242,6 +224,7 @@ static void sess_free(struct sess *s)
 	if (s->sock < 0)
 		return;
 	smtp_server_close(&s->eng); /* aborts an open message through the hook */
+	s->sync_wait = false;	    /* committed, never acknowledged: no 250 was sent */
 	if (s->tls_on || s->handshaking)
 		tls_conn_free(&s->tls);
 	port_close(s->sock);
@@ -299,6 +282,8 @@ static void sess_handshake(struct sess *s)
 static void sess_run(struct sess *s)
 {
 	for (;;) {
+		if (s->sync_wait)
+			return; /* the 250 waits for inbound_tick's sync */
 		if (s->handshaking) {
 			sess_handshake(s);
 			if (s->handshaking || s->sock < 0)
@@ -378,7 +363,7 @@ static void listener_event(void *ctx, int lsock, enum port_event ev, int err)
 		return;
 	for (;;) {
 		struct sess *s = NULL;
-		for (int i = 0; i < INBOUND_SESSIONS && !s; i++)
+		for (unsigned i = 0; i < ib.max_sessions && !s; i++)
 			if (ib.sess[i].sock < 0)
 				s = &ib.sess[i];
 		struct port_addr peer;
@@ -415,8 +400,11 @@ int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_
 {
 	ib.cfg = cfg;
 	ib.q = q;
+	ib.max_sessions = cfg->smtp.max_sessions && cfg->smtp.max_sessions < INBOUND_MAX_SESSIONS
+				  ? cfg->smtp.max_sessions
+				  : INBOUND_MAX_SESSIONS;
 	authlimit_init(&ib.authlimit, NULL);
-	for (int i = 0; i < INBOUND_SESSIONS; i++)
+	for (int i = 0; i < INBOUND_MAX_SESSIONS; i++)
 		ib.sess[i].sock = -1;
 	ib.tls_ok = cred && tls_server_config(&ib.tls_conf, cred) == 0;
 	if (cred && !ib.tls_ok)
@@ -443,9 +431,34 @@ int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_
 	return up ? 0 : PORT_EIO;
 }
 
+/* Group commit: one sync for every message committed since the last one,
+ * then the held replies go out. A released session may finish another
+ * pipelined message at once: loop until none waits. If the sync fails no
+ * 250 may be sent: those sessions are closed (the client retries). */
+static void sync_round(void)
+{
+	while (ib.sync_pending) {
+		ib.sync_pending = false;
+		int err = queue_sync(ib.q);
+		if (err)
+			LOG_ERR("smtp: queue sync failed (%d): closing without 250", err);
+		for (int i = 0; i < INBOUND_MAX_SESSIONS; i++) {
+			struct sess *s = &ib.sess[i];
+			if (s->sock < 0 || !s->sync_wait)
+				continue;
+			s->sync_wait = false;
+			if (err)
+				sess_free(s);
+			else
+				sess_run(s);
+		}
+	}
+}
+
 void inbound_tick(uint64_t now_ms)
 {
-	for (int i = 0; i < INBOUND_SESSIONS; i++) {
+	sync_round();
+	for (int i = 0; i < INBOUND_MAX_SESSIONS; i++) {
 		struct sess *s = &ib.sess[i];
 		if (s->sock < 0)
 			continue;

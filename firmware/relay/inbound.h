@@ -1,7 +1,9 @@
 /* inbound — the LAN side of the relay: listeners, a bounded set of SMTP
  * sessions, each an smtp_server engine on a port.h socket with optional
  * STARTTLS, whose messages stream into the flash queue. `250` is sent
- * only after queue_msg_commit() returned 0.
+ * only once the message is committed and the flash synced: sessions that
+ * finish a message in the same event-loop round share one sync (group
+ * commit), and their output is held until it returned.
  * Exports inbound_start(), inbound_tick(), inbound_stats(). */
 #ifndef DANEGATE_INBOUND_H
 #define DANEGATE_INBOUND_H
@@ -13,12 +15,17 @@
 #include "smtp/smtp_server.h"
 #include "tls/tls.h"
 
-#define INBOUND_SESSIONS 4	  /* concurrent SMTP sessions; then 421 4.3.2 */
+/* Concurrent SMTP sessions the board has RAM for (board.mk may set it:
+ * host 32); the setting smtp_max_sessions picks at most this many, then
+ * 421 4.3.2. */
+#ifndef INBOUND_MAX_SESSIONS
+#define INBOUND_MAX_SESSIONS 4
+#endif
+_Static_assert(INBOUND_MAX_SESSIONS >= 1 && INBOUND_MAX_SESSIONS + 2 <= QUEUE_MAX_WRITERS,
+	       "every session holds a queue writer, and DSNs need one too");
 #define INBOUND_RELAY_NETS 16	  /* relay_networks entries */
 #define INBOUND_USERS 8		  /* AUTH users */
-#define INBOUND_RCPT_BUF 4096	  /* bytes of recipient addresses per message:
-				   * beyond it RCPT gets 452 (RFC 5321 §4.5.3.1.10) */
-#define INBOUND_IN_BUF 1024	  /* input read per event, fed to the engine */
+#define INBOUND_IN_BUF 512	  /* input read per event, fed to the engine */
 #define INBOUND_HANDSHAKE_MS 60000 /* STARTTLS handshake must finish within */
 
 struct inbound_user {

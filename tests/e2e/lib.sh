@@ -112,9 +112,10 @@ new_flash() {
 	head -c "$2" /dev/zero | tr '\000' '\377' >"$1"
 }
 
-# inbound_sessions: the relay's concurrent-session bound (firmware/relay/inbound.h).
+# inbound_sessions: the relay's default concurrent-session bound
+# (INBOUND_MAX_SESSIONS in firmware/relay/inbound.h; board.mk may raise it).
 inbound_sessions() {
-	sed -n 's/^#define INBOUND_SESSIONS[[:space:]]*\([0-9][0-9]*\).*/\1/p' \
+	sed -n 's/^#define INBOUND_MAX_SESSIONS[[:space:]]*\([0-9][0-9]*\).*/\1/p' \
 		"$E2E_ROOT/firmware/relay/inbound.h"
 }
 

@@ -7,7 +7,9 @@
  * caller drains output only when the engine stops taking input, so
  * back-pressure is exercised); bit 5: the session limit is already
  * reached (421 greeting); bit 6: time passes (tick 61 s before each
- * feed, so the 5 and 3 minute timeouts fire).
+ * feed, so the 5 and 3 minute timeouts fire); bit 7: a minimum DATA
+ * rate of 64 octets/s (smtp_min_data_rate), so with bit 6 the slow-DATA
+ * cut-off runs too.
  * Hook call i answers from decision byte i % k: & 7 of 0-3 or 7 is 0,
  * 4 SMTP_EFULL, 5 SMTP_EDENIED, 6 SMTP_EIO; auth_check accepts only on 0.
  * k = 0: queue hooks always 0, auth always denied.
@@ -237,6 +239,7 @@ static void run(struct run *r, uint8_t mode, uint8_t ctl, const uint8_t *dec, si
 	cfg.max_commands = 100; /* keeps the transcript under TRANSCRIPT_MAX */
 	cfg.tls_available = (mode & 2) != 0;
 	cfg.auth_over_plaintext = (mode & 4) != 0;
+	cfg.min_data_rate = (ctl & 0x80) ? 64 : 0;
 	check(smtp_cidr_parse("10.0.0.0/8", &lan) == 0);
 	cfg.relay_nets = &lan;
 	cfg.relay_nets_count = 1;
@@ -303,7 +306,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* STARTTLS discards the rest of one read, and ticks depend on the
 	 * number of reads, so chunking legitimately changes what follows:
 	 * compare only without either */
-	if (chunk && !(mode & 2) && !(ctl & 0x40)) {
+	if (chunk && !(mode & 2) && !(ctl & 0xC0)) {
 		run(&pieces, mode, ctl, dec, ndec, in, len, chunk);
 		check(whole.out_len == pieces.out_len);
 		check(memcmp(whole.out, pieces.out, whole.out_len) == 0);

@@ -1,8 +1,10 @@
 /* test_queue — the message queue on simulated NOR flash: messages come
  * back byte-identical across reboots on every geometry, results, holds,
  * expiry and deletion persist, limits answer 452/552 instead of dropping,
- * reclaim relocates long-lived messages and spreads wear, and random
- * corruption of the flash never crashes the boot scan or the readers. */
+ * reclaim relocates long-lived messages and spreads wear, random
+ * corruption of the flash never crashes the boot scan or the readers, and
+ * a flash written by format 1 firmware (the v1-* fuzz seeds) is read and
+ * rewritten by reclaim. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -581,6 +583,111 @@ static void random_traffic_with_reboots_matches_the_model(void **state)
 	}
 }
 
+
+/* ---- format 1 (older firmware) flash: read as it is, rewritten by reclaim.
+ * The images are the fuzz seeds tests/fuzz/seeds/queue/v1-* written by the
+ * format 1 queue (tests/fuzz/gen/queue_seedgen.c at that version): a byte
+ * of geometry, a byte of fuzz ops, then the flash image, 6 x 4 KiB. */
+static size_t load_v1(const char *name, uint8_t *img, size_t size, uint8_t *geo)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "tests/fuzz/seeds/queue/%s", name);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(path, sizeof(path), "../../tests/fuzz/seeds/queue/%s", name);
+		f = fopen(path, "rb");
+	}
+	if (!f)
+		fail_msg("cannot open %s", name);
+	uint8_t hdr[2];
+	assert_int_equal(fread(hdr, 1, 2, f), 2);
+	size_t n = fread(img, 1, size, f);
+	fclose(f);
+	*geo = hdr[0];
+	return n;
+}
+
+/* The seed generator's content and envelope (queue_seedgen.c put()). */
+static void check_seed_msg(struct queue *q, uint32_t id, uint32_t seed, uint32_t len,
+			   unsigned nrcpt)
+{
+	static const char *const rc[] = { "a@example.org", "bb@example.net", "c@x.test" };
+	static const char pat[] = "Subject: seed\r\n\r\nhello\r\n";
+	uint8_t buf[700];
+	assert_int_equal(queue_msg_read(q, id, 0, buf, sizeof(buf)), len);
+	for (uint32_t i = 0; i < len; i++)
+		assert_int_equal(buf[i], (uint8_t)(pat[i % 24] + seed));
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(q, id, &info), 0);
+	assert_int_equal(info.nrcpt, nrcpt);
+	assert_string_equal(info.sender, seed & 1 ? "" : "sender@example.com");
+	char a[QUEUE_ADDR_MAX + 1];
+	for (unsigned i = 0; i < nrcpt; i++) {
+		assert_int_equal(queue_msg_rcpt(q, id, i, a, sizeof(a)), 0);
+		assert_string_equal(a, rc[i]);
+	}
+}
+
+static void format1_flash_is_read_and_rewritten(void **state)
+{
+	(void)state;
+	static const uint32_t psz[4] = { 4, 1, 16, 8 };
+	static uint8_t img[6 * 4096];
+	uint8_t geo;
+	/* three messages, program units 4, 1 and 16 (format 1 headers 24, 24, 32) */
+	static const char *const three[] = { "v1-three-msgs-p4", "v1-three-msgs-p1",
+					     "v1-three-msgs-p16" };
+	for (unsigned t = 0; t < 3; t++) {
+		size_t n = load_v1(three[t], img, sizeof(img), &geo);
+		struct rig *r = rig_open(6, 4096, psz[geo & 3], 1024);
+		memcpy(flashsim_raw(r->fs), img, n);
+		rig_reboot(r);
+		struct queue_stats st;
+		queue_stats(&r->q, &st);
+		assert_true(st.v1_blocks >= 1);
+		assert_int_equal(st.msgs, 3);
+		check_seed_msg(&r->q, 1, 1, 300, 2);
+		check_seed_msg(&r->q, 2, 2, 600, 1);
+		check_seed_msg(&r->q, 3, 3, 40, 3);
+		rig_close(r);
+	}
+	/* results, a reason and a hold; then enough traffic that reclaim
+	 * moves both messages out of the format 1 blocks */
+	size_t n = load_v1("v1-results-hold", img, sizeof(img), &geo);
+	struct rig *r = rig_open(6, 4096, psz[geo & 3], 1024);
+	memcpy(flashsim_raw(r->fs), img, n);
+	rig_reboot(r);
+	struct queue_msg_info info;
+	for (int round = 0; round < 2; round++) {
+		check_seed_msg(&r->q, 1, 4, 200, 3);
+		check_seed_msg(&r->q, 2, 5, 500, 2);
+		assert_int_equal(queue_msg_info(&r->q, 1, &info), 0);
+		assert_int_equal(info.rcpt_state[0], QUEUE_RCPT_DELIVERED);
+		assert_int_equal(info.rcpt_state[1], QUEUE_RCPT_PENDING);
+		assert_int_equal(info.attempts, 1);
+		assert_int_equal(info.next_attempt, 1700003600u);
+		assert_string_equal(info.reason, "451 4.7.5 TLSA mismatch");
+		assert_false(info.held);
+		assert_int_equal(queue_msg_info(&r->q, 2, &info), 0);
+		assert_true(info.held);
+		if (round == 1)
+			break;
+		uint32_t id;
+		for (uint32_t k = 0; k < 30; k++) {
+			assert_int_equal(put_msg(&r->q, 100 + k, 600, 1, 0, &id), 0);
+			assert_int_equal(queue_rcpt_result(&r->q, id, 0, QUEUE_RCPT_DELIVERED, NULL, 0), 0);
+		}
+		struct queue_stats st;
+		queue_stats(&r->q, &st);
+		assert_true(st.relocations >= 2);
+		rig_reboot(r);
+		queue_stats(&r->q, &st);
+		assert_int_equal(st.v1_blocks, 0); /* every block rewritten in format 2 */
+		assert_int_equal(st.msgs, 2);
+	}
+	rig_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +702,7 @@ int main(void)
 		cmocka_unit_test(full_without_size_answers_at_end_of_data),
 		cmocka_unit_test(writer_in_the_oldest_block_holds_reclaim_back),
 		cmocka_unit_test(random_traffic_with_reboots_matches_the_model),
+		cmocka_unit_test(format1_flash_is_read_and_rewritten),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

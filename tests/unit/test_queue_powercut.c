@@ -7,7 +7,10 @@
  * 0 is there byte-identical with its recorded states, nothing torn or
  * aborted is visible, counts agree, and the queue still takes mail.
  * The same sweep runs for program units 1 and 16, and once more with a
- * second cut during the recovery. */
+ * second cut during the recovery. The workloads mix in group commits
+ * (several writers open at once, streamed envelopes, commit without sync,
+ * one queue_sync for the group): a message counts as acknowledged only
+ * once that sync returned, as the relay sends its 250 only then. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,6 +118,79 @@ static int w_accept(struct rig *r, struct model *md, uint32_t seed, uint32_t len
 	return 0;
 }
 
+/* Group commit as the relay does it: k messages received at once
+ * (queue_msg_open / add_rcpt / interleaved writes), one of them dropped
+ * when `drop` is set, the rest committed without a sync, then one
+ * queue_sync; only then are they acknowledged (250). Until the sync
+ * returned each committed one may or may not survive a cut. */
+static int w_group(struct rig *r, struct model *md, uint32_t seed, unsigned k, bool drop)
+{
+	static struct queue_writer ws[4];
+	int mi[4];
+	bool open[4] = { false };
+	int err = 0;
+	assert_true(k <= 4);
+	for (unsigned i = 0; i < k && !err; i++) {
+		mi[i] = md->n++;
+		struct mmsg *m = &md->m[mi[i]];
+		*m = (struct mmsg){ .seed = seed + i, .len = 100 + (seed * 97u + i * 389u) % (k > 1 ? 400 : 1200),
+				    .nrcpt = 1 + (seed + i) % 3, .st = M_NONE };
+		err = queue_msg_open(&r->q, &ws[i], "from@example.com", 0, 0, seed + i);
+		if (err) {
+			md->n--;
+			k = i;
+			break;
+		}
+		open[i] = true;
+		m->id = ws[i].id;
+		for (unsigned j = 0; j < m->nrcpt && !err; j++)
+			err = queue_msg_add_rcpt(&ws[i], RC[j]);
+	}
+	uint8_t buf[173];
+	for (uint32_t off = 0; !err; off += sizeof(buf)) {
+		bool any = false;
+		for (unsigned i = 0; i < k && !err; i++) {
+			const struct mmsg *m = &md->m[mi[i]];
+			if (off >= m->len)
+				continue;
+			any = true;
+			uint32_t n = m->len - off < sizeof(buf) ? m->len - off : (uint32_t)sizeof(buf);
+			for (uint32_t j = 0; j < n; j++)
+				buf[j] = content_byte(m->seed, off + j);
+			err = queue_msg_write(&ws[i], buf, n);
+		}
+		if (!any)
+			break;
+	}
+	for (unsigned i = 0; i < k && !err; i++) {
+		struct mmsg *m = &md->m[mi[i]];
+		open[i] = false;
+		if (drop && i == 1) {
+			queue_msg_abort(&ws[i]);
+			continue;
+		}
+		m->st = M_MAYBE;
+		uint32_t id;
+		err = queue_msg_commit_nosync(&ws[i], &id);
+		if (err == QUEUE_EFULL)
+			m->st = M_NONE; /* refused (452) before its record: never there */
+		else if (!err)
+			assert_int_equal(id, m->id);
+	}
+	for (unsigned i = 0; i < k; i++)
+		if (open[i])
+			queue_msg_abort(&ws[i]);
+	if (err)
+		return err;
+	err = queue_sync(&r->q);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < k; i++)
+		if (md->m[mi[i]].st == M_MAYBE)
+			md->m[mi[i]].st = M_LIVE;
+	return 0;
+}
+
 static int w_abandon(struct rig *r, struct model *md, uint32_t seed)
 {
 	struct mmsg *m = &md->m[md->n++];
@@ -186,9 +262,11 @@ static int workload(struct rig *r, struct model *md)
 	STEP(w_result(r, md, 0, 0, QUEUE_RCPT_DELIVERED));
 	STEP(w_result(r, md, 0, 1, QUEUE_RCPT_DEFERRED));
 	STEP(w_mark(r, md, 1, OP_HOLD));
+	int mine[48]; /* model index of each message accepted in the loop */
 	for (uint32_t i = 0; i < 48; i++) {
 		STEP(w_accept(r, md, 10 + i, 300 + (i * 433) % 1600, 1 + i % 2));
-		int old = md->n - 3;
+		mine[i] = md->n - 1;
+		int old = i >= 2 ? mine[i - 2] : 0;
 		if (i >= 2 && md->m[old].st == M_LIVE)
 			for (unsigned k = 0; k < md->m[old].nrcpt; k++)
 				STEP(w_result(r, md, old, k, QUEUE_RCPT_DELIVERED));
@@ -200,6 +278,14 @@ static int workload(struct rig *r, struct model *md)
 			STEP(w_mark(r, md, 1, OP_RELEASE));
 		if (i == 30)
 			STEP(w_mark(r, md, 1, OP_HOLD));
+		if (i % 6 == 4) {
+			/* a group, then its messages delivered (the flash is small) */
+			int first = md->n;
+			STEP(w_group(r, md, 300 + i * 5, 2 + i % 3, i % 12 == 10));
+			for (int g = first; g < md->n; g++)
+				for (unsigned k = 0; md->m[g].st == M_LIVE && k < md->m[g].nrcpt; k++)
+					STEP(w_result(r, md, g, k, QUEUE_RCPT_DELIVERED));
+		}
 	}
 	STEP(w_result(r, md, 0, 2, QUEUE_RCPT_FAILED));
 	STEP(w_result(r, md, 0, 1, QUEUE_RCPT_DELIVERED));
@@ -214,7 +300,7 @@ static int random_workload(struct rig *r, struct model *md, unsigned seed)
 	uint32_t x = seed * 2654435761u + 1;
 #define RND() (x = x * 1103515245u + 12345u, (x >> 8) & 0xFFFFFF)
 	for (int step = 0; step < 150 && md->n < NM - 1; step++) {
-		uint32_t op = RND() % 12;
+		uint32_t op = RND() % 13;
 		int live[NM], nl = 0;
 		for (int i = 0; i < md->n; i++)
 			if (md->m[i].st == M_LIVE)
@@ -243,6 +329,14 @@ static int random_workload(struct rig *r, struct model *md, unsigned seed)
 			STEP(w_mark(r, md, mi, md->m[mi].held ? OP_RELEASE : OP_HOLD));
 		} else if (op == 10) {
 			STEP(w_mark(r, md, live[RND() % (uint32_t)nl], OP_DELETE));
+		} else if (op == 12) {
+			if (md->n + 4 >= NM)
+				continue;
+			unsigned k = 1 + RND() % 4;
+			bool drop = RND() % 3 == 0;
+			int err = w_group(r, md, 3000 + (uint32_t)step * 7 + seed * 1000, k, drop);
+			if (err != QUEUE_EFULL) /* a full queue refuses some: 452 */
+				STEP(err);
 		} else {
 			int err = w_abandon(r, md, 5000 + (uint32_t)step);
 			if (err != QUEUE_EFULL) /* a full queue refuses it: fine */
@@ -322,6 +416,12 @@ static void verify(struct rig *r, const struct model *md, const char *when)
  * the model so later boots must agree with it. */
 static void resolve(struct rig *r, struct model *md)
 {
+	/* a group committed but not yet synced: each either made it or not */
+	for (int i = 0; i < md->n; i++) {
+		struct queue_msg_info info;
+		if (md->m[i].st == M_MAYBE && !(md->op != OP_NONE && md->op_msg == i))
+			md->m[i].st = queue_msg_info(&r->q, md->m[i].id, &info) == 0 ? M_LIVE : M_NONE;
+	}
 	if (md->op == OP_NONE)
 		return;
 	struct mmsg *m = &md->m[md->op_msg];
