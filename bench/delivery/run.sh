@@ -109,7 +109,7 @@ dg_start() {
 	DGLOG=$OUT/dg-$tag.log
 	# each boot its own port: the last one's may still be in TIME_WAIT
 	DGPORT=$((DGPORT + 1))
-	nsexec ${DG_WRAP:-} "$BIN" --flash "$OUT/dg-flash.img" --smtp-port "$DGPORT" --listen 127.0.0.1 "${a[@]}" \
+	nsexec "$BIN" --flash "$OUT/dg-flash.img" --smtp-port "$DGPORT" --listen 127.0.0.1 "${a[@]}" \
 		<"$OUT/con" >"$OUT/dg-$tag.console" 2>"$DGLOG" &
 	DGPID=$!
 	wait_log "$DGLOG" 'ready:' 1 20
