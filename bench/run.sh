@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh — `make bench`: builds what the benchmarks need and runs
 # them; prints figures and ratios (benchmarks are not tests: no pass/fail
-# on timings). BENCH_ROUNDS (default 3) and BENCH_SESSIONS (default 10).
+# on timings). BENCH_ROUNDS (default 3) and BENCH_SESSIONS (default 10);
+# BENCH_SKIP_QUEUE, BENCH_SKIP_DANE, BENCH_SKIP_RAM, BENCH_SKIP_DELIVERY skip a
+# section.
 set -eu
 cd "$(dirname "$0")/.."
 mkdir -p build/bench
@@ -23,4 +25,8 @@ fi
 if [ -z "${BENCH_SKIP_RAM:-}" ]; then
 	echo "==== bench/ram ===="
 	bash bench/ram/run.sh || echo "bench: bench/ram failed"
+fi
+if [ -z "${BENCH_SKIP_DELIVERY:-}" ]; then
+	echo "==== bench/delivery ===="
+	bash bench/delivery/run.sh || echo "bench: bench/delivery failed"
 fi

@@ -1305,6 +1305,24 @@ static bool skip_for_reuse(void *ctx, uint32_t id)
 	return true;
 }
 
+/* For connection reuse after `queue flush`: the flushed messages are not
+ * due (queue_next_due_skip would pass them over), so the flush list is
+ * searched first; one for this destination is taken out of it. */
+static bool flush_take_for_reuse(struct reuse_ctx *rc, uint32_t *id)
+{
+	for (unsigned i = ob.nflush; i-- > 0;) {
+		uint32_t f = ob.flush[i];
+		if (skip_for_reuse(rc, f) || queue_msg_info(ob.q, f, &ob.info) != 0 || ob.info.held ||
+		    !ob.info.npending)
+			continue;
+		memmove(&ob.flush[i], &ob.flush[i + 1], (ob.nflush - 1 - i) * sizeof(ob.flush[0]));
+		ob.nflush--;
+		*id = f;
+		return true;
+	}
+	return false;
+}
+
 static void job_start(struct osess *s, uint32_t id);
 
 static void job_finish(struct osess *s)
@@ -1317,7 +1335,8 @@ static void job_finish(struct osess *s)
 	if (conn_idle(s)) {
 		uint32_t id;
 		struct reuse_ctx rc = { s, 0 };
-		if (queue_next_due_skip(ob.q, wall(), skip_for_reuse, &rc, &id) == 0) {
+		if (flush_take_for_reuse(&rc, &id) ||
+		    queue_next_due_skip(ob.q, wall(), skip_for_reuse, &rc, &id) == 0) {
 			ob.st.reused++;
 			job_start(s, id);
 			return;

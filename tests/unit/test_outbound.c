@@ -775,6 +775,26 @@ static void queue_flush_retries_now(void **state)
 	assert_int_equal(peer.msgs, 1);
 }
 
+static void queue_flush_reuses_the_connection(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS | P_RCPT_451);
+	dns_dane_domain(true);
+	driver_start(0, 0);
+	for (int i = 0; i < 5; i++)
+		enqueue("alice@example.org", "bob@" DOMAIN);
+	run_until(NULL, 600);
+	assert_true(run_until(idle, 5000));
+	assert_int_equal(queue_count(), 5); /* all deferred, none due */
+	unsigned conns = peer.conns;
+	peer.flags = P_STARTTLS;
+	assert_int_equal(outbound_flush(), 5);
+	assert_true(run_until(queue_empty, 8000));
+	assert_int_equal(peer.msgs, 5);
+	/* flushed messages for one destination share the sessions' connections */
+	assert_true(peer.conns - conns <= OUTBOUND_SESSIONS);
+}
+
 static void redirect_maps_the_last_address_byte(void **state)
 {
 	(void)state;
@@ -913,6 +933,7 @@ int main(void)
 						each_teardown),
 		cmocka_unit_test_setup_teardown(expired_message_is_returned, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(delay_warning_is_sent_once, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(queue_flush_reuses_the_connection, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(queue_flush_retries_now, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(redirect_maps_the_last_address_byte, each_setup,
 						each_teardown),
