@@ -28,8 +28,11 @@ struct sess {
 	struct port_addr peer; /* for the AUTH failure limit */
 
 	/* the message being received: the envelope goes straight into the
-	 * queue writer (queue_msg_open / add_rcpt), no copy here */
+	 * queue writer (queue_msg_open / add_rcpt); only the sender's first
+	 * INBOUND_LOG_FROM - 1 bytes are kept, for the "queued" log line a
+	 * postmaster (and the smuggling tests) read */
 	struct queue_writer w;
+	char from[INBOUND_LOG_FROM];
 	bool w_open;
 	bool sync_wait; /* committed, not yet synced: output (the 250) held */
 
@@ -123,6 +126,7 @@ static int hk_msg_begin(void *ctx, const char *sender, unsigned flags)
 	(void)flags;
 	int err = queue_msg_open(ib.q, &s->w, sender, 0, 0, (uint64_t)port_wall_time());
 	s->w_open = err == 0;
+	snprintf(s->from, sizeof(s->from), "%s", sender);
 	return map_queue_err(err);
 }
 
@@ -155,7 +159,8 @@ static int hk_msg_commit(void *ctx, char *id, size_t id_size)
 	ib.sync_pending = true;
 	snprintf(id, id_size, "%08lX", (unsigned long)qid);
 	ib.st.accepted_msgs++;
-	LOG_INFO("smtp: %s: queued %s, %u recipient(s)", s->peer_text, id, nrcpt);
+	LOG_INFO("smtp: %s: queued %s from=<%s%s>, %u recipient(s)", s->peer_text, id, s->from,
+		 strlen(s->from) == sizeof(s->from) - 1 ? "..." : "", nrcpt);
 	return 0;
 }
 

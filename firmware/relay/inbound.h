@@ -18,6 +18,8 @@
 /* Concurrent SMTP sessions the board has RAM for (board.mk may set it:
  * host 32); the setting smtp_max_sessions picks at most this many, then
  * 421 4.3.2. */
+#define INBOUND_LOG_FROM 96 /* sender bytes kept per session for the log */
+
 #ifndef INBOUND_MAX_SESSIONS
 #define INBOUND_MAX_SESSIONS 4
 #endif
