@@ -52,7 +52,10 @@ mkfifo "$T/console"
 exec 3<>"$T/console"
 # resolvers: a loopback port nobody answers on, so the delivery side never
 # looks anything up (nor connects anywhere) while the test runs
+# smtp_max_sessions: the bound under test is the router's (inbound.h),
+# not the host board's larger one.
 OPTS=(--set smtp_timeout=10s --set smtp_data_timeout=5s --set smtp_min_data_rate=500 \
+	--set smtp_max_sessions="$SESS" \
 	--set "resolvers=[127.0.0.1]:$(free_port)")
 from=$(log_lines "$LOG")
 build/host/danegate --flash "$FLASH" --smtp-port "$PORT" --listen 127.0.0.1 "${OPTS[@]}" \
