@@ -998,18 +998,23 @@ static int scan_apply(struct queue *q, uint32_t off, const struct rech *h)
 
 static int scan(struct queue *q)
 {
-	uint32_t E = blk_size(q), SS = slot_size(q), maxbseq = 0, maxec = 0, n = 0, next_id = 1;
+	uint32_t E = blk_size(q), SS = slot_size(q), maxbseq = 0, maxec = 0, minec = NONE, n = 0,
+		 next_id = 1;
 	bool unknown_ec = false;
 	for (uint32_t b = 0; b < q->nblocks; b++) {
 		uint32_t ec = 0, v2, seq, bid;
 		int a = slot_read(q, b * E, BLK_MAGIC_A, BLK_MAGIC_A, &ec, &v2);
 		int s = slot_read(q, b * E + SS, BLK_MAGIC_B, BLK_MAGIC_B1, &seq, &bid);
 		q->bseq[b] = 0;
-		q->bec[b] = a == 1 ? ec : NONE;
-		if (a != 1)
+		/* NONE - 1: slot erased (a fresh chip, or a cut between erase
+		 * and format); NONE: slot torn or foreign */
+		q->bec[b] = a == 1 ? ec : a == 0 ? NONE - 1 : NONE;
+		if (a != 1) {
 			unknown_ec = true;
-		else if (ec > maxec)
-			maxec = ec;
+		} else {
+			maxec = ec > maxec ? ec : maxec;
+			minec = ec < minec ? ec : minec;
+		}
 		if (s > 0 && seq && seq != NONE) {
 			if (bid > next_id && bid != NONE)
 				next_id = bid;
@@ -1026,12 +1031,21 @@ static int scan(struct queue *q)
 			q->bfree[b] = (a == 1 && v2 == E && s == 0) ? 1 : 2;
 		}
 	}
-	/* A cut between erase and format loses a count: assume the worst
-	 * seen, so levelling never favours a block we know nothing about. */
-	if (unknown_ec)
-		for (uint32_t b = 0; b < q->nblocks; b++)
+	/* A block whose count slot is torn or foreign counts as the most
+	 * worn seen, so levelling never favours what it knows nothing
+	 * about. An erased slot is almost always a block never used (a new
+	 * chip): it counts as the least worn seen (0 on a new chip), so
+	 * fresh blocks take their share of the wear instead of the few
+	 * already in use (a cut between erase and format, rare, loses that
+	 * block at most its history, never more than it would cost). */
+	if (unknown_ec) {
+		for (uint32_t b = 0; b < q->nblocks; b++) {
 			if (q->bec[b] == NONE)
 				q->bec[b] = maxec;
+			else if (q->bec[b] == NONE - 1)
+				q->bec[b] = minec == NONE ? 0 : minec;
+		}
+	}
 	sort_ring(q, q->ring, n);
 	q->ring_tail = 0;
 	q->ring_count = n;
