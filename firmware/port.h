@@ -54,6 +54,11 @@ const struct port_board_info *port_board(void);
 /* Bytes of stack used so far (high-water mark), 0 if the board cannot tell. */
 uint32_t port_stack_peak(void);
 
+/* Bytes of the board's heap (malloc: ldns parsing, libc) used at most so
+ * far, 0 if the board cannot tell. With static_ram it is the board's RAM
+ * high-water (the TLS arena is static). */
+uint32_t port_heap_peak(void);
+
 /* A board-level setting the firmware may need before its own config is
  * loaded (the host board answers from its command line, qemu-virt from
  * built-in defaults): "hostname", "smtp_port", "listen". NULL if unset. */

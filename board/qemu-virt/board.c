@@ -137,6 +137,11 @@ const struct port_board_info *port_board(void)
 	return &info;
 }
 
+uint32_t port_heap_peak(void)
+{
+	return (uint32_t)qv_heap_peak();
+}
+
 uint32_t port_stack_peak(void)
 {
 	const uint32_t *p = __stack_svc_bottom;

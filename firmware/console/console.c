@@ -218,6 +218,11 @@ static int cmd_status(struct console *c, struct args *a, struct console_out *o)
 		       (unsigned long)(b->ram_size / 1024), (unsigned long)b->static_ram,
 		       (unsigned long)port_stack_peak(), (unsigned long)heap_now,
 		       (unsigned long)heap_peak, (unsigned long)TLS_ARENA_SIZE);
+	uint32_t hp = port_heap_peak();
+	if (hp)
+		console_printf(o, "ram high-water: static %lu + heap %lu = %lu KiB\n",
+			       (unsigned long)b->static_ram, (unsigned long)hp,
+			       (unsigned long)((b->static_ram + hp + 1023) / 1024));
 	if (e->queue) {
 		struct queue_stats st;
 		queue_stats(e->queue, &st);

@@ -34,6 +34,10 @@ uint32_t port_stack_peak(void)
 {
 	return 0;
 }
+uint32_t port_heap_peak(void)
+{
+	return 0;
+}
 const char *port_setting(const char *key)
 {
 	(void)key;

@@ -129,6 +129,10 @@ def main():
             tb.check('status: version and board', re.search(r'danegate \S+ on qemu-virt', out), out)
             tb.check('status: RAM, TLS heap, queue, flash wear, inbound',
                      all(w in out for w in ('TLS heap', 'queue:', 'erase count', 'inbound:')), out)
+            m = re.search(r'ram high-water: static (\d+) \+ heap (\d+) = (\d+) KiB', out)
+            tb.check('status: RAM high-water on demand (static + heap peak)',
+                     m and int(m.group(1)) > 0 and int(m.group(2)) > 0 and
+                     int(m.group(3)) * 1024 >= int(m.group(1)) + int(m.group(2)), out)
             out = c.send('frobnicate')
             tb.check('unknown command: clear error', "error: unknown command 'frobnicate'" in out, out)
             out = c.send('config set smtp_port 99999')
