@@ -10,7 +10,12 @@
  * second cut during the recovery. The workloads mix in group commits
  * (several writers open at once, streamed envelopes, commit without sync,
  * one queue_sync for the group): a message counts as acknowledged only
- * once that sync returned, as the relay sends its 250 only then. */
+ * once that sync returned, as the relay sends its 250 only then.
+ * cut_with_config_saves puts the settings store on the same chip, in the
+ * two blocks after the queue (as qemu-virt's pflash holds both), and mixes
+ * config saves into the random workloads: after any cut the queue checks
+ * as above and the settings hold the last saved value or the one whose
+ * save was in flight, never anything else. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +25,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "config/settings.h"
 #include "queue/queue.h"
 #include "../../board/host/flashsim.h"
 
@@ -51,6 +57,7 @@ struct model {
 
 struct rig {
 	struct flashsim *fs;
+	struct port_flash qflash; /* the queue's area: the chip's first NBLOCKS */
 	struct queue q;
 	struct queue_config cfg;
 	_Alignas(8) uint8_t index[32 * 1024];
@@ -66,10 +73,14 @@ static uint8_t content_byte(uint32_t seed, uint32_t j)
 static void rig_init(struct rig *r, uint32_t program_size)
 {
 	memset(r, 0, sizeof(*r));
-	struct flashsim_config fc = { .size = NBLOCKS * ESIZE, .erase_size = ESIZE,
-				      .program_size = program_size, .name = "queue" };
+	/* two more blocks after the queue's: the settings store */
+	struct flashsim_config fc = { .size = (NBLOCKS + 2) * ESIZE, .erase_size = ESIZE,
+				      .program_size = program_size, .name = "chip" };
 	assert_int_equal(flashsim_open(&r->fs, &fc), 0);
-	r->cfg = (struct queue_config){ .flash = flashsim_flash(r->fs),
+	r->qflash = *flashsim_flash(r->fs);
+	r->qflash.size = NBLOCKS * ESIZE;
+	r->qflash.name = "queue";
+	r->cfg = (struct queue_config){ .flash = &r->qflash,
 					.max_msgs = 32,
 					.max_msg_size = MAXMSG,
 					.index_buf = r->index,
@@ -295,11 +306,57 @@ static int workload(struct rig *r, struct model *md)
 /* A random workload (seeded, so every run of a seed is the same): accept
  * with 1..3 recipients and 0..MAXMSG-100 bytes, results of every kind,
  * hold, release, delete, abandoned writers. */
+/* Config saves mixed into the random workload (cut_with_config_saves). */
+static struct {
+	bool on;
+	struct settings s;
+	long acked;    /* last value whose save returned 0; -1: none */
+	long inflight; /* value being saved when the power went; -1: none */
+} pcc;
+
+static int cfg_save(struct rig *r, long v)
+{
+	(void)r;
+	uint32_t x = (uint32_t)v;
+	pcc.inflight = v;
+	int err = settings_set(&pcc.s, "gen", &x, sizeof(x));
+	if (!err)
+		err = settings_save(&pcc.s);
+	if (!err) {
+		pcc.acked = v;
+		pcc.inflight = -1;
+	}
+	return err;
+}
+
+static void cfg_verify(struct rig *r, const char *when)
+{
+	static struct settings t;
+	int err = settings_open(&t, flashsim_flash(r->fs), NBLOCKS);
+	if (err)
+		fail_msg("%s: settings unreadable (%d)", when, err);
+	const uint8_t *v;
+	int n = settings_get(&t, "gen", &v);
+	long got = -1;
+	if (n == 4)
+		got = (long)((uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
+			     (uint32_t)v[3] << 24);
+	else if (n != SETTINGS_ENOENT)
+		fail_msg("%s: settings value of %d bytes", when, n);
+	if (got != pcc.acked && !(pcc.inflight >= 0 && got == pcc.inflight))
+		fail_msg("%s: settings hold %ld, saved %ld, in flight %ld", when, got, pcc.acked,
+			 pcc.inflight);
+}
+
 static int random_workload(struct rig *r, struct model *md, unsigned seed)
 {
 	uint32_t x = seed * 2654435761u + 1;
 #define RND() (x = x * 1103515245u + 12345u, (x >> 8) & 0xFFFFFF)
 	for (int step = 0; step < 150 && md->n < NM - 1; step++) {
+		if (pcc.on && step % 5 == 4) {
+			STEP(cfg_save(r, step));
+			continue;
+		}
 		uint32_t op = RND() % 13;
 		int live[NM], nl = 0;
 		for (int i = 0; i < md->n; i++)
@@ -575,6 +632,57 @@ static void cut_random_workloads(void **state)
 	}
 }
 
+/* The settings on the same chip, saved between queue operations: a cut
+ * at every second flash operation (both kinds) of three random workloads. */
+static void cut_with_config_saves(void **state)
+{
+	(void)state;
+	static struct rig r;
+	static struct model md;
+	static const uint32_t units[] = { 4, 1, 16 };
+	unsigned cuts = 0;
+	for (unsigned seed = 1; seed <= 3; seed++) {
+		uint32_t ps = units[seed - 1];
+		memset(&md, 0, sizeof(md));
+		rig_init(&r, ps);
+		assert_int_equal(mount(&r), 0);
+		pcc.on = true;
+		pcc.acked = pcc.inflight = -1;
+		assert_int_equal(settings_open(&pcc.s, flashsim_flash(r.fs), NBLOCKS), 0);
+		assert_int_equal(random_workload(&r, &md, seed + 40), 0);
+		assert_true(pcc.acked > 0); /* the workload did save the settings */
+		struct flashsim_stats fst;
+		flashsim_stats(r.fs, &fst);
+		flashsim_close(r.fs);
+		long n = (long)fst.ops;
+		for (int how = FLASHSIM_CUT_CLEAN; how <= FLASHSIM_CUT_HALF; how++)
+			for (long k = 1 + seed % 2; k <= n; k += 2) {
+				memset(&md, 0, sizeof(md));
+				rig_init(&r, ps);
+				assert_int_equal(mount(&r), 0);
+				pcc.acked = pcc.inflight = -1;
+				assert_int_equal(settings_open(&pcc.s, flashsim_flash(r.fs), NBLOCKS), 0);
+				flashsim_powercut_after(r.fs, k, (enum flashsim_cut)how);
+				int err = random_workload(&r, &md, seed + 40);
+				if (err != PORT_EPOWER)
+					fail_msg("seed %u cut at %ld: workload ended with %d", seed, k,
+						 err);
+				flashsim_power_on(r.fs);
+				assert_int_equal(mount(&r), 0);
+				char when[64];
+				snprintf(when, sizeof(when), "config+queue seed %u P=%u cut %s at op %ld",
+					 seed, ps, how ? "half" : "clean", k);
+				verify(&r, &md, when);
+				cfg_verify(&r, when);
+				still_takes_mail(&r, &md);
+				flashsim_close(r.fs);
+				cuts++;
+			}
+	}
+	pcc.on = false;
+	print_message("%u cuts with config saves mixed in\n", cuts);
+}
+
 static void cut_clean_after_every_operation(void **state)
 {
 	(void)state;
@@ -612,6 +720,7 @@ int main(void)
 		cmocka_unit_test(cut_other_program_units),
 		cmocka_unit_test(cut_again_while_recovering),
 		cmocka_unit_test(cut_random_workloads),
+		cmocka_unit_test(cut_with_config_saves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
