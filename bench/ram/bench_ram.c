@@ -259,6 +259,33 @@ static void tlsa_of(const mbedtls_x509_crt *c, int selector, uint8_t out[32])
 		mbedtls_sha256(c->pk_raw.p, c->pk_raw.len, out, 0);
 }
 
+/* DANE on an outbound session: 2 1 1 / 2 0 1 on the intermediate it sent
+ * (as a TLSA RRset from DNS would say), names = the MX host. */
+static bool dane_check(struct sess *x, int i)
+{
+	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&x->c.ssl);
+	if (!peer || !peer->next) {
+		fprintf(stderr, "bench_ram: session %d: no peer chain kept\n", i);
+		return false;
+	}
+	uint8_t digest[32];
+	int sel = x->kind == K_OUT_RSA ? DANE_SEL_SPKI : DANE_SEL_CERT;
+	tlsa_of(peer->next, sel, digest);
+	struct dane_tlsa rr = { .usage = DANE_USAGE_DANE_TA, .selector = (uint8_t)sel,
+				.mtype = DANE_MT_SHA256, .len = 32, .data = digest };
+	struct dane_tlsa_set set, usable;
+	dane_tlsa_set_init(&set);
+	dane_tlsa_set_add(&set, &rr, NULL);
+	if (dane_select(&set, NULL, &usable) != DANE_USABLE)
+		die("dane_select", -1);
+	struct dane_refids names = { .name = { "mx.example.net" }, .count = 1 };
+	struct dane_result res;
+	int v = dane_verify_session(&x->c.ssl, &usable, &names, (int64_t)time(NULL), &res);
+	if (v != DANE_OK)
+		fprintf(stderr, "bench_ram: session %d: DANE verdict %d\n", i, v);
+	return v == DANE_OK;
+}
+
 int main(int argc, char **argv)
 {
 	int n_in = 4, n_out = 2, n_web = 0, ver = 13;
@@ -329,26 +356,40 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		close(child[i].fd);
 
-	/* All sessions set up, then every handshake driven a step at a time
-	 * in turn, so they overlap as much as the peers allow. */
-	for (int i = 0; i < n; i++) {
-		const bool out = s[i].kind != K_IN;
-		if ((err = tls_conn_setup(&s[i].c, out ? &cli_conf : &srv_conf, -1,
-					  out ? "mx.example.net" : NULL)))
-			die("tls_conn_setup", err);
-		mbedtls_ssl_set_bio(&s[i].c.ssl, &s[i].fd, fd_send, fd_recv, NULL);
-		s[i].up = true;
-	}
-	size_t setup = arena_now();
-	int done = 0, failed = 0;
+	/* Every session asks for its TLS context at once, through the gate
+	 * (tls.h: TLS_SESSIONS_MAX, TLS_HANDSHAKES_MAX as the board under test
+	 * sets them; a refused setup is retried each turn, as the firmware's
+	 * ticks do), and every admitted handshake is driven a step at a time
+	 * in turn, so they overlap as much as the gate and the peers allow.
+	 * Outbound sessions run their DANE verification as soon as their
+	 * handshake is done, as firmware/relay/outbound.c does. */
+	int done = 0, failed = 0, verified = 0, waited = 0;
 	size_t hs_max_now = 0;
 	for (int turn = 0; done + failed < n && turn < TURNS; turn++) {
+		for (int i = 0; i < n; i++) {
+			if (s[i].up)
+				continue;
+			const bool out = s[i].kind != K_IN;
+			err = tls_conn_setup(&s[i].c, out ? &cli_conf : &srv_conf, -1,
+					     out ? "mx.example.net" : NULL);
+			if (err == TLS_WANT_SLOT) {
+				waited++;
+				continue;
+			}
+			if (err)
+				die("tls_conn_setup", err);
+			mbedtls_ssl_set_bio(&s[i].c.ssl, &s[i].fd, fd_send, fd_recv, NULL);
+			s[i].up = true;
+			size_t now = arena_now();
+			hs_max_now = now > hs_max_now ? now : hs_max_now;
+		}
 		struct pollfd pf[MAX_SESS];
 		for (int i = 0; i < n; i++)
-			pf[i] = (struct pollfd){ .fd = s[i].done || s[i].failed ? -1 : s[i].fd, .events = POLLIN };
+			pf[i] = (struct pollfd){ .fd = !s[i].up || s[i].done || s[i].failed ? -1 : s[i].fd,
+						 .events = POLLIN };
 		poll(pf, (nfds_t)n, 50);
 		for (int i = 0; i < n; i++) {
-			if (s[i].done || s[i].failed)
+			if (!s[i].up || s[i].done || s[i].failed)
 				continue;
 			err = tls_conn_handshake(&s[i].c);
 			size_t now = arena_now();
@@ -360,47 +401,25 @@ int main(int argc, char **argv)
 					tls_strerror(err), (unsigned)-err);
 				s[i].failed = true;
 				failed++;
-			} else {
-				s[i].done = true;
-				done++;
+				continue;
 			}
+			s[i].done = true;
+			done++;
+			if (s[i].kind != K_IN) {
+				if (dane_check(&s[i], i))
+					verified++;
+				tls_conn_drop_peer_chain(&s[i].c); /* as outbound.c does */
+			}
+			now = arena_now();
+			hs_max_now = now > hs_max_now ? now : hs_max_now;
 		}
 	}
 	size_t blocks;
 	size_t hs_peak = arena_peak(&blocks);
 	size_t hs_blocks = blocks;
 	size_t after_hs = arena_now();
-
-	/* DANE on each outbound session: 2 1 1 / 2 0 1 on the intermediate it
-	 * sent (as a TLSA RRset from DNS would say), names = the MX host. */
-	int verified = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i].kind == K_IN || !s[i].done)
-			continue;
-		const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s[i].c.ssl);
-		if (!peer || !peer->next) {
-			fprintf(stderr, "bench_ram: session %d: no peer chain kept\n", i);
-			continue;
-		}
-		static uint8_t digest[MAX_SESS][32];
-		int sel = s[i].kind == K_OUT_RSA ? DANE_SEL_SPKI : DANE_SEL_CERT;
-		tlsa_of(peer->next, sel, digest[i]);
-		struct dane_tlsa rr = { .usage = DANE_USAGE_DANE_TA, .selector = (uint8_t)sel,
-					.mtype = DANE_MT_SHA256, .len = 32, .data = digest[i] };
-		struct dane_tlsa_set set, usable;
-		dane_tlsa_set_init(&set);
-		dane_tlsa_set_add(&set, &rr, NULL);
-		if (dane_select(&set, NULL, &usable) != DANE_USABLE)
-			die("dane_select", -1);
-		struct dane_refids names = { .name = { "mx.example.net" }, .count = 1 };
-		struct dane_result res;
-		int v = dane_verify_session(&s[i].c.ssl, &usable, &names, (int64_t)time(NULL), &res);
-		if (v == DANE_OK)
-			verified++;
-		else
-			fprintf(stderr, "bench_ram: session %d: DANE verdict %d\n", i, v);
-	}
-	size_t after_dane = arena_now();
+	struct tls_gate_stats gs;
+	tls_gate_stats(&gs);
 
 	/* Idle: one record each way (the peer's greeting, our answer), then
 	 * every session sits with its buffers. */
@@ -441,9 +460,13 @@ int main(int argc, char **argv)
 	       n_in, n_web, n_out, ver - 10, sizeof(void *) * 8, (unsigned)TLS_ARENA_SIZE);
 	printf("bench_ram: handshakes %d ok, %d failed; DANE verified %d of %d\n", done, failed,
 	       verified, n_out);
-	printf("bench_ram: arena in use: boot %zu (peak %zu), %d sessions set up %zu, "
-	       "highest during handshakes %zu, after %zu, after DANE %zu, idle %zu, all freed %zu\n",
-	       base, base_peak, n, setup, hs_max_now, after_hs, after_dane, idle, after_free);
+	printf("bench_ram: gate: at most %u sessions, %u handshaking (0: no bound); seen %u and %u; "
+	       "%d setups waited for a slot\n",
+	       (unsigned)TLS_SESSIONS_MAX, (unsigned)TLS_HANDSHAKES_MAX, gs.sessions_peak,
+	       gs.handshakes_peak, waited);
+	printf("bench_ram: arena in use: boot %zu (peak %zu), highest during handshakes and DANE %zu, "
+	       "after %zu, idle %zu, all freed %zu\n",
+	       base, base_peak, hs_max_now, after_hs, idle, after_free);
 	printf("bench_ram: per idle session %zu bytes\n", n ? (idle - base) / (size_t)n : 0);
 	/* The allocator's own block headers are not in its counts. */
 	size_t hdr = 8 * sizeof(size_t);

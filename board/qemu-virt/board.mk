@@ -26,14 +26,20 @@ BOARD_SRCS := \
 	$(QV_NET_SRCS)
 BOARD_ASMS := board/qemu-virt/startup.S
 BOARD_MAIN := board/qemu-virt/main.c
-# RAM budget (384 KiB, bench/ram): the TLS arena for 4 inbound + 1 web + 2
-# outbound sessions (measured peak 175 KiB on 32-bit ARM, all handshaking
-# at once; 184 KiB = ~5% for fragmentation), a smaller DNS cache and one
-# shared 8 KiB DNS-over-TCP buffer, half the log ring and serial history of
-# the host board.
-QV_TLS_ARENA := 188416
-BOARD_CPPFLAGS := -Iboard/qemu-virt -DTLS_ARENA_SIZE=$(QV_TLS_ARENA) -DDNS_CACHE_ENTRIES=32 \
-	-DDNS_CACHE_BYTES=8192 -DDNS_TCP_BUFS=1 -DLOG_RING_SIZE=4096 -DSERIAL_HISTORY=4
+# RAM budget (384 KiB, bench/ram): the TLS gate (tls.h) admits at most
+# QV_TLS_SESSIONS sessions holding TLS memory (4 inbound + 2 outbound +
+# 1 web; more wait for a slot, never refused) of which QV_TLS_HANDSHAKES
+# handshake at once, and the arena is their measured peak on 32-bit ARM
+# plus ~5% for fragmentation (bench/ram builds with these three values).
+# A smaller DNS cache, one shared 8 KiB DNS-over-TCP buffer, 6 lookups in
+# flight, half the log ring and serial history of the host board.
+QV_TLS_SESSIONS := 7
+QV_TLS_HANDSHAKES := 1
+QV_TLS_ARENA := 167936
+BOARD_CPPFLAGS := -Iboard/qemu-virt -DTLS_ARENA_SIZE=$(QV_TLS_ARENA) \
+	-DTLS_SESSIONS_MAX=$(QV_TLS_SESSIONS) -DTLS_HANDSHAKES_MAX=$(QV_TLS_HANDSHAKES) \
+	-DDNS_CACHE_ENTRIES=32 -DDNS_CACHE_BYTES=8192 -DDNS_TCP_BUFS=1 -DDNS_OUTSTANDING_MAX=6 \
+	-DLOG_RING_SIZE=4096 -DSERIAL_HISTORY=4
 BOARD_CFLAGS :=
 BOARD_HOST_LIBS :=
 BOARD_DEPS := mbedtls ldns lwip

@@ -23,6 +23,7 @@ struct sess {
 	struct tls_conn tls;
 	bool tls_on;	  /* records go through tls */
 	bool handshaking; /* STARTTLS handshake in progress */
+	bool tls_wait;	  /* STARTTLS: waiting for a TLS gate slot (tls.h) */
 	uint64_t hs_deadline; /* monotonic ms: a stalled handshake is dropped */
 	char peer_text[PORT_ADDR_TEXT_MAX];
 	struct port_addr peer; /* for the AUTH failure limit */
@@ -313,13 +314,21 @@ static void sess_run(struct sess *s)
 			 * as a command (RFC 3207 §4.2): drop it. */
 			s->in_off = s->in_len = 0;
 			int err = ib.tls_ok ? tls_conn_setup(&s->tls, &ib.tls_conf, s->sock, NULL) : -1;
+			if (err == TLS_WANT_SLOT) { /* the client's ClientHello waits unread */
+				if (!s->tls_wait)
+					s->hs_deadline = port_now_ms() + INBOUND_HANDSHAKE_MS;
+				s->tls_wait = true; /* inbound_tick tries again */
+				return;
+			}
 			if (err) {
 				LOG_ERR("smtp: %s: cannot start TLS (%d)", s->peer_text, err);
 				sess_free(s);
 				return;
 			}
 			s->handshaking = true;
-			s->hs_deadline = port_now_ms() + INBOUND_HANDSHAKE_MS;
+			if (!s->tls_wait) /* the wait counts as handshake time */
+				s->hs_deadline = port_now_ms() + INBOUND_HANDSHAKE_MS;
+			s->tls_wait = false;
 			continue;
 		}
 		/* SMTP_WANT_READ */
@@ -467,11 +476,13 @@ void inbound_tick(uint64_t now_ms)
 		struct sess *s = &ib.sess[i];
 		if (s->sock < 0)
 			continue;
-		if (s->handshaking) {
+		if (s->handshaking || s->tls_wait) {
 			if (now_ms >= s->hs_deadline) {
 				LOG_WARN("smtp: %s: TLS handshake timed out", s->peer_text);
 				ib.st.tls_failures++;
 				sess_free(s);
+			} else if (s->tls_wait) {
+				sess_run(s); /* a TLS slot may be free now */
 			}
 			continue;
 		}

@@ -739,18 +739,33 @@ static void tls_failed(struct osess *s, const char *why)
 	conn_end(s);
 }
 
+/* The session's TLS context, unless the gate (tls.h) has no slot yet:
+ * the server then waits for our ClientHello and outbound_tick tries
+ * again. False while there is none (waiting, or failed). */
+static bool tls_setup_try(struct osess *s)
+{
+	if (s->tls_setup)
+		return true;
+	int err = tls_conn_setup(&s->tls, &ob.tls_conf, s->sock, s->conn.sni);
+	if (err == TLS_WANT_SLOT)
+		return false;
+	if (err) {
+		tls_failed(s, tls_strerror(err));
+		return false;
+	}
+	s->tls_setup = true;
+	return true;
+}
+
 static void tls_begin(struct osess *s)
 {
 	/* plaintext after the 220 to STARTTLS is never read as TLS or SMTP */
 	s->in_off = s->in_len = 0;
 	if (s->probe && !s->conn.implicit_tls)
 		probe_line("STARTTLS offered: yes");
-	s->tls_setup = true;
-	s->state = S_TLS;
+	s->state = S_TLS; /* the wait for a TLS gate slot counts as handshake time */
 	s->deadline = port_now_ms() + ob.cfg->handshake_ms;
-	int err = tls_conn_setup(&s->tls, &ob.tls_conf, s->sock, s->conn.sni);
-	if (err)
-		tls_failed(s, tls_strerror(err));
+	tls_setup_try(s);
 }
 
 static void probe_chain(const mbedtls_x509_crt *crt)
@@ -767,6 +782,8 @@ static void probe_chain(const mbedtls_x509_crt *crt)
 
 static void tls_step(struct osess *s)
 {
+	if (!tls_setup_try(s))
+		return;
 	int r = tls_conn_handshake(&s->tls);
 	if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
 		return;
@@ -818,6 +835,7 @@ static void tls_step(struct osess *s)
 	s->auth_ok = auth;
 	s->cls = (uint8_t)mx_plan_classify(&s->conn, true, peer != NULL, auth);
 	s->cls_known = true;
+	tls_conn_drop_peer_chain(&s->tls); /* judged: its arena memory back (RAM budget) */
 	if (s->probe)
 		probe_line("class %s", class_word((enum dane_class)s->cls));
 	if (!s->conn.implicit_tls)
@@ -1549,6 +1567,8 @@ void outbound_tick(uint64_t now_ms)
 		case S_TLS:
 			if (now_ms >= s->deadline)
 				tls_failed(s, "TLS handshake timed out");
+			else if (!s->tls_setup)
+				sess_run(s); /* a TLS slot may be free now */
 			break;
 		case S_SMTP:
 			smtp_client_tick(&s->cli, now_ms);

@@ -1,4 +1,5 @@
-/* tls — see tls.h. One arena, one DRBG, BIO callbacks over port.h. */
+/* tls — see tls.h. One arena, one DRBG, the session gate, BIO callbacks
+ * over port.h. */
 #include "tls/tls.h"
 
 #include <stdio.h>
@@ -20,6 +21,7 @@ static struct {
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	bool ready;
+	struct tls_gate_stats gate;
 } tl;
 
 /* TLS 1.2 and newer only, and only AEAD suites with forward secrecy;
@@ -242,8 +244,59 @@ static int map_want(int err)
 	return err;
 }
 
+/* ---- the session gate ------------------------------------------------------ */
+static bool gate_full(void)
+{
+#if TLS_SESSIONS_MAX > 0
+	if (tl.gate.sessions >= TLS_SESSIONS_MAX)
+		return true;
+#endif
+#if TLS_HANDSHAKES_MAX > 0
+	if (tl.gate.handshakes >= TLS_HANDSHAKES_MAX)
+		return true;
+#endif
+	return false;
+}
+
+static void gate_enter(struct tls_conn *c)
+{
+	c->gate_session = c->gate_handshake = true;
+	if (++tl.gate.sessions > tl.gate.sessions_peak)
+		tl.gate.sessions_peak = tl.gate.sessions;
+	if (++tl.gate.handshakes > tl.gate.handshakes_peak)
+		tl.gate.handshakes_peak = tl.gate.handshakes;
+}
+
+/* The handshake ended (done or failed): its slot goes to the next. */
+static void gate_handshake_over(struct tls_conn *c)
+{
+	if (c->gate_handshake) {
+		c->gate_handshake = false;
+		tl.gate.handshakes--;
+	}
+}
+
+static void gate_leave(struct tls_conn *c)
+{
+	gate_handshake_over(c);
+	if (c->gate_session) {
+		c->gate_session = false;
+		tl.gate.sessions--;
+	}
+}
+
+void tls_gate_stats(struct tls_gate_stats *st)
+{
+	*st = tl.gate;
+}
+
 int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni)
 {
+	c->gate_session = c->gate_handshake = false;
+	if (gate_full()) {
+		tl.gate.waits++;
+		return TLS_WANT_SLOT;
+	}
 	mbedtls_ssl_init(&c->ssl);
 	c->sock = sock;
 	c->established = false;
@@ -255,6 +308,7 @@ int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock,
 		return err;
 	}
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+	gate_enter(c);
 	return 0;
 }
 
@@ -294,7 +348,19 @@ int tls_conn_handshake(struct tls_conn *c)
 		c->established = true;
 		handshake_state_free(&c->ssl);
 	}
+	if (err != MBEDTLS_ERR_SSL_WANT_READ && err != MBEDTLS_ERR_SSL_WANT_WRITE)
+		gate_handshake_over(c);
 	return map_want(err);
+}
+
+void tls_conn_drop_peer_chain(struct tls_conn *c)
+{
+	mbedtls_ssl_session *ss = c->ssl.MBEDTLS_PRIVATE(session);
+	if (!ss || !ss->MBEDTLS_PRIVATE(peer_cert))
+		return;
+	mbedtls_x509_crt_free(ss->MBEDTLS_PRIVATE(peer_cert));
+	mbedtls_free(ss->MBEDTLS_PRIVATE(peer_cert));
+	ss->MBEDTLS_PRIVATE(peer_cert) = NULL;
 }
 
 long tls_conn_read(struct tls_conn *c, void *buf, size_t len)
@@ -326,6 +392,7 @@ void tls_conn_free(struct tls_conn *c)
 		(void)mbedtls_ssl_close_notify(&c->ssl);
 	mbedtls_ssl_free(&c->ssl);
 	c->established = false;
+	gate_leave(c);
 }
 
 const char *tls_conn_version(const struct tls_conn *c)
@@ -346,6 +413,7 @@ const char *tls_strerror(int err)
 	} names[] = {
 		{ TLS_WANT_READ, "waiting to read" },
 		{ TLS_WANT_WRITE, "waiting to write" },
+		{ TLS_WANT_SLOT, "waiting for a TLS session slot" },
 		{ MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION, "protocol version not supported" },
 		{ MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE, "handshake failure" },
 		{ MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE, "fatal alert from peer" },

@@ -1,8 +1,9 @@
 /* tls — mbedTLS glue for every board: the static heap arena, the DRBG,
  * the gateway's own key and self-signed certificate, and TLS sessions on
  * port.h sockets through a non-blocking BIO (so STARTTLS is just "start
- * the handshake on this socket now"). Exports tls_init(), tls_cred_*(),
- * tls_server_config(), tls_conn_*(). */
+ * the handshake on this socket now"), admitted by a session gate that
+ * bounds what the arena must hold. Exports tls_init(), tls_cred_*(),
+ * tls_server_config(), tls_conn_*(), tls_gate_stats(). */
 #ifndef DANEGATE_TLS_H
 #define DANEGATE_TLS_H
 
@@ -22,9 +23,27 @@
 #define TLS_ARENA_SIZE (200 * 1024)
 #endif
 
+/* The session gate: at most TLS_SESSIONS_MAX sessions (inbound, web and
+ * outbound together, handshaking or established) hold arena memory, and
+ * at most TLS_HANDSHAKES_MAX of them are handshaking (a handshake's key
+ * exchange and certificate state is the arena's transient peak; it takes
+ * milliseconds). tls_conn_setup() answers TLS_WANT_SLOT when either is
+ * full: the caller keeps the connection as it is (the peer waits for the
+ * first handshake message) and calls again at its next tick, never
+ * refusing or falling back to clear text for want of memory. The board
+ * sizes TLS_ARENA_SIZE for these bounds (bench/ram). 0: no bound. */
+#ifndef TLS_SESSIONS_MAX
+#define TLS_SESSIONS_MAX 0
+#endif
+#ifndef TLS_HANDSHAKES_MAX
+#define TLS_HANDSHAKES_MAX 0
+#endif
+
 /* Negative results besides mbedTLS's own codes (which stay above -0x8000). */
 #define TLS_WANT_READ (-0x10001) /* call again after PORT_EV_READABLE */
 #define TLS_WANT_WRITE (-0x10002) /* call again after PORT_EV_WRITABLE */
+#define TLS_WANT_SLOT (-0x10003) /* tls_conn_setup: the gate is full, call
+				   * again later (nothing was set up) */
 
 /* Once per boot: arena, PSA, entropy and DRBG. 0 or an mbedTLS error. */
 int tls_init(void);
@@ -73,13 +92,21 @@ struct tls_conn {
 	mbedtls_ssl_context ssl;
 	int sock;
 	bool established;
+	bool gate_session;   /* counted in the gate's sessions */
+	bool gate_handshake; /* ... and handshakes */
 };
 
-/* Bind a fresh session to sock. sni (client side) may be NULL. */
+/* Bind a fresh session to sock. sni (client side) may be NULL.
+ * TLS_WANT_SLOT: the gate is full (see TLS_SESSIONS_MAX), try again. */
 int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni);
 /* Drive the handshake: 0 when done, TLS_WANT_READ / TLS_WANT_WRITE, or a
  * negative mbedTLS error (the session is then unusable). */
 int tls_conn_handshake(struct tls_conn *c);
+/* After the caller has judged the peer's chain (DANE, WebPKI): free it
+ * (MBEDTLS_SSL_KEEP_PEER_CERTIFICATE keeps it for the session's life,
+ * ~3 KiB of arena for two certificates); mbedtls_ssl_get_peer_cert()
+ * answers NULL from then on. */
+void tls_conn_drop_peer_chain(struct tls_conn *c);
 /* >0 bytes, 0 on close_notify or EOF, TLS_WANT_*, or a negative error. */
 long tls_conn_read(struct tls_conn *c, void *buf, size_t len);
 long tls_conn_write(struct tls_conn *c, const void *buf, size_t len);
@@ -90,6 +117,14 @@ size_t tls_conn_pending(const struct tls_conn *c);
 void tls_conn_free(struct tls_conn *c);
 const char *tls_conn_version(const struct tls_conn *c);
 const char *tls_conn_cipher(const struct tls_conn *c);
+/* The gate now and at its peak since boot, and how often a setup had to
+ * wait for a slot. */
+struct tls_gate_stats {
+	unsigned sessions, handshakes;
+	unsigned sessions_peak, handshakes_peak;
+	uint32_t waits;
+};
+void tls_gate_stats(struct tls_gate_stats *st);
 /* A short English description of an mbedTLS or TLS_* error code. */
 const char *tls_strerror(int err);
 

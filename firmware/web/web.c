@@ -22,6 +22,7 @@ enum step { ST_HEAD, ST_BODY, ST_DONE };
 struct conn {
 	int sock; /* -1: free */
 	bool https, tls_on, handshaking;
+	bool tls_wait; /* HTTPS: waiting for a TLS gate slot (tls.h) */
 	uint8_t phase, step;
 	uint64_t deadline; /* monotonic ms: the connection is closed after */
 	size_t body_done;  /* body bytes already framed and sent */
@@ -138,11 +139,33 @@ static void conn_handshake(struct conn *c)
 	c->tls_on = true;
 }
 
+/* HTTPS: the session, unless the TLS gate has no slot yet (the browser's
+ * ClientHello then waits unread and web_tick tries again). */
+static void conn_tls_start(struct conn *c)
+{
+	int err = tls_conn_setup(&c->tls, &web.tls_conf, c->sock, NULL);
+	c->tls_wait = err == TLS_WANT_SLOT;
+	if (c->tls_wait)
+		return;
+	if (err) {
+		web.st.tls_failures++;
+		conn_free(c);
+		return;
+	}
+	c->handshaking = true;
+}
+
 static void conn_run(struct conn *c)
 {
 	int idx = (int)(c - web.conn);
 	uint64_t now = port_now_ms();
 	while (c->sock >= 0) {
+		if (c->tls_wait) {
+			conn_tls_start(c);
+			if (c->tls_wait)
+				return;
+			continue;
+		}
 		if (c->handshaking) {
 			conn_handshake(c);
 			if (c->handshaking)
@@ -265,15 +288,7 @@ static void listener_event(void *ctx, int lsock, enum port_event ev, int err)
 		c->https = https;
 		c->deadline = port_now_ms() + WEB_REQUEST_MS;
 		web.st.conns++;
-		if (https) {
-			if (tls_conn_setup(&c->tls, &web.tls_conf, sock, NULL) != 0) {
-				web.st.tls_failures++;
-				port_close(sock);
-				c->sock = -1;
-				continue;
-			}
-			c->handshaking = true;
-		}
+		c->tls_wait = https; /* conn_run starts the session */
 		conn_run(c);
 	}
 	run_waiting();
@@ -345,6 +360,8 @@ void web_tick(uint64_t now_ms)
 		return;
 	for (int i = 0; i < WEB_CONNS; i++) {
 		struct conn *c = &web.conn[i];
+		if (c->sock >= 0 && c->tls_wait && now_ms < c->deadline)
+			conn_run(c); /* a TLS slot may be free now */
 		if (c->sock < 0 || c->phase == PH_WAIT || now_ms < c->deadline)
 			continue;
 		LOG_DEBUG("web: connection timed out");
