@@ -129,7 +129,7 @@ const struct port_board_info *port_board(void)
 		.netstack = "lwIP " LWIP_VERSION_STRING,
 		.ram_base = 0x40000000u,
 		.ram_size = 128u * 1024u * 1024u,
-		.stack_info = "SVC 10 KiB (main loop), IRQ 4 KiB, ABT/UND 1 KiB, in RAM after .bss",
+		.stack_info = "SVC 10 KiB (main loop), IRQ 2 KiB, ABT/UND 1 KiB, in RAM after .bss",
 	};
 	/* .data + .bss + stacks + MMU table: everything fixed at link time
 	 * (the heap is not: its peak is logged as it grows). */

@@ -19,6 +19,9 @@
 _Static_assert(VNET_BUF_LEN >= VNET_HDR_LEN + NET_FRAME_MAX, "buffer too small");
 _Static_assert(VIRTIO_NET_RX_BUFS <= VIRTQ_MAX_SIZE && VIRTIO_NET_TX_BUFS <= VIRTQ_MAX_SIZE,
 	       "more buffers than ring entries");
+_Static_assert((VIRTIO_NET_RX_BUFS & (VIRTIO_NET_RX_BUFS - 1)) == 0 &&
+		       (VIRTIO_NET_TX_BUFS & (VIRTIO_NET_TX_BUFS - 1)) == 0,
+	       "split virtqueue sizes are powers of two (virtq_init)");
 
 /* The header the device expects in front of every frame; all zero for
  * us: no checksum offload, no GSO (we negotiated neither). */
