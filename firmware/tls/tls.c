@@ -24,6 +24,9 @@ static struct {
 	struct tls_gate_stats gate;
 } tl;
 
+/* The gate's bounds (0: none); apart from tl, which must stay in .bss. */
+static unsigned gate_sessions_max = TLS_SESSIONS_MAX, gate_handshakes_max = TLS_HANDSHAKES_MAX;
+
 /* TLS 1.2 and newer only, and only AEAD suites with forward secrecy;
  * mbedTLS picks TLS 1.3 suites from its own list. */
 static const int tls_suites[] = {
@@ -247,15 +250,14 @@ static int map_want(int err)
 /* ---- the session gate ------------------------------------------------------ */
 static bool gate_full(void)
 {
-#if TLS_SESSIONS_MAX > 0
-	if (tl.gate.sessions >= TLS_SESSIONS_MAX)
-		return true;
-#endif
-#if TLS_HANDSHAKES_MAX > 0
-	if (tl.gate.handshakes >= TLS_HANDSHAKES_MAX)
-		return true;
-#endif
-	return false;
+	return (gate_sessions_max && tl.gate.sessions >= gate_sessions_max) ||
+	       (gate_handshakes_max && tl.gate.handshakes >= gate_handshakes_max);
+}
+
+void tls_gate_limits(unsigned sessions, unsigned handshakes)
+{
+	gate_sessions_max = sessions;
+	gate_handshakes_max = handshakes;
 }
 
 static void gate_enter(struct tls_conn *c)

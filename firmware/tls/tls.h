@@ -3,7 +3,7 @@
  * port.h sockets through a non-blocking BIO (so STARTTLS is just "start
  * the handshake on this socket now"), admitted by a session gate that
  * bounds what the arena must hold. Exports tls_init(), tls_cred_*(),
- * tls_server_config(), tls_conn_*(), tls_gate_stats(). */
+ * tls_server_config(), tls_conn_*(), tls_gate_*(). */
 #ifndef DANEGATE_TLS_H
 #define DANEGATE_TLS_H
 
@@ -125,6 +125,8 @@ struct tls_gate_stats {
 	uint32_t waits;
 };
 void tls_gate_stats(struct tls_gate_stats *st);
+/* Other bounds than TLS_SESSIONS_MAX / TLS_HANDSHAKES_MAX (unit tests). */
+void tls_gate_limits(unsigned sessions, unsigned handshakes);
 /* A short English description of an mbedTLS or TLS_* error code. */
 const char *tls_strerror(int err);
 

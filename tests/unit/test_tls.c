@@ -146,6 +146,67 @@ static void certificate_names_the_host_and_is_valid_now(void **state)
 	assert_int_equal(mbedtls_pk_get_bitlen(&cred.cert.pk), 256);
 }
 
+static void gate_admits_in_turn_and_peer_chain_can_go(void **state)
+{
+	(void)state;
+	mbedtls_ssl_config sconf, cconf;
+	assert_int_equal(tls_server_config(&sconf, &cred), 0);
+	assert_int_equal(tls_client_config(&cconf, NULL), 0);
+	struct tls_gate_stats st0, st;
+	tls_gate_stats(&st0);
+	tls_gate_limits(3, 2); /* both ends of a pair handshake here at once */
+
+	struct side c, s;
+	struct tls_conn d, e;
+	socket_pair(&c.sock, &s.sock);
+	assert_int_equal(tls_conn_setup(&c.tc, &cconf, c.sock, "gw.example"), 0);
+	assert_int_equal(tls_conn_setup(&s.tc, &sconf, s.sock, NULL), 0);
+	/* two handshaking: a third session waits, nothing set up */
+	size_t before, after, peak;
+	tls_heap_stats(&before, &peak);
+	assert_int_equal(tls_conn_setup(&d, &sconf, -1, NULL), TLS_WANT_SLOT);
+	tls_heap_stats(&after, &peak);
+	assert_int_equal(after, before);
+	handshake(&c, &s);
+	assert_int_equal(c.hs, 0);
+	assert_int_equal(s.hs, 0);
+	/* both done: a handshake slot is free, and the third session slot */
+	assert_int_equal(tls_conn_setup(&d, &sconf, -1, NULL), 0);
+	tls_gate_stats(&st);
+	assert_int_equal(st.sessions, st0.sessions + 3);
+	assert_int_equal(st.handshakes, st0.handshakes + 1);
+	/* three sessions held: a fourth waits until one is freed */
+	assert_int_equal(tls_conn_setup(&e, &sconf, -1, NULL), TLS_WANT_SLOT);
+	tls_conn_free(&d);
+	assert_int_equal(tls_conn_setup(&e, &sconf, -1, NULL), 0);
+	tls_gate_stats(&st);
+	assert_int_equal(st.waits, st0.waits + 2);
+	assert_true(st.sessions_peak >= 3 && st.handshakes_peak >= 2);
+
+	/* the client's copy of the server's chain goes back to the arena */
+	assert_non_null(mbedtls_ssl_get_peer_cert(&c.tc.ssl));
+	tls_heap_stats(&before, &peak);
+	tls_conn_drop_peer_chain(&c.tc);
+	tls_heap_stats(&after, &peak);
+	assert_null(mbedtls_ssl_get_peer_cert(&c.tc.ssl));
+	assert_true(after < before);
+	tls_conn_drop_peer_chain(&c.tc); /* again: nothing to do */
+	const char msg[] = "still up\r\n";
+	assert_int_equal(tls_conn_write(&c.tc, msg, sizeof(msg) - 1), (long)sizeof(msg) - 1);
+
+	tls_conn_free(&e);
+	tls_conn_free(&c.tc);
+	tls_conn_free(&s.tc);
+	tls_gate_stats(&st);
+	assert_int_equal(st.sessions, st0.sessions);
+	assert_int_equal(st.handshakes, st0.handshakes);
+	tls_gate_limits(TLS_SESSIONS_MAX, TLS_HANDSHAKES_MAX);
+	port_close(c.sock);
+	port_close(s.sock);
+	mbedtls_ssl_config_free(&sconf);
+	mbedtls_ssl_config_free(&cconf);
+}
+
 static void arena_peak_is_reported(void **state)
 {
 	(void)state;
@@ -163,6 +224,7 @@ int main(void)
 		cmocka_unit_test(certificate_names_the_host_and_is_valid_now),
 		cmocka_unit_test(tls13_session_verifies_our_certificate),
 		cmocka_unit_test(tls12_session_still_works),
+		cmocka_unit_test(gate_admits_in_turn_and_peer_chain_can_go),
 		cmocka_unit_test(arena_peak_is_reported),
 	};
 	return cmocka_run_group_tests(tests, setup_cred, NULL);
