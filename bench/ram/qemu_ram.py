@@ -20,14 +20,8 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 IMAGE = os.environ.get('QV_IMAGE', os.path.join(ROOT, 'build', 'qemu-virt', 'danegate.elf'))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(ROOT, 'bench', 'inbound'))
+from bench import free_port  # noqa: E402
 
 
 class Board:
