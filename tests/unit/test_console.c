@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mbedtls/pem.h"
+#include "support/creds_test_util.h"
 
 #include "mbedtls/sha256.h"
 
@@ -675,18 +675,9 @@ static void serial_password_is_never_echoed(void **state)
 static char paste[4096];
 static void make_paste(void)
 {
-	static uint8_t k[256], c[1024];
-	size_t kl = sizeof(k), cl = sizeof(c), o = 0;
-	assert_int_equal(tls_cred_generate("gw.example", T0, k, &kl, c, &cl), 0);
-	assert_int_equal(mbedtls_pem_write_buffer("-----BEGIN EC PRIVATE KEY-----\n",
-						  "-----END EC PRIVATE KEY-----\n", k, kl,
-						  (unsigned char *)paste, sizeof(paste), &o),
-			 0);
-	size_t used = strlen(paste);
-	assert_int_equal(mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n",
-						  "-----END CERTIFICATE-----\n", c, cl,
-						  (unsigned char *)paste + used, sizeof(paste) - used, &o),
-			 0);
+	static uint8_t c[1024];
+	size_t cl = sizeof(c);
+	ctu_pem_pair("gw.example", T0, paste, sizeof(paste), c, &cl);
 }
 
 /* A line of the key's base64 (it must never come back). */

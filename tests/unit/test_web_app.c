@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mbedtls/pem.h"
+#include "support/creds_test_util.h"
 #include "web/web_app.h"
 #include "../../board/host/flashsim.h"
 
@@ -537,8 +537,8 @@ static void test_tlsa_import_form(void **state)
 {
 	(void)state;
 	assert_int_equal(tls_init(), 0);
-	static uint8_t k[256], c[1024], k2[256], c2[1024];
-	size_t kl = sizeof(k), cl = sizeof(c), k2l = sizeof(k2), c2l = sizeof(c2), o = 0;
+	static uint8_t k[256], c[1024], c2[1024];
+	size_t kl = sizeof(k), cl = sizeof(c), c2l = sizeof(c2);
 	assert_int_equal(tls_cred_generate("gw.example", 1700000000, k, &kl, c, &cl), 0);
 	struct tls_cred cred;
 	assert_int_equal(tls_cred_load(&cred, k, kl, c, cl), 0);
@@ -546,17 +546,8 @@ static void test_tlsa_import_form(void **state)
 	assert_int_equal(settings_set(&r->settings, "tls_cert", c, cl), 0);
 	r->env.cred = &cred;
 	/* the operator's new pair */
-	assert_int_equal(tls_cred_generate("gw.example", 1700000000, k2, &k2l, c2, &c2l), 0);
 	static char pem[4096], enc[12000], body[12400];
-	assert_int_equal(mbedtls_pem_write_buffer("-----BEGIN EC PRIVATE KEY-----\n",
-						  "-----END EC PRIVATE KEY-----\n", k2, k2l,
-						  (unsigned char *)pem, sizeof(pem), &o),
-			 0);
-	size_t used = strlen(pem);
-	assert_int_equal(mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n",
-						  "-----END CERTIFICATE-----\n", c2, c2l,
-						  (unsigned char *)pem + used, sizeof(pem) - used, &o),
-			 0);
+	ctu_pem_pair("gw.example", 1700000000, pem, sizeof(pem), c2, &c2l);
 	char keyline[17];
 	snprintf(keyline, sizeof(keyline), "%.16s", strchr(pem, '\n') + 1);
 	urlencode(pem, enc, sizeof(enc));
