@@ -192,13 +192,22 @@ static void import_files(const char *hostname)
 		if (e) {
 			LOG_ERR("tls: tls_import refused: %s", im->err);
 		} else {
+			/* The same key: only a newer certificate replaces the
+			 * stored one (the file stays set across boots, and a
+			 * renewal pasted on the console must not be undone). */
 			int was = rollover_key_is(&dg.settings, im->spki);
 			const uint8_t *cur;
 			int cl = settings_get(&dg.settings, was == 1 ? "tls_cert" : "tls_next_cert",
 					      &cur);
-			if (was && cl == (int)im->chain_len && memcmp(cur, im->chain_der, im->chain_len) == 0)
-				LOG_INFO("tls: tls_import: already stored (%s key)",
-					 was == 1 ? "current" : "next");
+			mbedtls_x509_crt x;
+			mbedtls_x509_crt_init(&x);
+			bool newer = !was || cl <= 0 ||
+				     mbedtls_x509_crt_parse_der(&x, cur, (size_t)cl) != 0 ||
+				     im->not_before > tls_x509_time(&x.valid_from);
+			mbedtls_x509_crt_free(&x);
+			if (!newer)
+				LOG_INFO("tls: tls_import: the %s key's stored certificate is as new or "
+					 "newer: kept", was == 1 ? "current" : "next");
 			else if ((e = rollover_import(&dg.settings, im)) < 0)
 				LOG_ERR("tls: tls_import not stored (%d)%s", e,
 					e == SETTINGS_ENOSPC ? ": the settings are full" : "");

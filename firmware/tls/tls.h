@@ -118,6 +118,7 @@ struct tls_import {
 	size_t chain_len;
 	unsigned ncerts;
 	uint8_t spki[32]; /* SHA-256 of the leaf's SubjectPublicKeyInfo: its 3 1 1 data */
+	int64_t not_before; /* the leaf's, wall seconds */
 	char key_type[24]; /* "EC P-256", "RSA 2048" */
 	bool expired, not_yet_valid, name_ok, self_signed, order_warning;
 	char err[160];	   /* why it was refused ("" on success) */

@@ -299,7 +299,8 @@ int tls_import_pem(struct tls_import *im, const char *text, const char *hostname
 		}
 		im->self_signed = self_issued(&chain);
 		im->expired = now > 0 && now > tls_x509_time(&chain.valid_to);
-		im->not_yet_valid = now > 0 && now < tls_x509_time(&chain.valid_from);
+		im->not_before = tls_x509_time(&chain.valid_from);
+		im->not_yet_valid = now > 0 && now < im->not_before;
 		im->name_ok = hostname && tls_cert_names_host(&chain, hostname);
 		for (const mbedtls_x509_crt *c = &chain; c->next && c->next->raw.len; c = c->next)
 			if (c->issuer_raw.len != c->next->subject_raw.len ||
