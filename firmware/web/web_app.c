@@ -409,6 +409,12 @@ static int import_action(struct web_app *app, struct web_session *ses, const str
 	app->con.mode = CONSOLE_MODE_CMD;
 	int rc = console_tlsa_import(&app->con, text, &o);
 	mbedtls_platform_zeroize(text, n);
+	/* the records follow on the page itself (tlsa show): the message
+	 * keeps the verdict and the warnings, not a cut-off record */
+	char *rec = strstr(ses->msg, "\ncurrent: ");
+	if (rec)
+		snprintf(rec + 1, sizeof(ses->msg) - (size_t)(rec + 1 - ses->msg),
+			 "(the records: below, \"next:\")\n");
 	LOG_INFO("web: tlsa import: %s", rc ? "refused" : "done");
 	return rc;
 }
@@ -801,16 +807,15 @@ static void page_tlsa(struct web_app *app, const struct web_resp *r, struct web_
 	hex_encode(app->sess[r->session].sid, WEB_SID_BYTES, ck);
 	csrf_token(app, 's', ck, tok);
 	web_printf(s, "<h2>Import a key and certificate</h2><form method=post action=/tlsa>"
-		      "<input type=hidden name=csrf value=%s>"
-		      "<textarea name=pem rows=10 autocomplete=off spellcheck=false "
-		      "placeholder=\"-----BEGIN PRIVATE KEY-----&#10;...&#10;-----BEGIN "
-		      "CERTIFICATE-----&#10;...\"></textarea>"
-		      "<button name=a value=import>Import</button></form>"
-		      "<p>PEM: the private key (not encrypted; EC P-256, P-384 or RSA 2048+) and "
-		      "the chain, leaf first (at most %u bytes of form). The current key's renewal "
-		      "is in service at once; a new key becomes the next key: publish its record, "
-		      "then switch.</p>",
-		   tok, (unsigned)HTTP_BIG_BODY_MAX);
+		      "<input type=hidden name=csrf value=%s>",
+		   tok);
+	web_puts(s, "<textarea name=pem rows=10 autocomplete=off spellcheck=false "
+		    "placeholder=\"-----BEGIN PRIVATE KEY-----&#10;...&#10;-----BEGIN "
+		    "CERTIFICATE-----&#10;...\"></textarea>"
+		    "<button name=a value=import>Import</button></form>"
+		    "<p>PEM: the private key (not encrypted; EC P-256, P-384 or RSA 2048+) and "
+		    "the chain, leaf first. The current key's renewal is in service at once; a "
+		    "new key becomes the next key: publish its record, then switch.</p>");
 }
 
 void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink *s)
