@@ -57,7 +57,9 @@ _Static_assert(HTTP_BIG_BODY_MAX <= TLS_IMPORT_TEXT_MAX, "import body fits the t
 static char *big_body(void *ctx, const struct http_parser *p, size_t len)
 {
 	(void)len;
-	if (p->method != HTTP_POST || strcmp(p->path, "/tlsa") != 0)
+	/* only to a logged-in session: a stranger cannot hold it */
+	if (p->method != HTTP_POST || strcmp(p->path, "/tlsa") != 0 ||
+	    !web_app_session_valid(&web.app, p->sid))
 		return NULL;
 	return tls_import_text_claim(ctx);
 }

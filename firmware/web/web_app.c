@@ -159,6 +159,11 @@ static int session_find(struct web_app *app, const char *cookie)
 }
 
 /* A new session with a fresh random id (never one the browser brought). */
+bool web_app_session_valid(struct web_app *app, const char *cookie)
+{
+	return session_find(app, cookie) >= 0;
+}
+
 static int session_new(struct web_app *app, char cookie[2 * WEB_SID_BYTES + 1])
 {
 	int slot = 0;

@@ -118,6 +118,9 @@ void web_app_handle(struct web_app *app, const struct http_parser *p, bool https
 void web_app_head(struct web_app *app, const struct web_resp *r, bool https, bool chunked,
 		  struct web_sink *s);
 void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink *s);
+/* cookie names a live session (web.c lends the large import body only
+ * to one). */
+bool web_app_session_valid(struct web_app *app, const char *cookie);
 /* After the body went out: forget the one-time message. */
 void web_app_sent(struct web_app *app, const struct web_resp *r);
 

@@ -11,6 +11,8 @@
 #include "port.h"
 #include "tls/tls.h"
 
+#include "data/creds/fixtures.h"
+
 static struct tls_cred cred;
 static uint8_t key_der[512], crt_der[1024];
 static size_t key_len, crt_len;
@@ -243,6 +245,37 @@ static void live_switch_keeps_old_sessions(void **state)
 	assert_int_equal(after, before); /* every credential and session freed */
 }
 
+/* An imported RSA-2048 pair with its CA (data/creds): served over TLS 1.3
+ * (RSA-PSS) and TLS 1.2 (ECDHE-RSA), the chain sent whole. */
+static void imported_rsa_chain_is_served(void **state)
+{
+	(void)state;
+	struct tls_import *im = tls_import_new();
+	assert_non_null(im);
+	static char text[8192];
+	snprintf(text, sizeof(text), "%s%s%s", fx_rsa_key, fx_rsa_crt, fx_ca_crt);
+	assert_int_equal(tls_import_pem(im, text, "gw.example", FX_NOT_BEFORE + 86400), 0);
+	assert_int_equal(tls_live_set(im->key_der, im->key_len, im->chain_der, im->chain_len), 0);
+	size_t leaf_len = im->chain_len - (size_t)tls_live_cred()->cert.next->raw.len;
+	static const int versions[] = { MBEDTLS_SSL_VERSION_TLS1_3, MBEDTLS_SSL_VERSION_TLS1_2 };
+	for (int v = 0; v < 2; v++) {
+		mbedtls_ssl_config cconf;
+		assert_int_equal(tls_client_config(&cconf, NULL), 0);
+		mbedtls_ssl_conf_max_tls_version(&cconf, (mbedtls_ssl_protocol_version)versions[v]);
+		struct side c, s;
+		live_session(&c, &s, &cconf);
+		shown(&c, im->chain_der, leaf_len);
+		const mbedtls_x509_crt *p = mbedtls_ssl_get_peer_cert(&c.tc.ssl);
+		assert_non_null(p->next); /* the CA came along */
+		assert_string_equal(tls_conn_version(&c.tc), v ? "TLSv1.2" : "TLSv1.3");
+		echo(&c, &s);
+		end(&c, &s);
+		mbedtls_ssl_config_free(&cconf);
+	}
+	tls_live_reset();
+	tls_import_free(im);
+}
+
 static void arena_peak_is_reported(void **state)
 {
 	(void)state;
@@ -261,6 +294,7 @@ int main(void)
 		cmocka_unit_test(tls13_session_verifies_our_certificate),
 		cmocka_unit_test(tls12_session_still_works),
 		cmocka_unit_test(live_switch_keeps_old_sessions),
+		cmocka_unit_test(imported_rsa_chain_is_served),
 		cmocka_unit_test(arena_peak_is_reported),
 	};
 	return cmocka_run_group_tests(tests, setup_cred, NULL);

@@ -96,8 +96,9 @@ static int teardown(void **state)
  * Returns the status. */
 static char *lend_import_buffer(void *ctx, const struct http_parser *p, size_t len)
 {
-	(void)p, (void)len;
-	return tls_import_text_claim(ctx); /* as web.c lends it */
+	(void)len;
+	/* as web.c lends it: to a logged-in session only */
+	return web_app_session_valid(&r->app, p->sid) ? tls_import_text_claim(ctx) : NULL;
 }
 
 static int request(const char *method, const char *target, const char *body, bool https)
@@ -562,6 +563,13 @@ static void test_tlsa_import_form(void **state)
 	uint8_t before[SETTINGS_IMAGE_MAX];
 	size_t blen = r->settings.len;
 	memcpy(before, r->settings.image, blen);
+	/* no session: the large body is not even read */
+	char saved[sizeof(r->cookie)];
+	memcpy(saved, r->cookie, sizeof(saved));
+	r->cookie[0] = '\0';
+	snprintf(body, sizeof(body), "a=import&pem=%s", enc);
+	assert_int_equal(request("POST", "/tlsa", body, true), 413);
+	memcpy(r->cookie, saved, sizeof(saved));
 	/* no token: refused, nothing changed */
 	snprintf(body, sizeof(body), "a=import&pem=%s", enc);
 	assert_int_equal(request("POST", "/tlsa", body, true), 403);
