@@ -125,6 +125,7 @@ enum console_mode {
 	CONSOLE_MODE_LOGIN,	   /* next line is the console password */
 	CONSOLE_MODE_PASSWD_NEW,   /* next line is a new password */
 	CONSOLE_MODE_PASSWD_AGAIN, /* next line repeats it */
+	CONSOLE_MODE_CA_PEM,	   /* `ca add`: PEM lines until END CERTIFICATE */
 };
 
 struct console {

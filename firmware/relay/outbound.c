@@ -15,6 +15,7 @@
 #include "log/log.h"
 #include "port.h"
 #include "relay/dsn.h"
+#include "relay/trust.h"
 
 #define IN_BUF 512	  /* server input read per call */
 #define WHY_MAX 256	  /* local failure detail */
@@ -85,6 +86,7 @@ struct osess {
 	bool tls_setup, tls_on, hs_failed, not_verified, auth_ok, probe_done;
 	uint8_t cls; /* enum dane_class of this connection */
 	bool cls_known;
+	bool cls_tls; /* cls is the class of a TLS session this connection reached */
 	char why[WHY_MAX];
 	char relay[RELAY_TEXT_MAX]; /* "host[addr]:port" of the last connection */
 	char peer[SMTP_CLIENT_PEER_MAX];
@@ -106,6 +108,8 @@ static struct {
 	struct queue_msg_info info;	 /* scratch */
 	uint32_t flush[OUTBOUND_FLUSH_MAX];
 	unsigned nflush;
+	uint64_t scan_after; /* port_now_ms before which dispatch does not
+			      * look again for mail of non-full destinations */
 	struct outbound_stats st;
 	/* the console's probe */
 	struct {
@@ -355,6 +359,20 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 	if (config_get(s, board, "smtp_data_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
 	    config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
 		cfg->data_timeout_ms = secs * 1000u;
+	cfg->settings = s;
+	uint32_t dc = 0;
+	if (config_get(s, board, "smtp_destination_concurrency", buf, sizeof(buf)) >= 0 &&
+	    config_get_uint(s, board, "smtp_destination_concurrency", &dc) == 0)
+		cfg->dest_concurrency = dc;
+	/* read-only anchors from the board (host: --set tls_ca_file=PATH) */
+	const char *pem = board ? board("tls_ca") : NULL;
+	if (pem && pem[0]) {
+		int n = trust_board_load(pem);
+		if (n < 0)
+			LOG_ERR("out: the board's tls_ca is not PEM certificates; not used");
+		else
+			LOG_INFO("out: %d trust anchor(s) from the board (verify policy)", n);
+	}
 	v = get(s, board, "smtp_delivery_redirect", buf, sizeof(buf));
 	if (outbound_parse_redirect(cfg, v) != 0)
 		LOG_ERR("out: smtp_delivery_redirect '%.60s' is not HOST:BASE; ignored", v);
@@ -593,6 +611,8 @@ static void sess_free(struct osess *s)
 		probe_end();
 	s->probe = false;
 	s->state = S_FREE;
+	s->dest[0] = '\0';
+	ob.scan_after = 0; /* a destination may have room now */
 	if (ob.st.active)
 		ob.st.active--;
 }
@@ -621,7 +641,7 @@ static void conn_start(struct osess *s)
 	snprintf(s->relay, sizeof(s->relay), "%s[%s]:%u", s->conn.host, a, (unsigned)s->conn.addr.port);
 	snprintf(s->peer, sizeof(s->peer), "%s[%s]", s->conn.host, a);
 	s->tls_text[0] = '\0';
-	s->cls_known = false;
+	s->cls_known = s->cls_tls = false;
 	s->hs_failed = s->not_verified = s->auth_ok = false;
 	s->why[0] = '\0';
 	struct port_addr target = s->conn.addr;
@@ -765,6 +785,61 @@ static void probe_chain(const mbedtls_x509_crt *crt)
 	}
 }
 
+/* The `verify` policy (Postfix's smtp_tls_security_level = verify): the
+ * chain must lead to one of the operator's trust anchors (relay/trust.h),
+ * every certificate on the path within its dates, and the leaf must name
+ * the next hop (the MX host name, or the smarthost). The anchors go to
+ * dane_verify_chain() as full-certificate `2 0 0` records: the same chain
+ * building and date and name rules as DANE-TA (an anchor need not be
+ * sent; one that matches only the leaf is no anchor). text: the verdict,
+ * in words a postmaster can act on. */
+static bool verify_anchors(struct osess *s, const mbedtls_x509_crt *peer, char *text, size_t size)
+{
+	static struct dane_tlsa_set anchors; /* static: spares the stack */
+	int n = trust_tlsa_set(ob.cfg->settings, &anchors);
+	const char *ref = s->conn.refids.count ? s->conn.refids.name[0] : "?";
+	if (n <= 0) {
+		snprintf(text, size, "no trust anchors configured (console: ca add)");
+		return false;
+	}
+	if (!peer) {
+		snprintf(text, size, "the server sent no certificate");
+		return false;
+	}
+	struct dane_result res;
+	memset(&res, 0, sizeof(res));
+	int v = dane_verify_chain(&anchors, peer, &s->conn.refids, port_wall_time(), &res);
+	char subj[96];
+	if (mbedtls_x509_dn_gets(subj, sizeof(subj), &peer->subject) < 0)
+		snprintf(subj, sizeof(subj), "?");
+	switch (v) {
+	case DANE_OK:
+		snprintf(text, size, "chain to trust anchor %d verified; certificate names %s",
+			 res.record + 1, ref);
+		return true;
+	case DANE_ERR_NAME:
+		snprintf(text, size, "name mismatch: certificate %s does not name %s", subj, ref);
+		break;
+	case DANE_ERR_DATE:
+		snprintf(text, size, "certificate not trusted: the certificate at depth %d is %s",
+			 res.bad_depth,
+			 (res.x509_flags & MBEDTLS_X509_BADCERT_FUTURE) ? "not yet valid" : "expired");
+		break;
+	case DANE_ERR_CHAIN:
+		snprintf(text, size, "certificate not trusted: the chain to trust anchor %d does not "
+			 "verify (x509 flags 0x%lx)", res.record + 1, (unsigned long)res.x509_flags);
+		break;
+	case DANE_ERR_NOMEM:
+		snprintf(text, size, "out of TLS memory while checking the chain");
+		break;
+	default:
+		snprintf(text, size, "certificate not trusted: %s is not issued by any of the %d trust "
+			 "anchor(s) (console: ca list)", subj, n);
+		break;
+	}
+	return false;
+}
+
 static void tls_step(struct osess *s)
 {
 	int r = tls_conn_handshake(&s->tls);
@@ -798,11 +873,7 @@ static void tls_step(struct osess *s)
 		}
 		auth = v == DANE_OK;
 	} else if (s->conn.auth == MX_AUTH_WEBPKI) {
-		uint32_t flags = mbedtls_ssl_get_verify_result(&s->tls.ssl);
-		auth = peer && flags == 0 && dane_leaf_name_index(peer, &s->conn.refids) >= 0;
-		snprintf(res_text, sizeof(res_text), "%s",
-			 auth ? "WebPKI chain and name verified"
-			      : "no trusted WebPKI chain, or the name does not match");
+		auth = verify_anchors(s, peer, res_text, sizeof(res_text));
 	}
 	if (s->probe && res_text[0])
 		probe_line("verification: %s", res_text);
@@ -817,7 +888,12 @@ static void tls_step(struct osess *s)
 	}
 	s->auth_ok = auth;
 	s->cls = (uint8_t)mx_plan_classify(&s->conn, true, peer != NULL, auth);
+	/* verify checks the chain and the name: Postfix calls that Verified
+	 * (Trusted is a trusted chain whose name was not checked) */
+	if (auth && s->conn.auth == MX_AUTH_WEBPKI)
+		s->cls = DANE_CLASS_VERIFIED;
 	s->cls_known = true;
+	s->cls_tls = true;
 	if (s->probe)
 		probe_line("class %s", class_word((enum dane_class)s->cls));
 	if (!s->conn.implicit_tls)
@@ -1132,22 +1208,29 @@ static void group_plan_done(struct osess *s, const struct mx_done *d)
 		return;
 	}
 	bool dane = s->plan.level == POLICY_DANE || s->plan.level == POLICY_DANE_ONLY;
-	bool held = d->kind == MX_DEFERRED && strncmp(d->status, "4.7.", 4) == 0 && dane;
+	bool verify = s->plan.level == POLICY_VERIFY;
+	bool sec = d->kind == MX_DEFERRED && strncmp(d->status, "4.7.", 4) == 0;
+	bool held = sec && dane;
 	static char reason[MX_REASON_SIZE + 8];
-	snprintf(reason, sizeof(reason), "%s%s", held ? "dane: " : "", d->reason);
+	snprintf(reason, sizeof(reason), "%s%s", held ? "dane: " : sec && verify ? "verify: " : "",
+		 d->reason);
 	bool tried_conn = s->relay[0] != '\0';
-	if (held) {
+	if (held)
 		ob.st.held_dane++;
+	if (sec)
 		s->tls_text[0] = '\0';
-	}
+	/* The class the last connection reached: a failure after an
+	 * authenticated handshake (a timeout, a lost connection) names it;
+	 * a security deferral never reached one. */
+	const char *cls = !sec && s->cls_tls ? class_word((enum dane_class)s->cls) : "none";
 	for (unsigned g = 0; g < s->ng; g++) {
 		if (s->gres[g] == R_DONE)
 			continue;
 		if (d->kind == MX_BOUNCED)
-			record(s, g, RES_FAILED, d->status, reason, "none", tried_conn);
+			record(s, g, RES_FAILED, d->status, reason, cls, tried_conn);
 		else
 			record(s, g, RES_DEFERRED, d->kind == MX_DEFERRED ? d->status : "4.3.0", reason,
-			       "none", tried_conn);
+			       cls, tried_conn);
 	}
 	s->ng = 0;
 	job_next_group(s);
@@ -1236,7 +1319,7 @@ static void plan_start(struct osess *s)
 	struct policy_nexthop nh;
 	s->relay[0] = '\0';
 	s->tls_text[0] = '\0';
-	s->cls_known = false;
+	s->cls_known = s->cls_tls = false;
 	memset(&s->conn, 0, sizeof(s->conn));
 	if (c->smarthost) {
 		nh = c->relay;
@@ -1323,6 +1406,77 @@ static bool flush_take_for_reuse(struct reuse_ctx *rc, uint32_t *id)
 	return false;
 }
 
+/* ---- per-destination concurrency (smtp_destination_concurrency) ---- */
+
+#define DEST_LOOK_MAX 32     /* due messages whose recipients dispatch reads per scan */
+#define DEST_RESCAN_MS 250   /* then waits this long before scanning again */
+
+static unsigned dest_limit(void)
+{
+	unsigned l = ob.cfg->dest_concurrency ? ob.cfg->dest_concurrency : OUTBOUND_DEST_CONCURRENCY;
+	return l ? l : 1;
+}
+
+/* Whether sessions other than self hold the limit for destination d
+ * (never in smarthost mode: there is one destination). */
+static bool dest_full(const struct osess *self, const char *d)
+{
+	if (ob.cfg->smarthost || !d[0])
+		return false;
+	unsigned n = 0;
+	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
+		const struct osess *o = &ob.s[i];
+		if (o != self && o->state != S_FREE && !o->probe && o->dest[0] && name_eq(o->dest, d))
+			n++;
+	}
+	return n >= dest_limit();
+}
+
+/* Whether any destination is at its limit now (else no message is). */
+static bool any_dest_full(void)
+{
+	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
+		const struct osess *o = &ob.s[i];
+		if (o->state != S_FREE && !o->probe && dest_full(NULL, o->dest))
+			return true;
+	}
+	return false;
+}
+
+/* Whether every pending recipient of message id goes to a destination
+ * at its limit (reads the message's recipients: ob.info is clobbered). */
+static bool msg_blocked(uint32_t id)
+{
+	if (queue_msg_info(ob.q, id, &ob.info) != 0)
+		return false;
+	char r[QUEUE_ADDR_MAX + 1];
+	for (unsigned i = 0; i < ob.info.nrcpt; i++)
+		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
+		    (queue_msg_rcpt(ob.q, id, i, r, sizeof(r)) != 0 || !dest_full(NULL, dest_of(r))))
+			return false;
+	return true;
+}
+
+struct dispatch_ctx {
+	bool full;	/* some destination is at its limit */
+	unsigned looked;
+	bool blocked;	/* a due message was passed over for that */
+};
+
+static bool skip_for_dispatch(void *ctx, uint32_t id)
+{
+	struct dispatch_ctx *dc = ctx;
+	if (busy(NULL, id))
+		return true;
+	if (!dc->full)
+		return false;
+	if (dc->looked++ >= DEST_LOOK_MAX || msg_blocked(id)) {
+		dc->blocked = true;
+		return true;
+	}
+	return false;
+}
+
 static void job_start(struct osess *s, uint32_t id);
 
 static void job_finish(struct osess *s)
@@ -1371,6 +1525,8 @@ static void job_next_group(struct osess *s)
 			}
 			if (pass == 0 && !name_eq(d, s->conn_dest))
 				continue;
+			if (dest_full(s, d))
+				continue; /* left pending: a later attempt takes it */
 			first = (int)i;
 			snprintf(s->dest, sizeof(s->dest), "%s", d);
 		}
@@ -1450,6 +1606,7 @@ static void sess_take(struct osess *s)
 	s->ng = 0;
 	s->nfail = 0;
 	s->conn_dest[0] = '\0';
+	s->dest[0] = '\0';
 	ob.st.active++;
 }
 
@@ -1489,14 +1646,30 @@ static void dispatch(void)
 			continue;
 		}
 		uint32_t id = 0;
-		bool got = false;
-		while (ob.nflush && !got) {
-			id = ob.flush[--ob.nflush];
-			got = !busy(NULL, id) && queue_msg_info(ob.q, id, &ob.info) == 0 && !ob.info.held &&
-			      ob.info.npending;
+		bool got = false, full = any_dest_full();
+		for (unsigned k = ob.nflush; k-- > 0 && !got;) {
+			uint32_t f = ob.flush[k];
+			bool ok = !busy(NULL, f) && queue_msg_info(ob.q, f, &ob.info) == 0 &&
+				  !ob.info.held && ob.info.npending;
+			if (ok && full && msg_blocked(f))
+				continue; /* stays flushed until its destination has room */
+			memmove(&ob.flush[k], &ob.flush[k + 1], (ob.nflush - 1 - k) * sizeof(ob.flush[0]));
+			ob.nflush--;
+			if (ok) {
+				id = f;
+				got = true;
+			}
 		}
-		if (!got && queue_next_due_skip(ob.q, wall(), busy, NULL, &id) != 0)
+		uint64_t now = port_now_ms();
+		if (!got && full && now < ob.scan_after)
 			return;
+		struct dispatch_ctx dc = { full, 0, false };
+		if (!got && queue_next_due_skip(ob.q, wall(), skip_for_dispatch, &dc, &id) != 0) {
+			/* only mail for destinations at their limit is due: look
+			 * again a little later (or when a session frees) */
+			ob.scan_after = dc.blocked ? now + DEST_RESCAN_MS : 0;
+			return;
+		}
 		sess_take(s);
 		job_start(s, id);
 	}
@@ -1563,6 +1736,8 @@ void outbound_tick(uint64_t now_ms)
 uint32_t outbound_next_ms(uint64_t now_ms)
 {
 	uint32_t next = 1000;
+	if (ob.scan_after > now_ms && ob.scan_after - now_ms < next)
+		next = (uint32_t)(ob.scan_after - now_ms);
 	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
 		const struct osess *s = &ob.s[i];
 		if (s->state == S_PLAN && s->dns_again)
