@@ -826,6 +826,8 @@ static bool verify_anchors(struct osess *s, const mbedtls_x509_crt *peer, char *
 			 (res.x509_flags & MBEDTLS_X509_BADCERT_FUTURE) ? "not yet valid" : "expired");
 		break;
 	case DANE_ERR_CHAIN:
+		if ((res.x509_flags & ~(uint32_t)MBEDTLS_X509_BADCERT_NOT_TRUSTED) == 0)
+			goto not_issued; /* no anchor signed the top certificate */
 		snprintf(text, size, "certificate not trusted: the chain to trust anchor %d does not "
 			 "verify (x509 flags 0x%lx)", res.record + 1, (unsigned long)res.x509_flags);
 		break;
@@ -833,6 +835,7 @@ static bool verify_anchors(struct osess *s, const mbedtls_x509_crt *peer, char *
 		snprintf(text, size, "out of TLS memory while checking the chain");
 		break;
 	default:
+	not_issued:
 		snprintf(text, size, "certificate not trusted: %s is not issued by any of the %d trust "
 			 "anchor(s) (console: ca list)", subj, n);
 		break;

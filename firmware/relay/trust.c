@@ -125,7 +125,8 @@ int trust_add(struct settings *s, const uint8_t *der, size_t len)
 	/* settings_set copies from its argument after moving entries: build
 	 * the new value in a buffer of our own first */
 	static uint8_t buf[TRUST_BYTES_MAX];
-	memcpy(buf, v, old);
+	if (old)
+		memcpy(buf, v, old);
 	memcpy(buf + old, der, len);
 	return settings_set(s, TRUST_SETTING, buf, old + len);
 }
