@@ -57,7 +57,7 @@ FUZZ_CONFIG_SRCS := firmware/config/config.c firmware/config/settings.c firmware
 	firmware/port_common.c tests/fuzz/fuzz_port_stubs.c
 FUZZ_SRCS_config := $(FUZZ_CONFIG_SRCS)
 FUZZ_SRCS_console := $(FUZZ_CONFIG_SRCS) firmware/console/console.c firmware/queue/queue.c \
-	firmware/tls/tls.c firmware/relay/rollover.c
+	firmware/tls/tls.c firmware/relay/rollover.c firmware/relay/trust.c
 # Largest input per target (-max_len).
 FUZZ_MAXLEN_smtp_server := 8192
 FUZZ_MAXLEN_smtp_reply := 4096
