@@ -10,6 +10,10 @@
 #include "mbedtls/sha256.h"
 #include "mbedtls/x509_crt.h"
 
+/* The new value of the settings entry is built here (settings_set copies
+ * from its argument after moving entries, so not from the image). */
+static uint8_t scratch[TRUST_BYTES_MAX];
+
 /* Board anchors (PEM from the board, parsed once). */
 static mbedtls_x509_crt board_list;
 static bool board_inited;
@@ -122,13 +126,10 @@ int trust_add(struct settings *s, const uint8_t *der, size_t len)
 	size_t old = saved(s, &v);
 	if (sc.count >= TRUST_MAX || old + len > TRUST_BYTES_MAX)
 		return TRUST_ENOSPC;
-	/* settings_set copies from its argument after moving entries: build
-	 * the new value in a buffer of our own first */
-	static uint8_t buf[TRUST_BYTES_MAX];
 	if (old)
-		memcpy(buf, v, old);
-	memcpy(buf + old, der, len);
-	return settings_set(s, TRUST_SETTING, buf, old + len);
+		memcpy(scratch, v, old);
+	memcpy(scratch + old, der, len);
+	return settings_set(s, TRUST_SETTING, scratch, old + len);
 }
 
 int trust_delete(struct settings *s, unsigned n)
@@ -140,13 +141,12 @@ int trust_delete(struct settings *s, unsigned n)
 		if (!l)
 			break;
 		if (i == n) {
-			static uint8_t buf[TRUST_BYTES_MAX];
 			size_t rest = total - off - l;
-			if (total - l > sizeof(buf))
+			if (total - l > sizeof(scratch))
 				return TRUST_ENOSPC;
-			memcpy(buf, v, off);
-			memcpy(buf + off, v + off + l, rest);
-			return settings_set(s, TRUST_SETTING, total - l ? buf : NULL, total - l);
+			memcpy(scratch, v, off);
+			memcpy(scratch + off, v + off + l, rest);
+			return settings_set(s, TRUST_SETTING, total - l ? scratch : NULL, total - l);
 		}
 		off += l;
 	}
