@@ -232,6 +232,7 @@ static const struct {
 } pages[] = {
 	{ "/", WEB_P_DASHBOARD }, { "/queue", WEB_P_QUEUE },	 { "/log", WEB_P_LOG },
 	{ "/settings", WEB_P_SETTINGS }, { "/probe", WEB_P_PROBE }, { "/tlsa", WEB_P_TLSA },
+	{ "/ca", WEB_P_CA },
 };
 
 static int page_of(const char *path)
@@ -441,6 +442,16 @@ static void do_action(struct web_app *app, const struct http_parser *p, int slot
 		} else {
 			snprintf(ses->msg, sizeof(ses->msg), "error: unknown tlsa action");
 		}
+	} else if (pg == WEB_P_CA) {
+		/* delete only: a PEM certificate does not fit the form body
+		 * limit (HTTP_LINE_MAX); it is pasted on the serial console */
+		if (strcmp(a, "delete") == 0 && http_form_get(form, "n", id, sizeof(id)) > 0 &&
+		    valid_word(id, "")) {
+			snprintf(line, sizeof(line), "ca delete %s", id);
+			rc = action_cmd(app, ses, line);
+		} else {
+			snprintf(ses->msg, sizeof(ses->msg), "error: unknown ca action or bad number");
+		}
 	} else if (pg == WEB_P_PROBE) {
 		char dom[CONSOLE_DOMAIN_MAX * 4];
 		int n = http_form_get(form, "domain", dom, sizeof(dom));
@@ -612,7 +623,8 @@ static void top(struct web_app *app, const struct web_resp *r, const char *title
 {
 	static const char *const nav[][2] = { { "/", "Dashboard" }, { "/queue", "Queue" },
 					      { "/log", "Log" },	 { "/settings", "Settings" },
-					      { "/probe", "Probe" },	 { "/tlsa", "TLSA" } };
+					      { "/probe", "Probe" },	 { "/tlsa", "TLSA" },
+					      { "/ca", "CAs" } };
 	web_puts(s, "<!doctype html><html lang=en><head><meta charset=utf-8>"
 		    "<meta name=viewport content=\"width=device-width,initial-scale=1\">");
 	if (r->page == WEB_P_PROBE && app->probe_running)
@@ -767,6 +779,19 @@ static void page_tlsa(struct web_app *app, const struct web_resp *r, struct web_
 		    "switch (DANE-RULES rule 24).</p>");
 }
 
+static void page_ca(struct web_app *app, const struct web_resp *r, struct web_sink *s)
+{
+	web_puts(s, "<p>Trust anchors (CA certificates) of the <code>verify</code> TLS policy: a "
+		    "destination under it is delivered only over TLS with a chain to one of them "
+		    "and the next hop's name in the certificate. Add one on the serial console: "
+		    "<code>ca add</code>, then paste the PEM.</p>");
+	show_cmd(app, "ca list", s);
+	form_open(app, r, "/ca", s);
+	web_puts(s, "<label for=n>Number</label><input id=n type=text name=n size=3 "
+		    "style=\"width:4em\"><button name=a value=delete class=warn>Delete</button>"
+		    "</form>");
+}
+
 void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink *s)
 {
 	switch ((enum web_page)r->page) {
@@ -844,6 +869,10 @@ void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink
 	case WEB_P_TLSA:
 		top(app, r, "TLSA", s);
 		page_tlsa(app, r, s);
+		break;
+	case WEB_P_CA:
+		top(app, r, "Trust anchors", s);
+		page_ca(app, r, s);
 		break;
 	}
 	web_puts(s, "</main></body></html>\n");

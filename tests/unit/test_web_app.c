@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "web/web_app.h"
+#include "relay/trust.h"
+#include "data/dane/fixtures.h"
 #include "../../board/host/flashsim.h"
 
 static struct rig {
@@ -156,8 +158,9 @@ static void get_setting(const char *key, char *buf, size_t size)
 static void test_nothing_without_login(void **state)
 {
 	(void)state;
-	static const char *const pages[] = { "/", "/queue", "/log", "/settings", "/probe", "/tlsa" };
-	for (unsigned i = 0; i < 6; i++) {
+	static const char *const pages[] = { "/", "/queue", "/log", "/settings", "/probe", "/tlsa",
+					     "/ca" };
+	for (unsigned i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
 		assert_int_equal(request("GET", pages[i], NULL, true), 303);
 		assert_non_null(strstr(r->out, "Location: /login"));
 		assert_null(strstr(r->out, "<pre>"));
@@ -292,6 +295,34 @@ static void test_headers_everywhere(void **state)
 	}
 	assert_int_equal(request("HEAD", "/", NULL, true), 200);
 	assert_null(strstr(r->out, "<html"));
+}
+
+/* The trust anchors page: the list (console ca list) and delete, with
+ * the session's CSRF token like every form. */
+static void test_ca_page_lists_and_deletes(void **state)
+{
+	(void)state;
+	char tok[40], body[128];
+	login();
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "no trust anchors"));
+	assert_int_equal(trust_add(&r->settings, int_a_cert_der, sizeof(int_a_cert_der)), 0);
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "1: subject CN=Danegate Test Intermediate A"));
+	assert_non_null(strstr(r->out, "ca add"));
+	token(tok);
+	assert_int_equal(request("POST", "/ca", "csrf=00000000000000000000000000000000&a=delete&n=1",
+				 true),
+			 403);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 1);
+	snprintf(body, sizeof(body), "csrf=%s&a=delete&n=2", tok);
+	assert_int_equal(request("POST", "/ca", body, true), 400);
+	snprintf(body, sizeof(body), "csrf=%s&a=delete&n=1", tok);
+	assert_int_equal(request("POST", "/ca", body, true), 303);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 0);
+	assert_false(r->settings.dirty); /* saved */
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "deleted and saved"));
 }
 
 static void test_csrf_enforced(void **state)
@@ -484,6 +515,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_login_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_hold_and_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_page_lists_and_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_windowed_render_is_the_page, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
