@@ -20,6 +20,8 @@ static struct {
 	uint32_t next_seq;	/* sequence of the next record (starts at 1) */
 	uint32_t first_seq;	/* oldest record still whole in the ring */
 	size_t first_off;	/* its offset */
+	uint32_t hint_seq;	/* a record's sequence and offset, where the last */
+	size_t hint_off;	/* log_read ended: reading on from it is O(1) */
 } lg = { .next_seq = 1, .first_seq = 1 };
 
 static void ring_put(size_t off, const void *src, size_t n)
@@ -88,9 +90,18 @@ size_t log_read(uint32_t *cursor, enum port_log_level *level, char *buf, size_t 
 	uint32_t want = *cursor < lg.first_seq ? lg.first_seq : *cursor;
 	if (want >= lg.next_seq || size == 0)
 		return 0;
+	/* Start at the hint when it is still in the ring and not past the
+	 * wanted record (records are only ever dropped from the front, so a
+	 * record's offset stays right while it is there): a reader going
+	 * through the ring line by line costs O(lines), not O(lines^2). */
+	uint32_t s = lg.first_seq;
 	size_t off = lg.first_off;
+	if (lg.hint_seq >= lg.first_seq && lg.hint_seq <= want) {
+		s = lg.hint_seq;
+		off = lg.hint_off;
+	}
 	struct log_rec r;
-	for (uint32_t s = lg.first_seq;; s++) {
+	for (;; s++) {
 		ring_get(off, &r, sizeof(r));
 		if (s == want)
 			break;
@@ -102,5 +113,7 @@ size_t log_read(uint32_t *cursor, enum port_log_level *level, char *buf, size_t 
 	if (level)
 		*level = (enum port_log_level)r.level;
 	*cursor = want + 1;
+	lg.hint_seq = want + 1;
+	lg.hint_off = (off + rec_size(&r)) % LOG_RING_SIZE;
 	return n;
 }
