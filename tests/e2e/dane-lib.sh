@@ -81,9 +81,11 @@ dane_board_start() {
 	DANE_LOG=$DANE_T/serial-$prof.log
 	DANE_CON_LOG=$DANE_LOG
 	new_flash "$flash" $((64 * 1024 * 1024))
-	# shellcheck disable=SC2046
+	# one argument per setting line: values may hold blanks (tls_policy)
+	local kvs=()
+	mapfile -t kvs < <(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU")
 	python3 "$E2E_DIR/provision.py" "$flash" $((248 * 256 * 1024)) \
-		$(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU") >"$DANE_T/provision-$prof.out" 2>&1 || {
+		"${kvs[@]}" >"$DANE_T/provision-$prof.out" 2>&1 || {
 		cat "$DANE_T/provision-$prof.out"
 		return 1
 	}
