@@ -1411,8 +1411,8 @@ static bool flush_take_for_reuse(struct reuse_ctx *rc, uint32_t *id)
 
 /* ---- per-destination concurrency (smtp_destination_concurrency) ---- */
 
-#define DEST_LOOK_MAX 32     /* due messages whose recipients dispatch reads per scan */
-#define DEST_RESCAN_MS 250   /* then waits this long before scanning again */
+#define DEST_LOOK_MAX 128    /* due messages whose recipients dispatch reads per scan */
+#define DEST_RESCAN_MS 500   /* then waits this long before scanning again */
 
 static unsigned dest_limit(void)
 {
