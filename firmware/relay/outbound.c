@@ -87,6 +87,7 @@ struct osess {
 	uint8_t cls; /* enum dane_class of this connection */
 	bool cls_known;
 	bool cls_tls; /* cls is the class of a TLS session this connection reached */
+	uint64_t progress_ms; /* port_now_ms of the last server answer recorded */
 	char why[WHY_MAX];
 	char relay[RELAY_TEXT_MAX]; /* "host[addr]:port" of the last connection */
 	char peer[SMTP_CLIENT_PEER_MAX];
@@ -569,6 +570,8 @@ static void hk_rcpt_result(void *ctx, size_t k, enum smtp_client_result result,
 						    : RES_DEFERRED;
 	const char *cls = s->cls_known ? class_word((enum dane_class)s->cls) : "none";
 	record(s, g, r, status, st->text, cls, true);
+	s->progress_ms = port_now_ms(); /* the destination answers */
+	ob.scan_after = 0;		 /* it may take another session now */
 }
 
 static void hk_log(void *ctx, enum port_log_level level, const char *text)
@@ -1413,6 +1416,8 @@ static bool flush_take_for_reuse(struct reuse_ctx *rc, uint32_t *id)
 
 #define DEST_LOOK_MAX 128    /* due messages whose recipients dispatch reads per scan */
 #define DEST_RESCAN_MS 500   /* then waits this long before scanning again */
+#define DEST_FLOWING_MS 10000 /* a destination answered this recently: delivering */
+#define DEST_YIELD_LOOK 32   /* messages read to see whether others wait */
 
 static unsigned dest_limit(void)
 {
@@ -1435,6 +1440,28 @@ static bool dest_full(const struct osess *self, const char *d)
 	return n >= dest_limit();
 }
 
+/* Whether destination d is delivering: one of its sessions recorded a
+ * server answer within DEST_FLOWING_MS. */
+static bool dest_flowing(const char *d)
+{
+	uint64_t now = port_now_ms();
+	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
+		const struct osess *o = &ob.s[i];
+		if (o->state != S_FREE && !o->probe && o->dest[0] && name_eq(o->dest, d) &&
+		    o->progress_ms && now - o->progress_ms < DEST_FLOWING_MS)
+			return true;
+	}
+	return false;
+}
+
+/* Whether destination d may not have another session: at its limit,
+ * or (relaxed: when no other destination has due mail) at its limit and
+ * not delivering. */
+static bool dest_closed(const struct osess *self, const char *d, bool relaxed)
+{
+	return dest_full(self, d) && (!relaxed || !dest_flowing(d));
+}
+
 /* Whether any destination is at its limit now (else no message is). */
 static bool any_dest_full(void)
 {
@@ -1448,21 +1475,23 @@ static bool any_dest_full(void)
 
 /* Whether every pending recipient of message id goes to a destination
  * at its limit (reads the message's recipients: ob.info is clobbered). */
-static bool msg_blocked(uint32_t id)
+static bool msg_blocked(uint32_t id, bool relaxed)
 {
 	if (queue_msg_info(ob.q, id, &ob.info) != 0)
 		return false;
 	char r[QUEUE_ADDR_MAX + 1];
 	for (unsigned i = 0; i < ob.info.nrcpt; i++)
 		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
-		    (queue_msg_rcpt(ob.q, id, i, r, sizeof(r)) != 0 || !dest_full(NULL, dest_of(r))))
+		    (queue_msg_rcpt(ob.q, id, i, r, sizeof(r)) != 0 ||
+		     !dest_closed(NULL, dest_of(r), relaxed)))
 			return false;
 	return true;
 }
 
 struct dispatch_ctx {
 	bool full;	/* some destination is at its limit */
-	unsigned looked;
+	bool relaxed;	/* second pass: flowing destinations may exceed it */
+	unsigned looked, max;
 	bool blocked;	/* a due message was passed over for that */
 };
 
@@ -1473,11 +1502,77 @@ static bool skip_for_dispatch(void *ctx, uint32_t id)
 		return true;
 	if (!dc->full)
 		return false;
-	if (dc->looked++ >= DEST_LOOK_MAX || msg_blocked(id)) {
+	if (dc->looked++ >= dc->max || msg_blocked(id, dc->relaxed)) {
 		dc->blocked = true;
 		return true;
 	}
 	return false;
+}
+
+/* A message for the dispatcher: from the `queue flush` list, else the
+ * earliest due one, passing over those every recipient of which goes to
+ * a destination closed to another session. */
+static bool pick(bool full, bool relaxed, uint32_t *id, bool *blocked)
+{
+	for (unsigned k = ob.nflush; k-- > 0;) {
+		uint32_t f = ob.flush[k];
+		bool ok = !busy(NULL, f) && queue_msg_info(ob.q, f, &ob.info) == 0 && !ob.info.held &&
+			  ob.info.npending;
+		if (ok && full && msg_blocked(f, relaxed)) {
+			*blocked = true;
+			continue; /* stays flushed until its destination has room */
+		}
+		memmove(&ob.flush[k], &ob.flush[k + 1], (ob.nflush - 1 - k) * sizeof(ob.flush[0]));
+		ob.nflush--;
+		if (ok) {
+			*id = f;
+			return true;
+		}
+	}
+	struct dispatch_ctx dc = { full, relaxed, 0, DEST_LOOK_MAX, false };
+	bool got = queue_next_due_skip(ob.q, wall(), skip_for_dispatch, &dc, id) == 0;
+	*blocked = *blocked || dc.blocked;
+	return got;
+}
+
+/* Whether message id has a pending recipient for a destination other
+ * than d that may have a session (reads its recipients). */
+static bool msg_for_other(uint32_t id, const char *d)
+{
+	if (busy(NULL, id) || queue_msg_info(ob.q, id, &ob.info) != 0 || ob.info.held)
+		return false;
+	char r[QUEUE_ADDR_MAX + 1];
+	for (unsigned i = 0; i < ob.info.nrcpt; i++)
+		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
+		    queue_msg_rcpt(ob.q, id, i, r, sizeof(r)) == 0 && !name_eq(dest_of(r), d) &&
+		    !dest_full(NULL, dest_of(r)))
+			return true;
+	return false;
+}
+
+struct other_ctx {
+	const char *d;
+	unsigned looked;
+};
+
+static bool skip_not_other(void *ctx, uint32_t id)
+{
+	struct other_ctx *oc = ctx;
+	return oc->looked++ >= DEST_YIELD_LOOK || !msg_for_other(id, oc->d);
+}
+
+/* Whether mail for a destination other than d waits (bounded look at the
+ * flush list and the due messages): a session over d's limit then ends
+ * after its message instead of taking d's next one. */
+static bool other_due(const char *d)
+{
+	unsigned looked = 0;
+	for (unsigned k = ob.nflush; k-- > 0 && looked < DEST_YIELD_LOOK; looked++)
+		if (msg_for_other(ob.flush[k], d))
+			return true;
+	struct other_ctx oc = { d, 0 };
+	uint32_t id;
+	return queue_next_due_skip(ob.q, wall(), skip_not_other, &oc, &id) == 0;
 }
 
 static void job_start(struct osess *s, uint32_t id);
@@ -1489,6 +1584,12 @@ static void job_finish(struct osess *s)
 		LOG_INFO("out: id=%08lX done delivered=%u bounced=%u", (unsigned long)s->id,
 			 (unsigned)s->n_delivered, (unsigned)s->n_bounced);
 	s->have_msg = false;
+	/* over its destination's limit (allowed while nothing else was due):
+	 * make room for another destination's mail */
+	if (conn_idle(s) && dest_full(s, s->conn_dest) && other_due(s->conn_dest)) {
+		smtp_client_quit(&s->cli);
+		return;
+	}
 	if (conn_idle(s)) {
 		uint32_t id;
 		struct reuse_ctx rc = { s, 0 };
@@ -1528,9 +1629,11 @@ static void job_next_group(struct osess *s)
 			}
 			if (pass == 0 && !name_eq(d, s->conn_dest))
 				continue;
-			if (dest_full(s, d))
+			if (dest_closed(s, d, true))
 				continue; /* left pending: a later attempt takes it */
 			first = (int)i;
+			if (!name_eq(s->dest, d))
+				s->progress_ms = 0; /* answers so far were another's */
 			snprintf(s->dest, sizeof(s->dest), "%s", d);
 		}
 	if (first < 0) {
@@ -1610,6 +1713,7 @@ static void sess_take(struct osess *s)
 	s->nfail = 0;
 	s->conn_dest[0] = '\0';
 	s->dest[0] = '\0';
+	s->progress_ms = 0;
 	ob.st.active++;
 }
 
@@ -1649,28 +1753,17 @@ static void dispatch(void)
 			continue;
 		}
 		uint32_t id = 0;
-		bool got = false, full = any_dest_full();
-		for (unsigned k = ob.nflush; k-- > 0 && !got;) {
-			uint32_t f = ob.flush[k];
-			bool ok = !busy(NULL, f) && queue_msg_info(ob.q, f, &ob.info) == 0 &&
-				  !ob.info.held && ob.info.npending;
-			if (ok && full && msg_blocked(f))
-				continue; /* stays flushed until its destination has room */
-			memmove(&ob.flush[k], &ob.flush[k + 1], (ob.nflush - 1 - k) * sizeof(ob.flush[0]));
-			ob.nflush--;
-			if (ok) {
-				id = f;
-				got = true;
-			}
-		}
+		bool full = any_dest_full(), blocked = false;
 		uint64_t now = port_now_ms();
-		if (!got && full && now < ob.scan_after)
+		if (full && now < ob.scan_after)
 			return;
-		struct dispatch_ctx dc = { full, 0, false };
-		if (!got && queue_next_due_skip(ob.q, wall(), skip_for_dispatch, &dc, &id) != 0) {
-			/* only mail for destinations at their limit is due: look
-			 * again a little later (or when a session frees) */
-			ob.scan_after = dc.blocked ? now + DEST_RESCAN_MS : 0;
+		/* first mail for destinations below their limit; then, if there
+		 * is none, a destination at its limit that is delivering well
+		 * may take the free session too (a stalled one may not) */
+		if (!pick(full, false, &id, &blocked) && !(full && pick(full, true, &id, &blocked))) {
+			/* only mail for closed destinations: look again a little
+			 * later (or when a session frees or a destination answers) */
+			ob.scan_after = blocked ? now + DEST_RESCAN_MS : 0;
 			return;
 		}
 		sess_take(s);

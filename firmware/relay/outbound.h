@@ -29,9 +29,10 @@
 #ifndef OUTBOUND_SESSIONS
 #define OUTBOUND_SESSIONS 2	  /* deliveries at once (each: one connection) */
 #endif
-/* Sessions one destination (recipient domain) may hold at once, by
- * default: one less than all, so that a destination whose peers stall
- * never blocks the others (smtp_destination_concurrency changes it). */
+/* Sessions one destination (recipient domain) may hold at once unless it
+ * is delivering and nothing else is due; by default one less than all, so
+ * that a destination whose peers stall never blocks the others
+ * (smtp_destination_concurrency changes it; docs/delivery.md). */
 #ifndef OUTBOUND_DEST_CONCURRENCY
 #define OUTBOUND_DEST_CONCURRENCY (OUTBOUND_SESSIONS > 1 ? OUTBOUND_SESSIONS - 1 : 1)
 #endif

@@ -1083,6 +1083,11 @@ static bool two_left(void)
 	return queue_count() == 2;
 }
 
+static bool two_conns_and_some_delivered(void)
+{
+	return peer.conns >= 2 && peer.msgs >= 4;
+}
+
 static void stalled_destination_does_not_starve_the_others(void **state)
 {
 	(void)state;
@@ -1112,6 +1117,35 @@ static void without_the_limit_a_stalled_destination_takes_every_session(void **s
 	stl_stop();
 	assert_true(run_until(healthy_delivered, 5000)); /* a session came free */
 	assert_true(run_until(idle, 3000));
+}
+
+static bool e_delivered(void)
+{
+	return log_has("to=e@d3.test", "result=delivered");
+}
+
+/* A destination that delivers well may use every session while nothing
+ * else is due (one session per destination would halve a single
+ * destination's rate), and gives one back when other mail is due. */
+static void a_delivering_destination_uses_both_sessions_and_yields_to_others(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS);
+	dns_dane_domain(true);
+	dns_add((struct frr){ .name = "d3.test", .type = DNS_T_MX, .st = DNS_SECURE, .pref = 10,
+			      .target = "mx3.d3.test" });
+	dns_add((struct frr){ .name = "mx3.d3.test", .type = DNS_T_A, .st = DNS_SECURE,
+			      .a = { 127, 0, 1, 1 } }); /* the same peer */
+	driver_start(0, 0);
+	for (int i = 0; i < 56; i++)
+		enqueue("alice@example.org", "bob@" DOMAIN);
+	assert_true(run_until(two_conns_and_some_delivered, 5000));
+	assert_int_equal(peer.conns, 2); /* both sessions on d1.test */
+	enqueue("alice@example.org", "e@d3.test");
+	assert_true(run_until(e_delivered, 5000));
+	/* d3.test did not wait for d1.test's queue to drain */
+	assert_true(queue_count() > 0);
+	assert_true(run_until(queue_empty, 20000));
 }
 
 /* ---- held messages and expiry ------------------------------------------------------ */
@@ -1251,6 +1285,8 @@ int main(void)
 						each_teardown),
 		cmocka_unit_test_setup_teardown(without_the_limit_a_stalled_destination_takes_every_session, each_setup,
 						each_teardown),
+		cmocka_unit_test_setup_teardown(a_delivering_destination_uses_both_sessions_and_yields_to_others,
+						each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(held_message_is_not_expired_and_bounces_on_release_if_its_attempt_fails, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(released_overdue_message_is_delivered_if_its_attempt_succeeds, each_setup,
