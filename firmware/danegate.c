@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mbedtls/platform_util.h"
 #include "mbedtls/version.h"
 #include <ldns/util.h>
 
@@ -36,7 +37,9 @@ static struct {
 	struct settings settings;
 	struct queue queue;
 	uint64_t qindex[QUEUE_INDEX_BUF / 8];
-	struct tls_cred cred;
+	struct tls_cred client_cred; /* smtp_tls_client_cert: outbound's copy */
+	bool live_retry;	     /* a switch waits for the old key's last sessions */
+	uint64_t live_retry_at;
 	struct inbound_config in;
 	struct console_stats stats; /* the delivery side feeds it */
 	struct console_env con_env;
@@ -53,6 +56,7 @@ static struct {
 #define DNS_PROBE_RETRY_MS 30000 /* the validation probe is repeated until it passes */
 
 static const char *setting(const char *name, char *buf, size_t size);
+static struct tls_cred *client_credentials(void);
 
 static void dns_probe_done(void *ctx, enum dns_validation v)
 {
@@ -101,11 +105,13 @@ static int start_outbound(char *buf, size_t size, bool tls)
 	outbound_config_load(&dg.out, &dg.settings, port_setting);
 	dg.out.dns = &dg.dns;
 	dg.out.stats = &dg.stats;
-	int err = outbound_init(&dg.out, &dg.queue, NULL);
+	int err = outbound_init(&dg.out, &dg.queue, tls ? client_credentials() : NULL);
+	/* the current key's digest comes from the settings (a live switch
+	 * frees the certificate in service before) */
 	struct rollover_env re = { .settings = &dg.settings,
 				   .board = port_setting,
 				   .dns = &dg.dns,
-				   .cur_cert = tls ? &dg.cred.cert : NULL,
+				   .cur_cert = NULL,
 				   .wall_time = port_wall_time };
 	rollover_init(&re);
 	return err;
@@ -137,23 +143,116 @@ static const char *setting(const char *name, char *buf, size_t size)
 
 /* The gateway's own key and certificate: from the settings, or made now
  * (first boot) and saved, so every boot presents the same certificate
- * and its TLSA record stays valid. */
+ * and its TLSA record stays valid; an operator's own pair can be
+ * imported (console `tlsa import`, or tls_import files on the host
+ * board). The current pair goes into service through tls_live, which a
+ * `tlsa switch` changes without a restart. */
+static int cred_switch_hook(const uint8_t *key, size_t kl, const uint8_t *crt, size_t cl)
+{
+	int e = tls_live_set(key, kl, crt, cl);
+	dg.live_retry = e == TLS_LIVE_EBUSY; /* the loop tries again */
+	return e;
+}
+
+#if defined(MBEDTLS_FS_IO)
+/* Host board: tls_import = "FILE [FILE]" (PEM key and chain, in one file
+ * or two) read at boot and imported as from the console: the current
+ * key's renewal takes effect at once, another key becomes the next key
+ * (DANE-RULES 24: publish its record, then `tlsa switch`). Importing
+ * what is already stored changes nothing, so the setting may stay. */
+static void import_files(const char *hostname)
+{
+	char paths[CONFIG_VALUE_MAX + 1];
+	const char *v = setting("tls_import", paths, sizeof(paths));
+	if (!v[0])
+		return;
+	char *text = tls_import_text_claim(&dg);
+	struct tls_import *im = text ? tls_import_new() : NULL;
+	size_t len = 0;
+	bool ok = im != NULL;
+	if (!ok)
+		LOG_ERR("tls: tls_import: out of TLS memory");
+	for (char *save = NULL, *p = strtok_r(paths, " \t", &save); ok && p;
+	     p = strtok_r(NULL, " \t", &save)) {
+		FILE *f = fopen(p, "r");
+		size_t n = f ? fread(text + len, 1, TLS_IMPORT_TEXT_MAX - len, f) : 0;
+		ok = f && !ferror(f) && (len + n < TLS_IMPORT_TEXT_MAX || fgetc(f) == EOF);
+		if (f)
+			fclose(f);
+		if (!ok)
+			LOG_ERR("tls: tls_import: %.200s: %s", p,
+				f ? "unreadable or larger than the import limit" : "cannot open");
+		len += n;
+		if (ok && len < TLS_IMPORT_TEXT_MAX)
+			text[len++] = '\n';
+	}
+	if (ok) {
+		text[len < TLS_IMPORT_TEXT_MAX ? len : TLS_IMPORT_TEXT_MAX] = '\0';
+		int e = tls_import_pem(im, text, hostname, port_wall_time());
+		if (e) {
+			LOG_ERR("tls: tls_import refused: %s", im->err);
+		} else {
+			/* The same key: only a newer certificate replaces the
+			 * stored one (the file stays set across boots, and a
+			 * renewal pasted on the console must not be undone). */
+			int was = rollover_key_is(&dg.settings, im->spki);
+			const uint8_t *cur;
+			int cl = settings_get(&dg.settings, was == 1 ? "tls_cert" : "tls_next_cert",
+					      &cur);
+			mbedtls_x509_crt x;
+			mbedtls_x509_crt_init(&x);
+			bool newer = !was || cl <= 0 ||
+				     mbedtls_x509_crt_parse_der(&x, cur, (size_t)cl) != 0 ||
+				     im->not_before > tls_x509_time(&x.valid_from);
+			mbedtls_x509_crt_free(&x);
+			if (!newer)
+				LOG_INFO("tls: tls_import: the %s key's stored certificate is as new or "
+					 "newer: kept", was == 1 ? "current" : "next");
+			else if ((e = rollover_import(&dg.settings, im)) < 0)
+				LOG_ERR("tls: tls_import not stored (%d)%s", e,
+					e == SETTINGS_ENOSPC ? ": the settings are full" : "");
+			else
+				LOG_WARN("tls: tls_import: %s key %s, %u certificate(s)%s%s%s", im->key_type,
+					 e == ROLLOVER_IMPORT_RENEW ? "is the current key: in service now"
+					 : e == ROLLOVER_IMPORT_NEXT_RENEW ? "renews the next key"
+					 : "stored as the NEXT key: publish its TLSA record, then tlsa switch",
+					 im->ncerts, im->name_ok ? "" : "; it does not name this host",
+					 im->expired ? "; EXPIRED" : "",
+					 im->not_yet_valid ? "; not yet valid" : "");
+		}
+	}
+	tls_import_free(im);
+	tls_import_text_release(&dg);
+}
+#else
+static void import_files(const char *hostname)
+{
+	(void)hostname;
+}
+#endif
+
 static int load_credentials(const char *hostname)
 {
 	const uint8_t *key, *crt;
 	int kl = settings_get(&dg.settings, "tls_key", &key);
 	int cl = settings_get(&dg.settings, "tls_cert", &crt);
-	if (kl > 0 && cl > 0 && tls_cred_load(&dg.cred, key, (size_t)kl, crt, (size_t)cl) == 0)
-		return 0;
+	int err = 0;
+	if (kl > 0 && cl > 0) {
+		import_files(hostname);
+		err = rollover_apply_current(&dg.settings, tls_live_set);
+		if (!err)
+			return 0;
+		LOG_ERR("tls: the stored key or certificate is unusable (%d): making a new one", err);
+	}
 	if (port_wall_time() < 0)
 		LOG_WARN("tls: wall clock unknown; certificate validity starts at the epoch");
 	static uint8_t kbuf[256], cbuf[1024];
 	size_t klen = sizeof(kbuf), clen = sizeof(cbuf);
 	int64_t now = port_wall_time() < 0 ? 0 : port_wall_time();
 	uint64_t t0 = port_now_ms();
-	int err = tls_cred_generate(hostname, now, kbuf, &klen, cbuf, &clen);
+	err = tls_cred_generate(hostname, now, kbuf, &klen, cbuf, &clen);
 	if (!err)
-		err = tls_cred_load(&dg.cred, kbuf, klen, cbuf, clen);
+		err = tls_live_set(kbuf, klen, cbuf, clen);
 	if (err) {
 		LOG_ERR("tls: cannot make the gateway certificate: %s", tls_strerror(err));
 		return err;
@@ -164,7 +263,30 @@ static int load_credentials(const char *hostname)
 	    (err = settings_set(&dg.settings, "tls_cert", cbuf, clen)) ||
 	    (err = settings_save(&dg.settings)))
 		LOG_ERR("tls: certificate not saved (%d): a new one will be made next boot", err);
+	mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+	import_files(hostname); /* an operator's pair becomes the next key */
 	return 0;
+}
+
+/* smtp_tls_client_cert on: outbound sessions present the gateway's
+ * certificate when a server asks for one. A copy parsed at boot (the
+ * outbound TLS configuration lives as long as the relay): it follows a
+ * `tlsa switch` at the next boot. */
+static struct tls_cred *client_credentials(void)
+{
+	bool on = false;
+	(void)config_get_bool(&dg.settings, port_setting, "smtp_tls_client_cert", &on);
+	const uint8_t *key, *crt;
+	int kl = settings_get(&dg.settings, "tls_key", &key);
+	int cl = settings_get(&dg.settings, "tls_cert", &crt);
+	if (!on || kl <= 0 || cl <= 0)
+		return NULL;
+	if (tls_cred_load(&dg.client_cred, key, (size_t)kl, crt, (size_t)cl) != 0) {
+		LOG_ERR("tls: smtp_tls_client_cert: the gateway's certificate does not load");
+		return NULL;
+	}
+	LOG_INFO("tls: outbound sessions present the gateway's certificate when asked");
+	return &dg.client_cred;
 }
 
 static int mount_queue(void)
@@ -312,7 +434,9 @@ int danegate_main(void)
 
 	if (mount_queue() != 0)
 		return 1;
-	if (inbound_start(in, &dg.queue, tls ? &dg.cred : NULL) != 0)
+	/* cred: the live credential (tls_live), switchable at run time */
+	struct tls_cred *cred = tls ? (struct tls_cred *)(uintptr_t)tls_live_cred() : NULL;
+	if (inbound_start(in, &dg.queue, cred) != 0)
 		return 1;
 	size_t heap_now, heap_peak;
 	tls_heap_stats(&heap_now, &heap_peak);
@@ -322,7 +446,7 @@ int danegate_main(void)
 	dg.con_env = (struct console_env){
 		.settings = &dg.settings,
 		.queue = &dg.queue,
-		.cred = tls ? &dg.cred : NULL,
+		.cred = cred,
 		.stats = &dg.stats,
 		.board = port_setting,
 		.inbound_stats = inbound_stats,
@@ -340,6 +464,8 @@ int danegate_main(void)
 		dg.con_env.tlsa_check = rollover_check_now;
 		dg.con_env.tlsa_changed = rollover_reset;
 	}
+	if (tls)
+		dg.con_env.tls_cred_switch = cred_switch_hook;
 	serial_init(&dg.serial, &dg.con_env, NULL);
 	web_start_console();
 	for (;;) {
@@ -359,5 +485,11 @@ int danegate_main(void)
 			rollover_tick(port_now_ms());
 		}
 		web_tick(port_now_ms());
+		if (dg.live_retry && port_now_ms() >= dg.live_retry_at) {
+			/* a switch waited for the sessions on the key before */
+			dg.live_retry_at = port_now_ms() + 1000;
+			if (rollover_apply_current(&dg.settings, cred_switch_hook) == 0)
+				LOG_WARN("tls: the switched key is in service now");
+		}
 	}
 }

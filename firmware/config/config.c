@@ -80,6 +80,10 @@ static const struct config_key keys[] = {
 	  "TEST ONLY: connect to a.b.c.N at HOST, port BASE+N (\"127.0.0.1:26100\"); empty: off" },
 	{ "dns_probe_name", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
 	  "signed name (type A) asked to check that the resolvers validate; empty: . DNSKEY" },
+	{ "tls_import", CONFIG_T_PATHS, "", 0, 0, NULL,
+	  "host board: PEM key and chain files imported at boot (one file or two; see tlsa import)" },
+	{ "smtp_tls_client_cert", CONFIG_T_BOOL, "off", 0, 0, NULL,
+	  "present the gateway's certificate to servers that ask for a client certificate" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -119,6 +123,7 @@ const char *config_type_name(enum config_type t)
 	case CONFIG_T_POLICY: return "policy table";
 	case CONFIG_T_SECRET: return "user:password";
 	case CONFIG_T_HASH: return "password";
+	case CONFIG_T_PATHS: return "file list";
 	}
 	return "?";
 }
@@ -634,6 +639,24 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 			   strlen(v) > 2 * PASS_MAX))
 			return fail(err, esz, "%s: expected user:password without spaces", k->name);
 		return 0;
+	case CONFIG_T_PATHS: {
+		/* up to two absolute paths of printable characters */
+		unsigned n = 0;
+		for (const char *t = v; *t;) {
+			size_t l = strcspn(t, " \t");
+			if (l) {
+				n++;
+				if (t[0] != '/' || n > 2)
+					return fail(err, esz, "%s: up to two absolute paths (/...)", k->name);
+				for (size_t i = 0; i < l; i++)
+					if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
+						return fail(err, esz, "%s: a path holds a control character",
+							    k->name);
+			}
+			t += l + (t[l] != '\0');
+		}
+		return 0;
+	}
 	case CONFIG_T_HASH:
 		if (config_hash_is_hash(v))
 			return 0;

@@ -49,6 +49,7 @@ enum config_type {
 			     * (relay/policy.c parses it: config agrees with the relay) */
 	CONFIG_T_SECRET,    /* "user:pass" kept as given (we must send it) */
 	CONFIG_T_HASH,	    /* a password, stored as a salted hash */
+	CONFIG_T_PATHS,	    /* host board files: "/etc/k.pem /etc/chain.pem" or "" */
 };
 
 struct config_key {

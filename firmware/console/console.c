@@ -591,6 +591,28 @@ static int cmd_config(struct console *c, struct args *a, struct console_out *o)
 	return CONSOLE_EINVAL;
 }
 
+/* The certificate in service: the live one (it changes with a switch),
+ * else the env's (tests, or no live credential). */
+static const mbedtls_x509_crt *cur_cert(const struct console *c)
+{
+	const struct tls_cred *l = tls_live_cred();
+	return l ? &l->cert : c->env->cred ? &c->env->cred->cert : NULL;
+}
+
+/* subject, issuer, validity, names of crt, indented under label. */
+static void tlsa_describe(struct console *c, const mbedtls_x509_crt *crt, struct console_out *o)
+{
+	char host[CONFIG_VALUE_MAX + 1], text[700];
+	if (config_get(c->env->settings, c->env->board, "hostname", host, sizeof(host)) < 0)
+		host[0] = '\0';
+	tls_cert_describe(crt, host, wall(c), text, sizeof(text));
+	for (const char *p = text; *p;) {
+		size_t l = strcspn(p, "\n");
+		console_printf(o, "         %.*s\n", (int)l, p);
+		p += l + (p[l] == '\n');
+	}
+}
+
 /* "_25._tcp.<host>. IN TLSA 3 1 1 <sha256(SPKI)>" for a certificate. */
 static int tlsa_record(struct console *c, const mbedtls_x509_crt *crt, const char *label,
 		       struct console_out *o)
@@ -636,7 +658,7 @@ static bool tlsa_watch(struct console *c, struct console_out *o, struct rollover
 	return true;
 }
 
-static int tlsa_next_record(struct console *c, struct console_out *o)
+static int tlsa_next_record(struct console *c, struct console_out *o, bool describe)
 {
 	const uint8_t *crt;
 	int cl = settings_get(c->env->settings, "tls_next_cert", &crt);
@@ -644,31 +666,156 @@ static int tlsa_next_record(struct console *c, struct console_out *o)
 		return CONSOLE_ENOTSUP;
 	mbedtls_x509_crt x;
 	mbedtls_x509_crt_init(&x);
-	int err = mbedtls_x509_crt_parse_der(&x, crt, (size_t)cl);
-	if (!err)
+	int err = tls_chain_der_load(&x, crt, (size_t)cl);
+	if (!err) {
 		err = tlsa_record(c, &x, "next:    ", o);
-	else
+		if (!err && describe)
+			tlsa_describe(c, &x, o);
+	} else
 		console_printf(o, "error: the stored next certificate does not parse (%d)\n", err);
 	mbedtls_x509_crt_free(&x);
 	return err ? CONSOLE_EFAIL : 0;
 }
 
-static const char *tlsa_usage = "tlsa [show] | tlsa next | tlsa check | tlsa switch confirm|force";
+/* The current pair from the settings into service now (the switch hook,
+ * tls_live_set): new inbound sessions and HTTPS get it at once. */
+static int tlsa_live(struct console *c, struct console_out *o, const char *what)
+{
+	int e = c->env->tls_cred_switch
+			? rollover_apply_current(c->env->settings, c->env->tls_cred_switch)
+			: CONSOLE_ENOTSUP;
+	if (e == TLS_LIVE_EBUSY) {
+		LOG_WARN("console: tlsa: %s; in service when the sessions on the key before end", what);
+		console_printf(o, "%s: new sessions get the new key as soon as the sessions still on "
+				  "the key before it end (the relay retries every second).\n", what);
+		return 0;
+	}
+	if (e) {
+		LOG_WARN("console: tlsa: %s; the new key is used from the next boot", what);
+		console_printf(o, "%s: the new key is used from the next boot (reboot yes). Keep the "
+				  "old record until then, and remove it afterwards.\n", what);
+		return 0;
+	}
+	LOG_WARN("console: tlsa: %s: the new key is in service", what);
+	console_printf(o, "%s: new sessions use the new key now. Remove the old record from DNS "
+			  "if it changed.\n", what);
+	return 0;
+}
+
+int console_tlsa_import(struct console *c, const char *text, struct console_out *o)
+{
+	struct settings *s = c->env->settings;
+	const mbedtls_x509_crt *cur = cur_cert(c);
+	if (!c->env->cred || !cur) {
+		console_puts(o, "error: no TLS credentials loaded\n");
+		return CONSOLE_EFAIL;
+	}
+	struct tls_import *im = tls_import_new();
+	if (!im) {
+		console_puts(o, "error: out of TLS memory: try again when fewer sessions run\n");
+		return CONSOLE_EFAIL;
+	}
+	char host[CONFIG_VALUE_MAX + 1];
+	if (config_get(s, c->env->board, "hostname", host, sizeof(host)) < 0)
+		host[0] = '\0';
+	int e = tls_import_pem(im, text, host, wall(c));
+	if (e) {
+		console_printf(o, "error: not imported: %s. Nothing changed.\n", im->err);
+		LOG_WARN("console: tlsa import refused: %s", im->err);
+		tls_import_free(im);
+		return CONSOLE_EINVAL;
+	}
+	console_printf(o, "%s key, %u certificate(s)%s\n", im->key_type, im->ncerts,
+		       im->self_signed ? ", self-signed" : "");
+	if (!im->name_ok)
+		console_printf(o, "warning: the certificate does not name %.*s (DANE 3 1 1 does not "
+				  "care; clients checking names will)\n", 200, host);
+	if (im->expired)
+		console_puts(o, "warning: the certificate has EXPIRED\n");
+	if (im->not_yet_valid)
+		console_puts(o, "warning: the certificate is not valid yet\n");
+	if (im->order_warning)
+		console_puts(o, "warning: the chain is not in issuing order (leaf, then its issuer, ...)\n");
+	e = rollover_import(s, im);
+	tls_import_free(im);
+	if (e < 0) {
+		console_printf(o, "error: not stored (%d)%s. Nothing changed.\n", e,
+			       e == SETTINGS_ENOSPC ? ": the settings are full (a smaller key or "
+						      "chain fits)" : "");
+		return CONSOLE_EFAIL;
+	}
+	LOG_INFO("console: tlsa import stored (%s)",
+		 e == ROLLOVER_IMPORT_RENEW ? "current key" : "next key");
+	if (e == ROLLOVER_IMPORT_RENEW) {
+		console_puts(o, "the key is the current one: its 3 1 1 record is unchanged.\n");
+		return tlsa_live(c, o, "imported");
+	}
+	if (c->env->tlsa_changed)
+		c->env->tlsa_changed();
+	console_puts(o, e == ROLLOVER_IMPORT_NEXT_RENEW
+				? "the key is the next key's: its certificate renewed.\n"
+				: "a new key: stored as the NEXT key (DANE-RULES 24). Publish both "
+				  "records now:\n");
+	tlsa_record(c, cur, "current: ", o);
+	e = tlsa_next_record(c, o, false);
+	console_puts(o, "then, two TTLs after it is visible in DNS, tlsa switch confirm "
+			"(the relay watches DNS and says when: tlsa show)\n");
+	return e;
+}
+
+/* One line of a paste (CONSOLE_MODE_IMPORT): never echoed nor logged. */
+static int import_line(struct console *c, const char *line, struct console_out *o)
+{
+	char *text = tls_import_text_claim(c);
+	size_t l = strlen(line);
+	bool done = (l == 0 && c->import_len) || strcmp(line, "end") == 0;
+	int e = 0;
+	if (!text || strcmp(line, "abort") == 0) {
+		console_puts(o, text ? "import cancelled\n" : "error: import buffer lost\n");
+		e = text ? 0 : CONSOLE_EFAIL;
+		done = true;
+		text = NULL;
+	} else if (done) {
+		text[c->import_len] = '\0';
+		e = console_tlsa_import(c, text, o);
+	} else if (l && c->import_len + l + 1 > TLS_IMPORT_TEXT_MAX) {
+		console_printf(o, "error: more than %u bytes pasted: import cancelled\n",
+			       (unsigned)TLS_IMPORT_TEXT_MAX);
+		e = CONSOLE_EINVAL;
+		done = true;
+	} else if (l) {
+		memcpy(text + c->import_len, line, l);
+		text[c->import_len + l] = '\n';
+		c->import_len += l + 1;
+	}
+	if (done) {
+		tls_import_text_release(c);
+		c->import_len = 0;
+		c->mode = CONSOLE_MODE_CMD;
+	}
+	return e;
+}
+
+static const char *tlsa_usage =
+	"tlsa [show] | tlsa next | tlsa import | tlsa check | tlsa switch confirm|force";
 
 static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 {
 	struct settings *s = c->env->settings;
 	const char *sub = a->argc > 1 ? a->argv[1] : "show";
-	if (!c->env->cred) {
+	const mbedtls_x509_crt *cur = cur_cert(c);
+	if (!c->env->cred || !cur) {
 		console_puts(o, "error: no TLS credentials loaded\n");
 		return CONSOLE_EFAIL;
 	}
 	if (strcmp(sub, "show") == 0 && a->argc <= 2) {
-		int e = tlsa_record(c, &c->env->cred->cert, "", o);
+		int e = tlsa_record(c, cur, "", o);
+		if (!e)
+			tlsa_describe(c, cur, o);
 		const uint8_t *v;
 		if (!e && settings_get(s, "tls_next_cert", &v) > 0) {
 			struct rollover_status st;
-			e = tlsa_next_record(c, o);
+			e = tlsa_next_record(c, o, true);
 			tlsa_watch(c, o, &st);
 		}
 		return e;
@@ -689,6 +836,18 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 		}
 		console_puts(o, "looking the TLSA record up; the answer shows in `tlsa show` and "
 				"the log\n");
+		return 0;
+	}
+	if (strcmp(sub, "import") == 0 && a->argc == 2) {
+		if (!tls_import_text_claim(c)) {
+			console_puts(o, "error: another import is being pasted, or no TLS memory now\n");
+			return CONSOLE_EFAIL;
+		}
+		c->import_len = 0;
+		c->mode = CONSOLE_MODE_IMPORT;
+		console_puts(o, "paste the PEM private key (not encrypted) and the certificate chain, "
+				"leaf first; an empty line (or: end) finishes, abort cancels. Nothing "
+				"pasted is shown or logged.\n");
 		return 0;
 	}
 	if (strcmp(sub, "next") == 0 && a->argc == 2) {
@@ -719,8 +878,8 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 			console_puts(o, "a next key exists already (shown below).\n");
 		}
 		console_puts(o, "publish both records now:\n");
-		tlsa_record(c, &c->env->cred->cert, "current: ", o);
-		int e = tlsa_next_record(c, o);
+		tlsa_record(c, cur, "current: ", o);
+		int e = tlsa_next_record(c, o, false);
 		console_puts(o, "then, two TTLs after it is visible in DNS, tlsa switch confirm "
 				"(the relay watches DNS and says when: tlsa show)\n");
 		return e;
@@ -751,45 +910,14 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 		}
 		if (force && !safe)
 			LOG_WARN("console: tlsa switch forced before the next record was seen for two TTLs");
-		/* Copy out first: settings_set moves entries under the pointers. */
-		if ((size_t)kl > sizeof(c->key_der) || (size_t)cl > sizeof(c->crt_der)) {
-			console_puts(o, "error: the next key or certificate is too large\n");
-			return CONSOLE_EFAIL;
-		}
-		memcpy(c->key_der, k, (size_t)kl);
-		memcpy(c->crt_der, crt, (size_t)cl);
-		int e = settings_set(s, "tls_key", c->key_der, (size_t)kl);
-		if (!e)
-			e = settings_set(s, "tls_cert", c->crt_der, (size_t)cl);
-		if (!e)
-			e = settings_set(s, "tls_next_key", NULL, 0);
-		if (!e)
-			e = settings_set(s, "tls_next_cert", NULL, 0);
-		if (!e)
-			e = settings_save(s);
+		int e = rollover_switch(s);
 		if (e) {
-			mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
-			console_printf(o, "error: switch not saved (%d): reboot keeps the current key\n", e);
+			console_printf(o, "error: switch not saved (%d): the current key stays\n", e);
 			return CONSOLE_EFAIL;
 		}
 		if (c->env->tlsa_changed)
 			c->env->tlsa_changed();
-		/* Live: new inbound sessions get the new key at once (the
-		 * settings hold it for every boot after). */
-		e = c->env->tls_cred_switch ? c->env->tls_cred_switch(c->key_der, (size_t)kl, c->crt_der,
-								       (size_t)cl)
-					    : CONSOLE_ENOTSUP;
-		mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
-		if (e) {
-			LOG_WARN("console: tlsa switch: next key becomes current at the next boot");
-			console_puts(o, "switched: the new key is used from the next boot (reboot yes). "
-					"Keep the old record until then, and remove it afterwards.\n");
-			return 0;
-		}
-		LOG_WARN("console: tlsa switch: the new key is in service");
-		console_puts(o, "switched: new sessions use the new key now. Remove the old record "
-				"from DNS.\n");
-		return 0;
+		return tlsa_live(c, o, "switched");
 	}
 	return bad(o, tlsa_usage, "unknown tlsa command");
 }
@@ -954,18 +1082,18 @@ static int cmd_ca(struct console *c, struct args *a, struct console_out *o)
 }
 
 /* One line of a `ca add` paste. */
-static int ca_pem_entry(struct console *c, const char *line, struct console_out *o)
+/* The end of a paste: r is trust_pem_line()'s last result. */
+static int ca_pem_end(struct console *c, int r, struct console_out *o)
 {
-	int r = trust_pem_line(&ca_pem, line);
-	if (r == TRUST_PEM_MORE)
-		return 0;
 	c->mode = CONSOLE_MODE_CMD;
 	ca_owner = NULL;
 	if (r == TRUST_PEM_EMPTY) {
 		console_puts(o, "ca add cancelled\n");
 		return 0;
 	}
-	int e = r == TRUST_PEM_DONE ? trust_add(c->env->settings, ca_pem.der, ca_pem.len) : r;
+	int e = r == TRUST_PEM_DONE ? trust_add(c->env->settings, ca_pem.der, ca_pem.len)
+	      : r == TRUST_PEM_MORE ? TRUST_EPEM
+				    : r;
 	if (e) {
 		console_printf(o, "error: certificate not added: %s\n", trust_strerror(e));
 		return CONSOLE_EINVAL;
@@ -982,6 +1110,37 @@ static int ca_pem_entry(struct console *c, const char *line, struct console_out 
 	return 0;
 }
 
+/* One line of a `ca add` paste. */
+static int ca_pem_entry(struct console *c, const char *line, struct console_out *o)
+{
+	int r = trust_pem_line(&ca_pem, line);
+	return r == TRUST_PEM_MORE ? 0 : ca_pem_end(c, r, o);
+}
+
+int console_ca_add(struct console *c, char *text, struct console_out *o)
+{
+	if (ca_owner && ca_owner != c && ca_owner->mode == CONSOLE_MODE_CA_PEM) {
+		console_puts(o, "error: another console is pasting a certificate\n");
+		return CONSOLE_EFAIL;
+	}
+	trust_pem_init(&ca_pem);
+	int r = TRUST_PEM_MORE;
+	bool any = false;
+	for (char *line = text; line && r == TRUST_PEM_MORE;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		bool blank = strspn(line, " \t\r") == strlen(line);
+		if (!blank || any) /* blank lines before the text are no end */
+			r = trust_pem_line(&ca_pem, line);
+		any = any || !blank;
+		if (nl)
+			*nl = '\n';
+		line = nl ? nl + 1 : NULL;
+	}
+	return ca_pem_end(c, !any ? TRUST_PEM_EMPTY : r, o);
+}
+
 static const struct cmd cmds[] = {
 	{ "help", cmd_help, "help [COMMAND]", "list commands, or explain one" },
 	{ "status", cmd_status, "status",
@@ -992,7 +1151,8 @@ static const struct cmd cmds[] = {
 	{ "config", cmd_config, NULL,
 	  "show settings, set/unset a key, save to flash, factory reset" },
 	{ "tlsa", cmd_tlsa, NULL,
-	  "the gateway's own TLSA 3 1 1 record; key rollover watched in DNS (next, check, switch)" },
+	  "the gateway's certificate and TLSA 3 1 1 record; rollover watched in DNS (next, "
+	  "import, check, switch)" },
 	{ "ca", cmd_ca, NULL,
 	  "trust anchors (CA certificates) of the verify TLS policy: list, add (paste PEM), delete" },
 	{ "stats", cmd_stats, "stats", "deliveries by TLS class and destination domain" },
@@ -1055,6 +1215,10 @@ void console_init(struct console *c, const struct console_env *env)
 
 void console_logout(struct console *c)
 {
+	if (c->mode == CONSOLE_MODE_IMPORT) { /* a paste cut off: wipe it */
+		tls_import_text_release(c);
+		c->import_len = 0;
+	}
 	char h[CONFIG_VALUE_MAX + 1];
 	c->authed = !password_set(c, h, sizeof(h));
 	c->mode = c->authed ? CONSOLE_MODE_CMD : CONSOLE_MODE_LOGIN;
@@ -1066,6 +1230,7 @@ const char *console_prompt(const struct console *c)
 	case CONSOLE_MODE_LOGIN: return "Password: ";
 	case CONSOLE_MODE_PASSWD_NEW: return "New password: ";
 	case CONSOLE_MODE_PASSWD_AGAIN: return "Again: ";
+	case CONSOLE_MODE_IMPORT: return "";
 	case CONSOLE_MODE_CA_PEM: return "";
 	case CONSOLE_MODE_CMD: break;
 	}
@@ -1142,6 +1307,8 @@ int console_exec(struct console *c, const char *line, struct console_out *out)
 		return login(c, line, out);
 	if (c->mode == CONSOLE_MODE_PASSWD_NEW || c->mode == CONSOLE_MODE_PASSWD_AGAIN)
 		return passwd_entry(c, line, out);
+	if (c->mode == CONSOLE_MODE_IMPORT)
+		return import_line(c, line, out);
 	if (c->mode == CONSOLE_MODE_CA_PEM)
 		return ca_pem_entry(c, line, out);
 	if (!c->authed) {

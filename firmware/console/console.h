@@ -125,6 +125,7 @@ enum console_mode {
 	CONSOLE_MODE_LOGIN,	   /* next line is the console password */
 	CONSOLE_MODE_PASSWD_NEW,   /* next line is a new password */
 	CONSOLE_MODE_PASSWD_AGAIN, /* next line repeats it */
+	CONSOLE_MODE_IMPORT,	   /* `tlsa import`: PEM lines until an empty one */
 	CONSOLE_MODE_CA_PEM,	   /* `ca add`: PEM lines until END CERTIFICATE */
 };
 
@@ -139,6 +140,7 @@ struct console {
 	struct queue_msg_info info;
 	uint32_t ids[CONSOLE_QUEUE_LIST_MAX];
 	uint8_t key_der[256], crt_der[1024];
+	size_t import_len; /* bytes pasted so far (the text: tls_import_text_claim) */
 };
 
 /* Sets c up for env; asks for a login if console_password is set. */
@@ -151,5 +153,13 @@ const char *console_prompt(const struct console *c);
 bool console_echo(const struct console *c);
 /* Back to the login step (serial `logout`, web session end). */
 void console_logout(struct console *c);
+/* `tlsa import` of a whole PEM text (the web form; the serial console
+ * collects the lines in CONSOLE_MODE_IMPORT): checked, stored as the
+ * current key's renewal (in service at once) or as the next key. */
+int console_tlsa_import(struct console *c, const char *text, struct console_out *o);
+/* `ca add` with the whole PEM at once (the web console's form): the same
+ * checks and messages as a paste. text is split into lines in place and
+ * restored. 0 or a console_result. */
+int console_ca_add(struct console *c, char *text, struct console_out *o);
 
 #endif

@@ -159,6 +159,14 @@ static void cancel(struct serial *s)
 		mbedtls_platform_zeroize(s->con.pw_first, sizeof(s->con.pw_first));
 		s->con.mode = CONSOLE_MODE_CMD; /* passwd abandoned */
 		wrs(s, "password not changed\r\n");
+	} else if (s->con.mode == CONSOLE_MODE_IMPORT) {
+		tls_import_text_release(&s->con); /* the paste so far, wiped */
+		s->con.import_len = 0;
+		s->con.mode = CONSOLE_MODE_CMD;
+		wrs(s, "import cancelled\r\n");
+	} else if (s->con.mode == CONSOLE_MODE_CA_PEM) {
+		s->con.mode = CONSOLE_MODE_CMD; /* ca add abandoned (nothing saved) */
+		wrs(s, "ca add cancelled\r\n");
 	}
 	prompt(s);
 }

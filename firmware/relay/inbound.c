@@ -44,7 +44,6 @@ struct sess {
 static struct {
 	const struct inbound_config *cfg;
 	struct queue *q;
-	mbedtls_ssl_config tls_conf;
 	bool tls_ok;
 	struct sess sess[INBOUND_MAX_SESSIONS];
 	unsigned max_sessions; /* smtp.max_sessions, at most INBOUND_MAX_SESSIONS */
@@ -312,7 +311,7 @@ static void sess_run(struct sess *s)
 			/* Plaintext that came after STARTTLS must never be read
 			 * as a command (RFC 3207 §4.2): drop it. */
 			s->in_off = s->in_len = 0;
-			int err = ib.tls_ok ? tls_conn_setup(&s->tls, &ib.tls_conf, s->sock, NULL) : -1;
+			int err = ib.tls_ok ? tls_conn_setup_server(&s->tls, s->sock) : -1;
 			if (err) {
 				LOG_ERR("smtp: %s: cannot start TLS (%d)", s->peer_text, err);
 				sess_free(s);
@@ -411,9 +410,11 @@ int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_
 	authlimit_init(&ib.authlimit, NULL);
 	for (int i = 0; i < INBOUND_MAX_SESSIONS; i++)
 		ib.sess[i].sock = -1;
-	ib.tls_ok = cred && tls_server_config(&ib.tls_conf, cred) == 0;
+	/* STARTTLS presents the live credential (tls_live_*: switchable
+	 * without a restart); cred only says TLS is on. */
+	ib.tls_ok = cred && tls_live_ready();
 	if (cred && !ib.tls_ok)
-		LOG_ERR("smtp: TLS configuration failed: STARTTLS not offered");
+		LOG_ERR("smtp: no live TLS credential: STARTTLS not offered");
 	int up = 0;
 	struct port_addr a[2] = { { .family = PORT_AF_INET }, { .family = PORT_AF_INET6 } };
 	int n = 2;

@@ -56,8 +56,9 @@ int inbound_parse_relay_nets(struct inbound_config *cfg, const char *text);
 /* Parses "user:pass user2:pass2" into cfg->users. 0 or negative. */
 int inbound_parse_users(struct inbound_config *cfg, const char *text);
 
-/* Listens on cfg->port (IPv4 and IPv6). cred may be NULL (no STARTTLS).
- * cfg, q and cred must outlive the relay. 0 if at least one listener is up. */
+/* Listens on cfg->port (IPv4 and IPv6). cred may be NULL (no STARTTLS);
+ * else STARTTLS presents the live credential (tls_live_set, which must
+ * have been called). cfg, q and cred must outlive the relay. 0 if at least one listener is up. */
 int inbound_start(const struct inbound_config *cfg, struct queue *q, struct tls_cred *cred);
 /* Timeouts; call at least once a second. */
 void inbound_tick(uint64_t now_ms);

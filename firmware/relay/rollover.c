@@ -9,6 +9,7 @@
 
 #include "log/log.h"
 #include "mbedtls/pk.h"
+#include "mbedtls/platform.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls/sha256.h"
 
@@ -108,18 +109,25 @@ static struct {
 	struct rollover_status st;
 } rv;
 
-static bool next_digest(uint8_t out[32])
+/* The 3 1 1 digest of the first certificate in a settings entry. */
+static bool entry_digest(const struct settings *s, const char *name, uint8_t out[32])
 {
 	const uint8_t *der;
-	int len = settings_get(rv.env.settings, "tls_next_cert", &der);
+	int len = s ? settings_get(s, name, &der) : -1;
 	if (len <= 0)
 		return false;
 	mbedtls_x509_crt x;
 	mbedtls_x509_crt_init(&x);
+	/* parse_der reads the first certificate of a stored chain */
 	bool ok = mbedtls_x509_crt_parse_der(&x, der, (size_t)len) == 0 &&
 		  rollover_spki_sha256(&x, out) == 0;
 	mbedtls_x509_crt_free(&x);
 	return ok;
+}
+
+static bool next_digest(uint8_t out[32])
+{
+	return entry_digest(rv.env.settings, "tls_next_cert", out);
 }
 
 static void load_seen(struct rollover_seen *seen)
@@ -206,7 +214,10 @@ static void answered(void *ctx, const struct dns_answer *ans)
 		rollover_reset();
 		return;
 	}
-	if (rollover_spki_sha256(rv.env.cur_cert, cur) != 0)
+	/* The current key as the settings hold it (a live switch frees the
+	 * certificate the env pointed at): the env's only without settings. */
+	if (!entry_digest(rv.env.settings, "tls_cert", cur) &&
+	    rollover_spki_sha256(rv.env.cur_cert, cur) != 0)
 		memset(cur, 0, sizeof(cur));
 	int64_t now = rv.env.wall_time ? rv.env.wall_time() : -1;
 	if (now <= 0) {
@@ -274,4 +285,130 @@ void rollover_status(struct rollover_status *st)
 	int64_t now = rv.env.wall_time ? rv.env.wall_time() : -1;
 	if ((st->verdict == ROLLOVER_WAITING || st->verdict == ROLLOVER_READY) && now > 0)
 		st->verdict = now >= st->ready_at ? ROLLOVER_READY : ROLLOVER_WAITING;
+}
+
+/* ---- the gateway's own credentials in the settings ------------------------- */
+
+int rollover_key_is(const struct settings *s, const uint8_t spki[32])
+{
+	uint8_t d[32];
+	if (entry_digest(s, "tls_cert", d) && memcmp(d, spki, 32) == 0)
+		return 1;
+	if (entry_digest(s, "tls_next_cert", d) && memcmp(d, spki, 32) == 0)
+		return 2;
+	return 0;
+}
+
+/* Bytes an entry takes in the image (settings.h: name length, name, value
+ * length, value); 0 if absent. */
+static size_t entry_size(const struct settings *s, const char *name)
+{
+	const uint8_t *v;
+	int l = settings_get(s, name, &v);
+	return l < 0 ? 0 : 3 + strlen(name) + (size_t)l;
+}
+
+static int save_or_reload(struct settings *s)
+{
+	int e = settings_save(s);
+	if (e) {
+		/* Flash still holds the previous generation: back to it. */
+		const struct port_flash *f = s->store.flash;
+		uint32_t first = s->store.first_block;
+		if (f)
+			(void)settings_open(s, f, first);
+	}
+	return e;
+}
+
+int rollover_import(struct settings *s, const struct tls_import *im)
+{
+	int is = rollover_key_is(s, im->spki);
+	const char *kn = is == 1 ? "tls_key" : "tls_next_key";
+	const char *cn = is == 1 ? "tls_cert" : "tls_next_cert";
+	size_t drop = entry_size(s, kn) + entry_size(s, cn) +
+		      (is == 0 ? entry_size(s, ROLLOVER_SEEN_KEY) : 0);
+	size_t add = 3 + strlen(kn) + im->key_len + 3 + strlen(cn) + im->chain_len;
+	if (s->len - drop + add > sizeof(s->image))
+		return SETTINGS_ENOSPC;
+	int e = settings_set(s, kn, im->key_der, im->key_len);
+	if (!e)
+		e = settings_set(s, cn, im->chain_der, im->chain_len);
+	if (!e && is == 0)
+		e = settings_set(s, ROLLOVER_SEEN_KEY, NULL, 0); /* the watch starts again */
+	if (!e)
+		e = save_or_reload(s);
+	if (e)
+		return e;
+	if (is == 0 && rv.inited && rv.env.settings == s)
+		rollover_reset();
+	return is == 1 ? ROLLOVER_IMPORT_RENEW : is == 2 ? ROLLOVER_IMPORT_NEXT_RENEW
+							 : ROLLOVER_IMPORT_NEXT;
+}
+
+/* A copy of two entries from the TLS arena (settings_set moves entries
+ * under settings_get's pointers); NULL with *err ROLLOVER_ENOENT or
+ * MBEDTLS_ERR_SSL_ALLOC_FAILED. */
+static uint8_t *copy_pair(const struct settings *s, const char *kn, const char *cn, size_t *kl,
+			  size_t *cl, int *err)
+{
+	const uint8_t *k, *c;
+	int a = settings_get(s, kn, &k), b = settings_get(s, cn, &c);
+	*err = ROLLOVER_ENOENT;
+	if (a <= 0 || b <= 0)
+		return NULL;
+	*err = MBEDTLS_ERR_SSL_ALLOC_FAILED;
+	uint8_t *buf = mbedtls_calloc(1, (size_t)a + (size_t)b);
+	if (!buf)
+		return NULL;
+	memcpy(buf, k, (size_t)a);
+	memcpy(buf + a, c, (size_t)b);
+	*kl = (size_t)a;
+	*cl = (size_t)b;
+	return buf;
+}
+
+static void free_pair(uint8_t *buf, size_t len)
+{
+	mbedtls_platform_zeroize(buf, len);
+	mbedtls_free(buf);
+}
+
+int rollover_apply_current(struct settings *s,
+			   int (*apply)(const uint8_t *key, size_t kl, const uint8_t *crt, size_t cl))
+{
+	size_t kl, cl;
+	int e;
+	uint8_t *buf = copy_pair(s, "tls_key", "tls_cert", &kl, &cl, &e);
+	if (!buf)
+		return e;
+	e = apply(buf, kl, buf + kl, cl);
+	free_pair(buf, kl + cl);
+	return e;
+}
+
+int rollover_switch(struct settings *s)
+{
+	size_t kl, cl;
+	int e;
+	uint8_t *buf = copy_pair(s, "tls_next_key", "tls_next_cert", &kl, &cl, &e);
+	if (!buf)
+		return e;
+	/* Replaces the current entries by entries of the next one's size
+	 * and drops the next ones: always fits. */
+	e = settings_set(s, "tls_next_key", NULL, 0);
+	if (!e)
+		e = settings_set(s, "tls_next_cert", NULL, 0);
+	if (!e)
+		e = settings_set(s, ROLLOVER_SEEN_KEY, NULL, 0);
+	if (!e)
+		e = settings_set(s, "tls_key", buf, kl);
+	if (!e)
+		e = settings_set(s, "tls_cert", buf + kl, cl);
+	free_pair(buf, kl + cl);
+	if (!e)
+		e = save_or_reload(s);
+	if (!e && rv.inited && rv.env.settings == s)
+		rollover_reset();
+	return e;
 }

@@ -19,6 +19,7 @@
 #include "config/settings.h"
 #include "dns/dns.h"
 #include "mbedtls/x509_crt.h"
+#include "tls/tls.h"
 
 #define ROLLOVER_CHECK_MS (5u * 60u * 1000u) /* DNS asked this often with a next key */
 #define ROLLOVER_RETRY_MS (60u * 1000u)	   /* ... and after a failed lookup */
@@ -94,4 +95,31 @@ int rollover_check_now(void);
 void rollover_status(struct rollover_status *st);
 /* The next key was made, switched or dropped: forget the watch state. */
 void rollover_reset(void);
+/* ---- the gateway's own credentials in the settings ------------------------
+ * "tls_key"/"tls_cert": in service; "tls_next_key"/"tls_next_cert": the
+ * next key waiting for its record (DER; a chain is certificates back to
+ * back). An imported pair (tls_import_pem) follows rule 24: */
+enum rollover_import_kind {
+	ROLLOVER_IMPORT_RENEW = 1, /* the current key: 3 1 1 unchanged, in service at once */
+	ROLLOVER_IMPORT_NEXT = 2,  /* another key: the next key (its record to publish) */
+	ROLLOVER_IMPORT_NEXT_RENEW = 3, /* the next key's own renewal: the watch goes on */
+};
+/* Stores im (saved); returns a kind, or SETTINGS_ENOSPC (does not fit:
+ * nothing changed) or a save error (the settings are read back from
+ * flash: nothing changed, unsaved `config set`s are dropped too). A new
+ * next key replaces one not switched to yet (its record was never in
+ * use) and restarts the DNS watch. */
+int rollover_import(struct settings *s, const struct tls_import *im);
+/* The current key and chain from the settings into service:
+ * apply(key, chain) (tls_live_set), from a copy. 0, or apply's error, or
+ * ROLLOVER_ENOENT. */
+int rollover_apply_current(struct settings *s,
+			   int (*apply)(const uint8_t *key, size_t kl, const uint8_t *crt, size_t cl));
+/* The switch: next -> current in the settings (saved), the next entries
+ * and the watch state dropped. 0, ROLLOVER_ENOENT (no next key) or a
+ * settings error (then nothing changed). */
+int rollover_switch(struct settings *s);
+/* 1: crt (DER, first certificate) carries the current key; 2: the next
+ * key; 0: neither. */
+int rollover_key_is(const struct settings *s, const uint8_t spki[32]);
 #endif

@@ -163,8 +163,13 @@ int tls_cred_load(struct tls_cred *cred, const uint8_t *key, size_t key_len, con
 	mbedtls_x509_crt_init(&cred->cert);
 	int err = mbedtls_pk_parse_key(&cred->key, key, key_len, NULL, 0, mbedtls_ctr_drbg_random,
 				       &tl.drbg);
+	/* DER: the settings keep a chain as certificates back to back. */
 	if (!err)
-		err = mbedtls_x509_crt_parse(&cred->cert, crt, crt_len);
+		err = crt_len && crt[0] == 0x30 ? tls_chain_der_load(&cred->cert, crt, crt_len)
+						: mbedtls_x509_crt_parse(&cred->cert, crt, crt_len);
+	if (!err && mbedtls_pk_check_pair(&cred->cert.pk, &cred->key, mbedtls_ctr_drbg_random,
+					  &tl.drbg) != 0)
+		err = MBEDTLS_ERR_PK_BAD_INPUT_DATA; /* the key is not the leaf's */
 	size_t chain = 0;
 	for (const mbedtls_x509_crt *c = &cred->cert; !err && c && c->raw.len; c = c->next)
 		chain += c->raw.len;
@@ -322,10 +327,12 @@ size_t tls_conn_pending(const struct tls_conn *c)
 
 void tls_conn_free(struct tls_conn *c)
 {
+	const mbedtls_ssl_config *conf = c->ssl.MBEDTLS_PRIVATE(conf);
 	if (c->established)
 		(void)mbedtls_ssl_close_notify(&c->ssl);
 	mbedtls_ssl_free(&c->ssl);
 	c->established = false;
+	tls_live_put(conf); /* a server session on a live credential ended */
 }
 
 const char *tls_conn_version(const struct tls_conn *c)

@@ -93,4 +93,81 @@ const char *tls_conn_cipher(const struct tls_conn *c);
 /* A short English description of an mbedTLS or TLS_* error code. */
 const char *tls_strerror(int err);
 
+/* ---- import and description (tls_import.c) -------------------------------
+ * An operator's own key and chain as PEM text: one private key (PKCS#8,
+ * SEC1 "EC PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY", not encrypted; an
+ * "EC PARAMETERS" block is skipped) and the certificates, leaf first.
+ * Checked: the key is EC P-256/P-384 or RSA 2048-4096, it belongs to the
+ * first certificate, the chain fits TLS_OWN_CHAIN_MAX and has at most
+ * TLS_IMPORT_CERTS_MAX certificates; reported, not refused: leaf dates,
+ * the hostname in the SAN, issuer order, self-signed. */
+#define TLS_IMPORT_TEXT_MAX 6144 /* bytes of PEM text (RSA-4096 key + a 1984-byte chain) */
+#define TLS_IMPORT_CERTS_MAX 4
+#define TLS_KEY_DER_MAX 2400	 /* bytes of a stored key: RSA-4096 is ~2350 (P-256: 121) */
+enum tls_import_err {
+	TLS_IMPORT_EINVAL = -22,
+	TLS_IMPORT_EPARSE = -74,    /* not PEM, bad base64, does not parse */
+	TLS_IMPORT_EKEY = -95,	    /* key type or size not accepted */
+	TLS_IMPORT_EMISMATCH = -129, /* the key is not the leaf's */
+	TLS_IMPORT_ECHAIN = -27,    /* chain too long */
+};
+struct tls_import {
+	uint8_t key_der[TLS_KEY_DER_MAX]; /* the key as the settings keep it */
+	size_t key_len;
+	uint8_t chain_der[TLS_OWN_CHAIN_MAX]; /* the certificates' DER back to back */
+	size_t chain_len;
+	unsigned ncerts;
+	uint8_t spki[32]; /* SHA-256 of the leaf's SubjectPublicKeyInfo: its 3 1 1 data */
+	int64_t not_before; /* the leaf's, wall seconds */
+	char key_type[24]; /* "EC P-256", "RSA 2048" */
+	bool expired, not_yet_valid, name_ok, self_signed, order_warning;
+	char err[160];	   /* why it was refused ("" on success) */
+};
+/* text: NUL-terminated. 0, or a TLS_IMPORT_E* code with im->err set; the
+ * key is never copied into err nor logged. now: wall seconds (<= 0:
+ * unknown, dates not checked). */
+int tls_import_pem(struct tls_import *im, const char *text, const char *hostname, int64_t now);
+/* A struct tls_import from the TLS arena (NULL: no memory); free wipes it. */
+struct tls_import *tls_import_new(void);
+void tls_import_free(struct tls_import *im);
+/* One text buffer (TLS_IMPORT_TEXT_MAX + 1 bytes, from the TLS arena) for
+ * a paste in progress: NULL while another owner holds it (or no memory);
+ * the same owner gets the same buffer back. Release wipes and frees it. */
+char *tls_import_text_claim(const void *owner);
+void tls_import_text_release(const void *owner);
+/* DER certificates back to back (how the settings keep a chain) into
+ * chain (appended). 0 or an mbedTLS error. */
+int tls_chain_der_load(mbedtls_x509_crt *chain, const uint8_t *der, size_t len);
+/* Wall seconds of an X.509 time. */
+int64_t tls_x509_time(const mbedtls_x509_time *t);
+/* A DNS SAN of crt names host (exact, or "*." one label). */
+bool tls_cert_names_host(const mbedtls_x509_crt *crt, const char *host);
+/* Lines "subject: / issuer: / valid: / names: [/ chain:]" into out
+ * (bounded, NUL-terminated); returns the length. */
+size_t tls_cert_describe(const mbedtls_x509_crt *crt, const char *hostname, int64_t now,
+			 char *out, size_t size);
+
+/* ---- live credentials (tls_live.c) ---------------------------------------
+ * What inbound STARTTLS and the HTTPS console present. Two slots, each a
+ * parsed credential and its server configuration, counted by the sessions
+ * set up on it: tls_live_set() puts a new credential into the free slot
+ * and makes it current at once; sessions already running keep theirs, and
+ * the old slot is freed when its last session ends (tls_conn_free). */
+#define TLS_LIVE_EBUSY (-16) /* the previous credential still serves sessions */
+/* Parses key and chain (DER or PEM, as tls_cred_load) into the free slot
+ * and makes it current. 0, TLS_LIVE_EBUSY, or an mbedTLS error: then
+ * nothing changed. */
+int tls_live_set(const uint8_t *key, size_t key_len, const uint8_t *crt, size_t crt_len);
+/* The current credential (NULL before the first tls_live_set). */
+const struct tls_cred *tls_live_cred(void);
+bool tls_live_ready(void);
+/* Sessions on the current / the previous credential (console, tests). */
+void tls_live_sessions(unsigned *current, unsigned *previous);
+/* A server session on the current credential (counted until tls_conn_free). */
+int tls_conn_setup_server(struct tls_conn *c, int sock);
+/* tls_conn_free's hook: the session on conf ended. */
+void tls_live_put(const mbedtls_ssl_config *conf);
+/* Frees both slots (tests). */
+void tls_live_reset(void);
+
 #endif

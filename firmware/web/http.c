@@ -19,8 +19,13 @@ static void fail(struct http_parser *p, int status, const char *why)
 
 void http_parser_reset(struct http_parser *p)
 {
+	char *(*big)(void *, const struct http_parser *, size_t) = p->big_body;
+	void *ctx = p->big_ctx;
 	memset(p, 0, sizeof(*p));
 	p->state = HTTP_P_LINE;
+	p->body = p->buf;
+	p->big_body = big;
+	p->big_ctx = ctx;
 }
 
 const char *http_status_text(int status)
@@ -233,10 +238,17 @@ static void head_done(struct http_parser *p)
 		return fail(p, 501, "Transfer-Encoding is not supported: send Content-Length");
 	if (p->method == HTTP_POST && !p->length_seen)
 		return fail(p, 411, "POST needs Content-Length");
-	if (p->content_length > HTTP_LINE_MAX)
-		return fail(p, 413, "body too large");
+	p->body = p->buf;
+	if (p->content_length > HTTP_LINE_MAX) {
+		char *b = p->big_body && p->content_length <= HTTP_BIG_BODY_MAX
+				  ? p->big_body(p->big_ctx, p, p->content_length)
+				  : NULL;
+		if (!b)
+			return fail(p, 413, "body too large");
+		p->body = b;
+	}
 	p->len = 0;
-	p->buf[0] = '\0';
+	p->body[0] = '\0';
 	p->state = p->content_length ? HTTP_P_BODY : HTTP_P_DONE;
 }
 
@@ -289,48 +301,82 @@ size_t http_feed(struct http_parser *p, const uint8_t *data, size_t len)
 	if (p->state == HTTP_P_BODY) {
 		size_t want = p->content_length - p->len;
 		size_t k = len - i < want ? len - i : want;
-		memcpy(p->buf + p->len, data + i, k);
+		memcpy(p->body + p->len, data + i, k);
 		p->len += k;
 		i += k;
-		p->buf[p->len] = '\0';
+		p->body[p->len] = '\0';
 		if (p->len == p->content_length)
 			p->state = HTTP_P_DONE;
 	}
 	return i;
 }
 
-int http_form_get(const char *form, const char *name, char *out, size_t size)
+/* The value of name in form: [*v, *e), or false. */
+static bool form_find(const char *form, const char *name, const char **v, const char **e)
 {
 	size_t nl = strlen(name);
 	const char *p = form;
+	while (*p) {
+		const char *end = strchr(p, '&');
+		if (!end)
+			end = p + strlen(p);
+		if ((size_t)(end - p) >= nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+			*v = p + nl + 1;
+			*e = end;
+			return true;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/* Percent- and '+'-decodes [c, e) into out (which may be at or before c:
+ * decoding never grows). text: CR dropped, LF and TAB allowed. Returns
+ * the length, or -2 (malformed, too long, a control character). */
+static int form_decode(const char *c, const char *e, char *out, size_t size, bool text)
+{
+	size_t n = 0;
 	if (size == 0)
 		return -2;
-	while (*p) {
-		const char *e = strchr(p, '&');
-		if (!e)
-			e = p + strlen(p);
-		if ((size_t)(e - p) >= nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
-			size_t n = 0;
-			for (const char *c = p + nl + 1; c < e; c++) {
-				int ch = (unsigned char)*c;
-				if (ch == '+') {
-					ch = ' ';
-				} else if (ch == '%') {
-					int h = c + 2 < e ? hex_digit(c[1]) : -1;
-					int l = h >= 0 ? hex_digit(c[2]) : -1;
-					if (l < 0)
-						return -2;
-					ch = h * 16 + l;
-					c += 2;
-				}
-				if (ch < 0x20 || ch == 0x7f || n + 1 >= size)
-					return -2;
-				out[n++] = (char)ch;
-			}
-			out[n] = '\0';
-			return (int)n;
+	for (; c < e; c++) {
+		int ch = (unsigned char)*c;
+		if (ch == '+') {
+			ch = ' ';
+		} else if (ch == '%') {
+			int h = c + 2 < e ? hex_digit(c[1]) : -1;
+			int l = h >= 0 ? hex_digit(c[2]) : -1;
+			if (l < 0)
+				return -2;
+			ch = h * 16 + l;
+			c += 2;
 		}
-		p = *e ? e + 1 : e;
+		if (text && ch == '\r')
+			continue; /* CR LF -> LF */
+		bool ctl = ch < 0x20 && !(text && (ch == '\n' || ch == '\t'));
+		if (ctl || ch == 0x7f || n + 1 >= size)
+			return -2;
+		out[n++] = (char)ch;
 	}
-	return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+int http_form_get(const char *form, const char *name, char *out, size_t size)
+{
+	const char *v, *e;
+	if (size == 0)
+		return -2;
+	return form_find(form, name, &v, &e) ? form_decode(v, e, out, size, false) : -1;
+}
+
+char *http_form_take_text(char *form, const char *name, size_t *len)
+{
+	const char *v, *e;
+	if (!form_find(form, name, &v, &e))
+		return NULL;
+	int n = form_decode(v, e, form, (size_t)(e - form) + 1, true);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return form;
 }

@@ -18,6 +18,8 @@
 #define HTTP_QUERY_MAX 160  /* bytes of the query string (414 beyond) */
 #define HTTP_SID_MAX 64	    /* bytes of our cookie's value (longer: ignored) */
 #define HTTP_COOKIE_NAME "dg_sid"
+#define HTTP_BIG_BODY_MAX 6144 /* a larger body (the TLSA page's PEM import),
+				* only into a buffer the big_body hook lends */
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST };
 
@@ -48,7 +50,14 @@ struct http_parser {
 	char path[HTTP_PATH_MAX + 1];
 	char query[HTTP_QUERY_MAX + 1];
 	char sid[HTTP_SID_MAX + 1]; /* the dg_sid cookie, "" if none */
-	/* after HTTP_P_DONE: buf holds the body (NUL-terminated), len bytes */
+	/* after HTTP_P_DONE: body (NUL-terminated, len bytes) is buf, or the
+	 * buffer big_body lent for a body over HTTP_LINE_MAX */
+	char *body;
+	/* Kept by http_parser_reset: asked at the end of the head for a body
+	 * longer than HTTP_LINE_MAX (up to HTTP_BIG_BODY_MAX): a buffer of
+	 * len + 1 bytes, or NULL (then 413). NULL hook: 413. */
+	char *(*big_body)(void *ctx, const struct http_parser *p, size_t len);
+	void *big_ctx;
 };
 
 void http_parser_reset(struct http_parser *p);
@@ -63,5 +72,10 @@ const char *http_status_text(int status);
  * Returns the decoded length, -1 if absent, -2 if malformed, too long or
  * holding a control character (NUL, CR, LF, ...). */
 int http_form_get(const char *form, const char *name, char *out, size_t size);
+/* The same for a multi-line text field (a textarea: CR, LF and TAB
+ * allowed, CR LF turned into LF), decoded IN PLACE: form is overwritten
+ * from its start, so read every other field first. Returns the text
+ * (NUL-terminated, inside form) and its length in *len, or NULL. */
+char *http_form_take_text(char *form, const char *name, size_t *len);
 
 #endif

@@ -27,6 +27,7 @@ struct conn {
 	size_t body_done;  /* body bytes already framed and sent */
 	size_t out_off, out_len; /* bytes of web.buf still to send (owner only) */
 	struct tls_conn tls;
+	struct port_addr peer; /* the client (the login limit counts per address) */
 	struct web_resp resp;
 	size_t in_off, in_len;
 	uint8_t in[WEB_IN_BUF];
@@ -38,7 +39,6 @@ struct conn {
 
 static struct {
 	const struct web_config *cfg;
-	mbedtls_ssl_config tls_conf;
 	bool tls_ok;
 	int owner; /* connection index holding buf, -1: free */
 	struct conn conn[WEB_CONNS];
@@ -50,12 +50,28 @@ static struct {
 
 static bool on_https = true, on_http = false; /* listener contexts */
 
+/* The TLSA page's PEM import (and the CA page's `ca add`) are the forms
+ * larger than the parser's buffer: it borrows the import text buffer (TLS arena, one at a time)
+ * until the request is handled. */
+_Static_assert(HTTP_BIG_BODY_MAX <= TLS_IMPORT_TEXT_MAX, "import body fits the text buffer");
+static char *big_body(void *ctx, const struct http_parser *p, size_t len)
+{
+	(void)len;
+	/* only to a logged-in session: a stranger cannot hold it */
+	if (p->method != HTTP_POST ||
+	    (strcmp(p->path, "/tlsa") != 0 && strcmp(p->path, "/ca") != 0) ||
+	    !web_app_session_valid(&web.app, p->sid))
+		return NULL;
+	return tls_import_text_claim(ctx);
+}
+
 static void conn_free(struct conn *c)
 {
 	if (c->sock < 0)
 		return;
 	if (c->tls_on || c->handshaking)
 		tls_conn_free(&c->tls);
+	tls_import_text_release(c);
 	port_close(c->sock);
 	c->sock = -1;
 	if (web.owner == c - web.conn)
@@ -160,7 +176,9 @@ static void conn_run(struct conn *c)
 						web.st.errors++;
 						LOG_DEBUG("web: %d %s", c->hp.status, c->hp.why);
 					}
+					web.app.peer = c->peer;
 					web_app_handle(&web.app, &c->hp, c->https, &c->resp);
+					tls_import_text_release(c); /* a lent import body */
 					c->phase = PH_WAIT;
 				}
 				continue;
@@ -260,13 +278,16 @@ static void listener_event(void *ctx, int lsock, enum port_event ev, int err)
 		if (sock < 0)
 			return;
 		memset(c, 0, offsetof(struct conn, in));
+		c->hp.big_body = big_body;
+		c->hp.big_ctx = c;
 		http_parser_reset(&c->hp);
+		c->peer = peer;
 		c->sock = sock;
 		c->https = https;
 		c->deadline = port_now_ms() + WEB_REQUEST_MS;
 		web.st.conns++;
 		if (https) {
-			if (tls_conn_setup(&c->tls, &web.tls_conf, sock, NULL) != 0) {
+			if (tls_conn_setup_server(&c->tls, sock) != 0) {
 				web.st.tls_failures++;
 				port_close(sock);
 				c->sock = -1;
@@ -323,7 +344,8 @@ int web_start(const struct web_config *cfg)
 		LOG_ERR("web: no randomness for session keys: web console off");
 		return PORT_EIO;
 	}
-	web.tls_ok = cfg->cred && tls_server_config(&web.tls_conf, cfg->cred) == 0;
+	/* HTTPS presents the live credential (tls_live_*), as STARTTLS does. */
+	web.tls_ok = cfg->cred && tls_live_ready();
 	int up = 0;
 	if (web.tls_ok && cfg->port)
 		up += listen_on(cfg->port, &on_https);

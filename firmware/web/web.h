@@ -22,7 +22,8 @@
 
 struct web_config {
 	const struct console_env *env; /* required (its probe hook too); must outlive the server */
-	struct tls_cred *cred;	       /* NULL: no HTTPS (then nothing is served) */
+	struct tls_cred *cred;	       /* NULL: no HTTPS; else the live credential
+					* (tls_live_set) is presented */
 	uint16_t port;		       /* HTTPS (web_port) */
 	uint16_t http_port;	       /* plain HTTP (web_http_port); 0: off */
 	struct port_addr listen;       /* family NONE: every address */

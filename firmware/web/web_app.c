@@ -86,6 +86,13 @@ int web_app_init(struct web_app *app, const struct web_app_config *cfg)
 	memset(app, 0, sizeof(*app));
 	app->cfg = *cfg;
 	console_init(&app->con, cfg->env);
+	static const struct authlimit_params lp = {
+		.free_failures = WEB_LOGIN_TRIES - 1, /* the last try is followed by a pause */
+		.base_ms = WEB_LOGIN_PAUSE_MS,
+		.max_ms = AUTHLIMIT_MAX_MS,
+		.forget_ms = AUTHLIMIT_FORGET_MS,
+	};
+	authlimit_init(&app->logins, &lp);
 	int err = port_random(app->key, sizeof(app->key));
 	if (err || password_set(app))
 		return err;
@@ -152,6 +159,11 @@ static int session_find(struct web_app *app, const char *cookie)
 }
 
 /* A new session with a fresh random id (never one the browser brought). */
+bool web_app_session_valid(struct web_app *app, const char *cookie)
+{
+	return session_find(app, cookie) >= 0;
+}
+
 static int session_new(struct web_app *app, char cookie[2 * WEB_SID_BYTES + 1])
 {
 	int slot = 0;
@@ -257,11 +269,11 @@ static void do_login(struct web_app *app, const struct http_parser *p, struct we
 	uint64_t t = now(app);
 	respond(r, 403, WEB_P_LOGIN, NULL);
 	memcpy(r->cookie, p->sid, sizeof(r->cookie) - 1); /* the form again, same token */
-	if (!csrf_ok(app, 'p', p->sid, p->buf)) {
+	if (!csrf_ok(app, 'p', p->sid, p->body)) {
 		r->why = "the login form expired: try again";
 		return;
 	}
-	if (t < app->login_pause_until) {
+	if (authlimit_check(&app->logins, &app->peer, t)) {
 		r->status = 429;
 		r->why = "too many wrong passwords: wait and try again";
 		return;
@@ -270,20 +282,21 @@ static void do_login(struct web_app *app, const struct http_parser *p, struct we
 		r->why = "no console password is set: set one with passwd on the serial console";
 		return;
 	}
-	int n = http_form_get(p->buf, "password", pw, sizeof(pw));
+	int n = http_form_get(p->body, "password", pw, sizeof(pw));
 	bool ok = n > 0 &&
 		  config_get(app->cfg.env->settings, app->cfg.env->board, "console_password", h,
 			     sizeof(h)) >= 0 &&
 		  config_hash_check(h, pw) == 0;
 	mbedtls_platform_zeroize(pw, sizeof(pw));
 	if (!ok) {
-		if (++app->login_failures % WEB_LOGIN_TRIES == 0)
-			app->login_pause_until = t + WEB_LOGIN_PAUSE_MS;
-		LOG_WARN("web: wrong password");
+		char at[PORT_ADDR_TEXT_MAX];
+		authlimit_failed(&app->logins, &app->peer, t);
+		LOG_WARN("web: wrong password from %s",
+			 port_addr_format(&app->peer, false, at, sizeof(at)));
 		r->why = "wrong password";
 		return;
 	}
-	app->login_failures = 0;
+	authlimit_succeeded(&app->logins, &app->peer);
 	int slot = session_new(app, r->cookie);
 	if (slot < 0) {
 		respond(r, 503, WEB_P_ERROR, "no randomness for a session id");
@@ -301,7 +314,7 @@ static void do_setup(struct web_app *app, const struct http_parser *p, struct we
 	uint64_t t = now(app);
 	respond(r, 403, WEB_P_LOGIN, NULL);
 	memcpy(r->cookie, p->sid, sizeof(r->cookie) - 1);
-	if (!csrf_ok(app, 'p', p->sid, p->buf)) {
+	if (!csrf_ok(app, 'p', p->sid, p->body)) {
 		r->why = "the setup form expired: try again";
 		return;
 	}
@@ -309,25 +322,24 @@ static void do_setup(struct web_app *app, const struct http_parser *p, struct we
 		r->why = "a console password is set already: log in with it";
 		return;
 	}
-	if (t < app->login_pause_until) {
+	if (authlimit_check(&app->logins, &app->peer, t)) {
 		r->status = 429;
 		r->why = "too many wrong codes: wait and try again";
 		return;
 	}
-	bool code_ok = http_form_get(p->buf, "code", code, sizeof(code)) == WEB_SETUP_CODE_LEN;
+	bool code_ok = http_form_get(p->body, "code", code, sizeof(code)) == WEB_SETUP_CODE_LEN;
 	for (unsigned i = 0; code_ok && i < WEB_SETUP_CODE_LEN; i++)
 		if (code[i] >= 'a' && code[i] <= 'z')
 			code[i] = (char)(code[i] - 'a' + 'A');
 	code_ok = code_ok && mbedtls_ct_memcmp(code, app->setup_code, WEB_SETUP_CODE_LEN) == 0;
 	if (!code_ok) {
-		if (++app->login_failures % WEB_LOGIN_TRIES == 0)
-			app->login_pause_until = t + WEB_LOGIN_PAUSE_MS;
+		authlimit_failed(&app->logins, &app->peer, t);
 		LOG_WARN("web: wrong setup code");
 		r->why = "wrong setup code (it is in the boot log on the serial console)";
 		return;
 	}
-	int n = http_form_get(p->buf, "password", pw, sizeof(pw));
-	int m = http_form_get(p->buf, "again", again, sizeof(again));
+	int n = http_form_get(p->body, "password", pw, sizeof(pw));
+	int m = http_form_get(p->body, "again", again, sizeof(again));
 	int e = CONFIG_EINVAL;
 	if (n < 0 || m < 0 || strcmp(pw, again) != 0) {
 		r->status = 400;
@@ -348,7 +360,7 @@ static void do_setup(struct web_app *app, const struct http_parser *p, struct we
 	if (e)
 		return;
 	mbedtls_platform_zeroize(app->setup_code, sizeof(app->setup_code));
-	app->login_failures = 0;
+	authlimit_succeeded(&app->logins, &app->peer);
 	LOG_INFO("web: console password set with the setup code");
 	memset(r->cookie, 0, sizeof(r->cookie));
 	if (session_new(app, r->cookie) < 0) {
@@ -385,12 +397,60 @@ static void probe_line(void *ctx, const char *text)
 	app->probe_out[app->probe_len] = '\0';
 }
 
+/* The TLSA page's PEM import (the body is the lent import buffer: the
+ * text is decoded in place, last). Never logged, never shown back. */
+static int import_action(struct web_app *app, struct web_session *ses, const struct http_parser *p)
+{
+	size_t n = 0;
+	char *text = http_form_take_text(p->body, "pem", &n);
+	if (!text || n == 0) {
+		snprintf(ses->msg, sizeof(ses->msg),
+			 "error: paste the PEM key and certificates (the form held no text, "
+			 "or control characters); nothing changed");
+		return CONSOLE_EINVAL;
+	}
+	struct console_out o;
+	console_out_init(&o, ses->msg, sizeof(ses->msg), NULL, NULL);
+	app->con.authed = true;
+	app->con.mode = CONSOLE_MODE_CMD;
+	int rc = console_tlsa_import(&app->con, text, &o);
+	mbedtls_platform_zeroize(text, n);
+	/* the records follow on the page itself (tlsa show): the message
+	 * keeps the verdict and the warnings, not a cut-off record */
+	char *rec = strstr(ses->msg, "\ncurrent: ");
+	if (rec)
+		snprintf(rec + 1, sizeof(ses->msg) - (size_t)(rec + 1 - ses->msg),
+			 "(the records: below, \"next:\")\n");
+	LOG_INFO("web: tlsa import: %s", rc ? "refused" : "done");
+	return rc;
+}
+
+/* The CA page's `ca add`: the PEM in the lent large body (web.c). */
+static int ca_add_action(struct web_app *app, struct web_session *ses, const struct http_parser *p)
+{
+	size_t n = 0;
+	char *text = http_form_take_text(p->body, "pem", &n);
+	if (!text || n == 0) {
+		snprintf(ses->msg, sizeof(ses->msg),
+			 "error: paste the CA certificate (PEM; the form held no text, or control "
+			 "characters); nothing changed");
+		return CONSOLE_EINVAL;
+	}
+	struct console_out o;
+	console_out_init(&o, ses->msg, sizeof(ses->msg), NULL, NULL);
+	app->con.authed = true;
+	app->con.mode = CONSOLE_MODE_CMD;
+	int rc = console_ca_add(&app->con, text, &o);
+	LOG_INFO("web: ca add: %s", rc ? "refused" : "done");
+	return rc;
+}
+
 /* The action of an authenticated POST with a good token. */
 static void do_action(struct web_app *app, const struct http_parser *p, int slot,
 		      struct web_resp *r)
 {
 	struct web_session *ses = &app->sess[slot];
-	const char *form = p->buf;
+	const char *form = p->body;
 	char a[16] = "", id[16] = "", key[40] = "", line[CONSOLE_LINE_MAX];
 	char val[CONSOLE_LINE_MAX];
 	int pg = page_of(p->path);
@@ -439,14 +499,16 @@ static void do_action(struct web_app *app, const struct http_parser *p, int slot
 			rc = action_cmd(app, ses, line);
 		} else if (strcmp(a, "switch") == 0) {
 			rc = action_cmd(app, ses, "tlsa switch confirm");
+		} else if (strcmp(a, "import") == 0) {
+			rc = import_action(app, ses, p);
 		} else {
 			snprintf(ses->msg, sizeof(ses->msg), "error: unknown tlsa action");
 		}
 	} else if (pg == WEB_P_CA) {
-		/* delete only: a PEM certificate does not fit the form body
-		 * limit (HTTP_LINE_MAX); it is pasted on the serial console */
-		if (strcmp(a, "delete") == 0 && http_form_get(form, "n", id, sizeof(id)) > 0 &&
-		    valid_word(id, "")) {
+		if (strcmp(a, "add") == 0) {
+			rc = ca_add_action(app, ses, p);
+		} else if (strcmp(a, "delete") == 0 && http_form_get(form, "n", id, sizeof(id)) > 0 &&
+			   valid_word(id, "")) {
 			snprintf(line, sizeof(line), "ca delete %s", id);
 			rc = action_cmd(app, ses, line);
 		} else {
@@ -538,7 +600,7 @@ void web_app_handle(struct web_app *app, const struct http_parser *p, bool https
 	if (strcmp(p->path, "/logout") == 0) {
 		if (!post)
 			return respond(r, 405, WEB_P_ERROR, "POST only");
-		if (slot < 0 || !csrf_ok(app, 's', p->sid, p->buf))
+		if (slot < 0 || !csrf_ok(app, 's', p->sid, p->body))
 			return respond(r, 403, WEB_P_ERROR, "not logged in, or the CSRF token is "
 							    "missing or wrong");
 		session_end(&app->sess[slot]);
@@ -558,7 +620,7 @@ void web_app_handle(struct web_app *app, const struct http_parser *p, bool https
 	if (post) {
 		if (pg == WEB_P_DASHBOARD || pg == WEB_P_LOG)
 			return respond(r, 405, WEB_P_ERROR, "GET only");
-		if (!p->form || !csrf_ok(app, 's', p->sid, p->buf)) {
+		if (!p->form || !csrf_ok(app, 's', p->sid, p->body)) {
 			LOG_WARN("web: POST %s refused: CSRF token missing or wrong", p->path);
 			return respond(r, 403, WEB_P_ERROR, "CSRF token missing or wrong: nothing "
 							    "changed (reload the page)");
@@ -777,19 +839,43 @@ static void page_tlsa(struct web_app *app, const struct web_resp *r, struct web_
 		    "<button name=a value=switch class=warn>Switch (when safe)</button></form>"
 		    "<p>Publish the next record, wait until it is seen in DNS for two TTLs, then "
 		    "switch (DANE-RULES rule 24).</p>");
+	/* the import: a textarea, same token; the key is never shown back */
+	char tok[33], ck[2 * WEB_SID_BYTES + 1];
+	hex_encode(app->sess[r->session].sid, WEB_SID_BYTES, ck);
+	csrf_token(app, 's', ck, tok);
+	web_printf(s, "<h2>Import a key and certificate</h2><form method=post action=/tlsa>"
+		      "<input type=hidden name=csrf value=%s>",
+		   tok);
+	web_puts(s, "<textarea name=pem rows=10 autocomplete=off spellcheck=false "
+		    "placeholder=\"-----BEGIN PRIVATE KEY-----&#10;...&#10;-----BEGIN "
+		    "CERTIFICATE-----&#10;...\"></textarea>"
+		    "<button name=a value=import>Import</button></form>"
+		    "<p>PEM: the private key (not encrypted; EC P-256, P-384 or RSA 2048+) and "
+		    "the chain, leaf first. The current key's renewal is in service at once; a "
+		    "new key becomes the next key: publish its record, then switch.</p>");
 }
 
 static void page_ca(struct web_app *app, const struct web_resp *r, struct web_sink *s)
 {
 	web_puts(s, "<p>Trust anchors (CA certificates) of the <code>verify</code> TLS policy: a "
 		    "destination under it is delivered only over TLS with a chain to one of them "
-		    "and the next hop's name in the certificate. Add one on the serial console: "
-		    "<code>ca add</code>, then paste the PEM.</p>");
+		    "and the next hop's name in the certificate (console: <code>ca</code>).</p>");
 	show_cmd(app, "ca list", s);
 	form_open(app, r, "/ca", s);
 	web_puts(s, "<label for=n>Number</label><input id=n type=text name=n size=3 "
 		    "style=\"width:4em\"><button name=a value=delete class=warn>Delete</button>"
 		    "</form>");
+	char tok[33], ck[2 * WEB_SID_BYTES + 1];
+	hex_encode(app->sess[r->session].sid, WEB_SID_BYTES, ck);
+	csrf_token(app, 's', ck, tok);
+	web_printf(s, "<h2>Add a CA certificate</h2><form method=post action=/ca>"
+		      "<input type=hidden name=csrf value=%s>",
+		   tok);
+	web_puts(s, "<textarea name=pem rows=10 spellcheck=false placeholder=\"-----BEGIN "
+		    "CERTIFICATE-----&#10;...&#10;-----END CERTIFICATE-----\"></textarea>"
+		    "<button name=a value=add>Add</button></form>"
+		    "<p>PEM, one certificate: the CA that issues the servers' certificates "
+		    "(compare its SHA-256 fingerprint with the CA's).</p>");
 }
 
 void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink *s)

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "console/console.h"
+#include "port.h"
+#include "relay/authlimit.h"
 #include "web/http.h"
 
 #define WEB_SESSIONS 4			 /* logged-in sessions; the oldest gives way */
@@ -90,8 +92,11 @@ struct web_app {
 	struct console con; /* runs the commands; logged in by the web's own login */
 	uint8_t key[32];    /* HMAC key of the CSRF tokens: random per boot */
 	struct web_session sess[WEB_SESSIONS];
-	unsigned login_failures;
-	uint64_t login_pause_until;
+	/* Wrong passwords and setup codes per client address (the SMTP AUTH
+	 * limiter: WEB_LOGIN_TRIES free, then WEB_LOGIN_PAUSE_MS doubling up
+	 * to AUTHLIMIT_MAX_MS): a guesser does not lock out everybody else. */
+	struct authlimit logins;
+	struct port_addr peer; /* the client of the request being handled (web.c) */
 	/* First boot, no console password: a one-time code (logged at boot)
 	 * lets the web set one. "" once used or when a password exists. */
 	char setup_code[WEB_SETUP_CODE_LEN + 1];
@@ -114,6 +119,9 @@ void web_app_handle(struct web_app *app, const struct http_parser *p, bool https
 void web_app_head(struct web_app *app, const struct web_resp *r, bool https, bool chunked,
 		  struct web_sink *s);
 void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink *s);
+/* cookie names a live session (web.c lends the large import body only
+ * to one). */
+bool web_app_session_valid(struct web_app *app, const char *cookie);
 /* After the body went out: forget the one-time message. */
 void web_app_sent(struct web_app *app, const struct web_resp *r);
 

@@ -19,6 +19,7 @@ const char web_css[] =
 	"form{margin:.4em 0}"
 	"input,select,button{font:inherit;padding:.35em;margin:.15em 0;max-width:100%}"
 	"input[type=text],input[type=password],select{width:100%}"
+	"textarea{width:100%;font:.8em monospace}"
 	"button{background:#1d3557;color:#fff;border:0;border-radius:4px;padding:.4em .8em}"
 	"button.warn{background:#a4161a}"
 	".msg{background:#fff8d6;border:1px solid #e0c200;padding:.5em}"

@@ -6,7 +6,8 @@
 # login, CSRF enforced, a setting changed, saved and still there after a
 # reboot (`reboot yes` on the serial console), a message sent over SMTP
 # held with its reason, the log filtered, a probe (honest about being
-# unavailable without a delivery side), the TLSA record. Screenshots go to
+# unavailable without a delivery side), the TLSA record and a PEM key and
+# certificate imported through the TLSA page's form. Screenshots go to
 # build/artifacts/web/<board>/NN-name.png. Then testssl.sh (offline: no
 # DNS) against the HTTPS console: nothing below TLS 1.2, no weak cipher
 # category, no vulnerability it checks. Prints "N passed, M failed".
@@ -23,6 +24,14 @@ PW="Web-e2e-$$-pw"
 mkdir -p build/e2e
 T=$(mktemp -d "$E2E_ROOT/build/e2e/web.XXXXXX")
 echo "e2e web console: boards $BOARDS, work dir ${T#$E2E_ROOT/}"
+
+# The pair the TLSA page imports (tests/web: DG_IMPORT_PEM): a P-256 key
+# and a self-signed certificate for the gateway, made by openssl.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/import.key" \
+	-out "$T/import.crt" -days 30 -subj "/CN=danegate.lan" -addext "subjectAltName=DNS:danegate.lan" \
+	>/dev/null 2>&1
+cat "$T/import.key" "$T/import.crt" >"$T/import.pem"
+export DG_IMPORT_PEM=$T/import.pem
 
 # The browser driver: npm ci from the committed lock file when needed.
 if [ ! -d tests/web/node_modules/playwright-core ]; then

@@ -25,6 +25,7 @@ FUZZ_CPPFLAGS = -Ifirmware -Iboard/host -Itests/unit -Itests/fuzz $(DEPS_CPPFLAG
 FUZZ_TARGETS := smtp_server smtp_client smtp_reply dns_answer dns_resolver dane tlsa queue settings addr policy mx dsn retry
 FUZZ_TARGETS += http
 FUZZ_TARGETS += config console
+FUZZ_TARGETS += tls_import
 
 FUZZ_COMMON := tests/fuzz/fuzz_platform.c
 # Targets with a seed generator tests/fuzz/gen/<target>_seedgen.c.
@@ -57,7 +58,10 @@ FUZZ_CONFIG_SRCS := firmware/config/config.c firmware/config/settings.c firmware
 	firmware/port_common.c tests/fuzz/fuzz_port_stubs.c
 FUZZ_SRCS_config := $(FUZZ_CONFIG_SRCS)
 FUZZ_SRCS_console := $(FUZZ_CONFIG_SRCS) firmware/console/console.c firmware/queue/queue.c \
-	firmware/tls/tls.c firmware/relay/rollover.c firmware/relay/trust.c
+	firmware/tls/tls.c firmware/tls/tls_import.c firmware/tls/tls_live.c firmware/relay/rollover.c \
+	firmware/relay/trust.c
+FUZZ_SRCS_tls_import := firmware/tls/tls.c firmware/tls/tls_import.c firmware/tls/tls_live.c \
+	tests/fuzz/fuzz_port_stubs.c firmware/port_common.c firmware/log/log.c
 # Largest input per target (-max_len).
 FUZZ_MAXLEN_smtp_server := 8192
 FUZZ_MAXLEN_smtp_reply := 4096
@@ -76,6 +80,7 @@ FUZZ_MAXLEN_mx := 8192
 FUZZ_MAXLEN_http := 8192
 FUZZ_MAXLEN_config := 8193
 FUZZ_MAXLEN_console := 4096
+FUZZ_MAXLEN_tls_import := 6200
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_ALL_SRCS := $(sort $(FUZZ_COMMON) $(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz_$(t).c $(FUZZ_SRCS_$(t))) \

@@ -4,7 +4,9 @@ QEMU's stdio (-nographic: the PL011 is on QEMU's stdin/stdout). Boot 1 on a
 fresh flash: help, status, a bad command and a bad value (clear errors),
 `config set hostname`, `config save`, `reboot yes`; boot 2 on the same
 flash (QEMU restarted if the reboot ended it): `config show` shows the saved
-hostname and the SMTP banner carries it. Needs the console wired into
+hostname and the SMTP banner carries it. Also `tlsa import` of a PEM pair
+pasted on the console (not echoed) and `tlsa switch force`: STARTTLS
+presents it at once and after the reboot. Needs the console wired into
 danegate.c (serial_poll in the main loop). Ends with "qemu: N passed, M failed".
 Environment: QV_IMAGE (default build/qemu-virt/danegate.elf), QV_VERBOSE=1
 echoes the serial output."""
@@ -12,6 +14,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -94,6 +97,70 @@ def banner(port, timeout=10):
         return s.makefile('rb').readline().decode(errors='replace').rstrip('\r\n')
 
 
+def starttls_cert(port):
+    """The DER certificate the relay presents over STARTTLS (None: failed)."""
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=20) as s:
+            f = s.makefile('rb')
+
+            def reply():
+                while True:
+                    line = f.readline().decode(errors='replace')
+                    if line[3:4] != '-':
+                        return line
+            reply()
+            s.sendall(b'EHLO test.example\r\n')
+            reply()
+            s.sendall(b'STARTTLS\r\n')
+            if not reply().startswith('220'):
+                return None
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with ctx.wrap_socket(s, server_hostname=HOSTNAME) as t:
+                return t.getpeercert(True)
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def tlsa_import(c, port, tmp):
+    """`tlsa import` of an openssl-made P-256 pair pasted on the serial
+    console (nothing echoed), then `tlsa switch force`: STARTTLS presents
+    it at once, without a reboot. Returns the certificate's DER."""
+    key, crt = os.path.join(tmp, 'k.pem'), os.path.join(tmp, 'c.pem')
+    r = subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                        'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', crt,
+                        '-days', '30', '-subj', '/CN=' + HOSTNAME,
+                        '-addext', 'subjectAltName=DNS:' + HOSTNAME], capture_output=True)
+    if not tb.check('openssl made a pair to import', r.returncode == 0, r.stderr):
+        return None
+    pem = open(key).read() + open(crt).read()
+    der = ssl.PEM_cert_to_DER_cert(open(crt).read())
+    before = starttls_cert(port)
+    tb.check('STARTTLS before the import: the first boot\'s certificate',
+             before is not None and before != der)
+    mark = len(c.buf)
+    c.q.stdin.write(b'tlsa import\r')
+    c.q.stdin.flush()
+    tb.check('tlsa import asks for the paste', c.wait_for(r'an empty line', 10, mark))
+    data = pem.replace('\n', '\r').encode()
+    for i in range(0, len(data), 8):  # slowly enough for the UART's ring
+        c.q.stdin.write(data[i:i + 8])
+        c.q.stdin.flush()
+        time.sleep(0.01)
+    out = c.send('')
+    tb.check('tlsa import: stored as the next key, record shown',
+             'stored as the NEXT key' in out and re.search(r'next: +_25\._tcp\.', out), out)
+    with c.lock:
+        echoed = c.buf[mark:]
+    tb.check('tlsa import: the pasted key is not echoed', pem.split('\n')[1] not in echoed)
+    out = c.send('tlsa switch force')
+    tb.check('tlsa switch force: in service now', 'new sessions use the new key now' in out, out)
+    tb.check('STARTTLS presents the imported certificate without a reboot',
+             starttls_cert(port) == der)
+    return der
+
+
 def ready(c, name, since=0):
     up = c.wait_for(r'smtp: listening on', 60, since)
     tb.check('%s: relay up' % name, up)
@@ -144,6 +211,7 @@ def main():
             out = c.send('tlsa')
             tb.check('tlsa shows the 3 1 1 record',
                      re.search(r'_25\._tcp\.%s\. IN TLSA 3 1 1 [0-9a-f]{64}' % re.escape(HOSTNAME), out), out)
+            imported = tlsa_import(c, port, tmp)
             mark = len(c.buf)
             c.q.stdin.write(b'reboot yes\r')
             c.q.stdin.flush()
@@ -168,6 +236,8 @@ def main():
             except OSError as e:
                 b = 'connection failed: %s' % e
             tb.check('SMTP banner carries the saved hostname', b.startswith('220 ' + HOSTNAME), b)
+            tb.check('tlsa import: STARTTLS after the reboot presents it still',
+                     imported and starttls_cert(port) == imported)
         tb.check('no CPU fault', c is not None and '*** FAULT' not in c.buf)
     finally:
         if c is not None:

@@ -60,6 +60,9 @@ static const struct kv good[] = {
 	{ "smtp_delivery_redirect", "" }, { "smtp_delivery_redirect", "127.0.0.1:26100" },
 	{ "smtp_delivery_redirect", "[::1]:26100" },
 	{ "dns_probe_name", "" }, { "dns_probe_name", "probe.dane.test" },
+	{ "tls_import", "" }, { "tls_import", "/etc/dg/all.pem" },
+	{ "tls_import", "/etc/dg/key.pem /etc/dg/chain.pem" },
+	{ "smtp_tls_client_cert", "on" }, { "smtp_tls_client_cert", "off" },
 	{ "web_port", "443" }, { "web_port", "8443" }, { "web_port", "0" }, { "web_port", "65535" },
 	{ "web_http_port", "0" }, { "web_http_port", "80" }, { "web_http_port", "65535" },
 };
@@ -104,6 +107,8 @@ static const struct kv bad[] = {
 	{ "web_http", "maybe" }, { "web_http", "" },
 	{ "smtp_delivery_redirect", "a b" }, { "smtp_delivery_redirect", "[127.0.0.1]:x" },
 	{ "dns_probe_name", "a b" },
+	{ "tls_import", "key.pem" }, { "tls_import", "/a /b /c" }, { "tls_import", "/a\x01b" },
+	{ "smtp_tls_client_cert", "sometimes" },
 	{ "web_port", "65536" }, { "web_port", "-1" }, { "web_port", "https" }, { "web_port", "" },
 	{ "web_http_port", "65536" }, { "web_http_port", "80x" }, { "web_http_port", "" },
 	{ "no_such_key", "x" }, { "tls_key", "x" },

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "support/creds_test_util.h"
+
 #include "mbedtls/sha256.h"
 
 #include "console/console.h"
@@ -328,7 +330,11 @@ static void tlsa_show_next_switch(void **state)
 	spki_record(&r->cred.cert, hex);
 	snprintf(want, sizeof(want), "_25._tcp.gw.example. IN TLSA 3 1 1 %s\n", hex);
 	assert_int_equal(run("tlsa"), 0);
-	assert_string_equal(r->outbuf, want);
+	assert_memory_equal(r->outbuf, want, strlen(want)); /* the record first */
+	assert_out_has("subject: CN=gw.example");	   /* then the certificate */
+	assert_out_has("(self-signed)");
+	assert_out_has("valid:   2023-11-");
+	assert_out_has("names:   gw.example\n");
 	assert_int_equal(run("tlsa switch confirm"), CONSOLE_EINVAL);
 	assert_out_has("no next key");
 
@@ -665,6 +671,103 @@ static void serial_password_is_never_echoed(void **state)
 	ser = NULL;
 }
 
+/* A new P-256 pair as PEM lines (what an operator pastes). */
+static char paste[4096];
+static void make_paste(void)
+{
+	static uint8_t c[1024];
+	size_t cl = sizeof(c);
+	ctu_pem_pair("gw.example", T0, paste, sizeof(paste), c, &cl);
+}
+
+/* A line of the key's base64 (it must never come back). */
+static const char *key_line(void)
+{
+	static char l[65];
+	const char *p = strchr(paste, '\n') + 1;
+	memcpy(l, p, 64);
+	l[64] = '\0';
+	return l;
+}
+
+static void tlsa_import_by_paste(void **state)
+{
+	(void)state;
+	make_paste();
+	r->env.tlsa_changed = fake_tlsa_changed;
+	roll_changes = 0;
+	assert_int_equal(run("config set hostname gw.example"), 0);
+	assert_int_equal(run("tlsa import"), 0);
+	assert_out_has("an empty line (or: end) finishes");
+	assert_false(console_echo(&r->con));
+	/* line by line: nothing comes back */
+	char copy[sizeof(paste)];
+	memcpy(copy, paste, sizeof(copy));
+	for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		assert_int_equal(run(l), 0);
+		assert_string_equal(r->outbuf, "");
+	}
+	assert_int_equal(run(""), 0);
+	assert_out_has("EC P-256 key, 1 certificate(s), self-signed");
+	assert_out_has("stored as the NEXT key");
+	assert_out_has("current: _25._tcp.gw.example. IN TLSA 3 1 1 ");
+	assert_out_has("next:    _25._tcp.gw.example. IN TLSA 3 1 1 ");
+	assert_null(strstr(r->outbuf, key_line()));
+	assert_true(console_echo(&r->con));
+	assert_int_equal(roll_changes, 1);
+	const uint8_t *v;
+	assert_true(settings_get(&r->settings, "tls_next_cert", &v) > 0);
+	/* tlsa show describes the next certificate too */
+	assert_int_equal(run("tlsa"), 0);
+	assert_out_has("next:    _25._tcp");
+	/* a bad paste: a clear error, nothing changed, back to commands */
+	uint8_t before[SETTINGS_IMAGE_MAX];
+	size_t blen = r->settings.len;
+	memcpy(before, r->settings.image, blen);
+	assert_int_equal(run("tlsa import"), 0);
+	assert_int_equal(run("-----BEGIN PRIVATE KEY-----"), 0);
+	assert_int_equal(run("AAAA"), 0);
+	assert_int_equal(run("-----END PRIVATE KEY-----"), 0);
+	assert_int_equal(run("end"), CONSOLE_EINVAL);
+	assert_out_has("error: not imported: the private key does not parse");
+	assert_out_has("Nothing changed");
+	assert_int_equal(r->settings.len, blen);
+	assert_memory_equal(r->settings.image, before, blen);
+	assert_true(console_echo(&r->con));
+	/* abort */
+	assert_int_equal(run("tlsa import"), 0);
+	assert_int_equal(run("-----BEGIN PRIVATE KEY-----"), 0);
+	assert_int_equal(run("abort"), 0);
+	assert_out_has("import cancelled");
+	assert_true(console_echo(&r->con));
+	assert_memory_equal(r->settings.image, before, blen);
+	r->env.tlsa_changed = NULL;
+}
+
+static void serial_import_is_never_echoed(void **state)
+{
+	(void)state;
+	make_paste();
+	serial_start();
+	type("tlsa import\r");
+	for (const char *p = paste; *p; p++) {
+		char b[2] = { *p == '\n' ? '\r' : *p, 0 };
+		type(b);
+	}
+	assert_null(strstr(wire, key_line()));
+	assert_null(strstr(wire, "BEGIN"));
+	type("\r");
+	assert_wire_has("stored as the NEXT key");
+	for (unsigned i = 0; i < ser->hist_n; i++)
+		assert_null(strstr(ser->hist[i], "BEGIN"));
+	/* Ctrl-C in the middle of a paste cancels it */
+	type("tlsa import\r-----BEGIN PRIVATE KEY-----\r\x03");
+	assert_wire_has("import cancelled");
+	assert_true(console_echo(&ser->con));
+	free(ser);
+	ser = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +785,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(output_sink_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(serial_editing_and_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(serial_password_is_never_echoed, setup, teardown),
+		cmocka_unit_test_setup_teardown(tlsa_import_by_paste, setup, teardown),
+		cmocka_unit_test_setup_teardown(serial_import_is_never_echoed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* test_tls — the TLS glue end to end on loopback through the host board:
  * a generated P-256 self-signed certificate, a server and a client session
- * driven only by port_poll() events, TLS 1.3 and TLS 1.2, data both ways
- * and the arena peak. */
+ * driven only by port_poll() events, TLS 1.3 and TLS 1.2, data both ways,
+ * a live credential switch while a session runs, and the arena peak. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 
 #include "port.h"
 #include "tls/tls.h"
+
+#include "data/creds/fixtures.h"
 
 static struct tls_cred cred;
 static uint8_t key_der[512], crt_der[1024];
@@ -146,6 +148,134 @@ static void certificate_names_the_host_and_is_valid_now(void **state)
 	assert_int_equal(mbedtls_pk_get_bitlen(&cred.cert.pk), 256);
 }
 
+/* ---- live credentials: a switch while a session runs ---------------------- */
+
+static void live_session(struct side *c, struct side *s, mbedtls_ssl_config *cconf)
+{
+	socket_pair(&c->sock, &s->sock);
+	assert_int_equal(tls_conn_setup(&c->tc, cconf, c->sock, "gw.example"), 0);
+	assert_int_equal(tls_conn_setup_server(&s->tc, s->sock), 0);
+	handshake(c, s);
+	assert_int_equal(c->hs, 0);
+	assert_int_equal(s->hs, 0);
+}
+
+/* The certificate the client was shown is the one of der. */
+static void shown(struct side *c, const uint8_t *der, size_t len)
+{
+	const mbedtls_x509_crt *p = mbedtls_ssl_get_peer_cert(&c->tc.ssl);
+	assert_non_null(p);
+	assert_int_equal(p->raw.len, len);
+	assert_memory_equal(p->raw.p, der, len);
+}
+
+static void echo(struct side *from, struct side *to)
+{
+	static const char msg[] = "NOOP\r\n";
+	assert_int_equal(tls_conn_write(&from->tc, msg, 6), 6);
+	char buf[16];
+	long n = TLS_WANT_READ;
+	for (int i = 0; i < 200 && n == TLS_WANT_READ; i++) {
+		port_poll(5);
+		n = tls_conn_read(&to->tc, buf, sizeof(buf));
+	}
+	assert_int_equal(n, 6);
+	assert_memory_equal(buf, msg, 6);
+}
+
+static void end(struct side *c, struct side *s)
+{
+	tls_conn_free(&c->tc);
+	tls_conn_free(&s->tc);
+	port_close(c->sock);
+	port_close(s->sock);
+}
+
+static void live_switch_keeps_old_sessions(void **state)
+{
+	(void)state;
+	static uint8_t k2[256], c2[1024], k3[256], c3[1024];
+	size_t k2l = sizeof(k2), c2l = sizeof(c2), k3l = sizeof(k3), c3l = sizeof(c3);
+	assert_int_equal(tls_cred_generate("gw.example", port_wall_time(), k2, &k2l, c2, &c2l), 0);
+	assert_int_equal(tls_cred_generate("gw.example", port_wall_time(), k3, &k3l, c3, &c3l), 0);
+	size_t before, peak;
+	tls_heap_stats(&before, &peak);
+	mbedtls_ssl_config cconf;
+	assert_int_equal(tls_client_config(&cconf, NULL), 0);
+	unsigned cur, prev;
+
+	assert_false(tls_live_ready());
+	assert_int_equal(tls_live_set(key_der, key_len, crt_der, crt_len), 0);
+	struct side c1, s1, c2s, s2, c3s, s3;
+	live_session(&c1, &s1, &cconf);
+	shown(&c1, crt_der, crt_len);
+	tls_live_sessions(&cur, &prev);
+	assert_int_equal(cur, 1);
+
+	/* switch: the next handshake sees the new certificate ... */
+	assert_int_equal(tls_live_set(k2, k2l, c2, c2l), 0);
+	live_session(&c2s, &s2, &cconf);
+	shown(&c2s, c2, c2l);
+	tls_live_sessions(&cur, &prev);
+	assert_int_equal(cur, 1);
+	assert_int_equal(prev, 1);
+	/* ... while the session from before goes on, both ways */
+	echo(&c1, &s1);
+	echo(&s1, &c1);
+	/* a third key cannot come while the first still serves a session */
+	assert_int_equal(tls_live_set(k3, k3l, c3, c3l), TLS_LIVE_EBUSY);
+	assert_memory_equal(tls_live_cred()->cert.raw.p, c2, c2l); /* nothing changed */
+	/* a bad pair changes nothing either */
+	assert_true(tls_live_set(k3, k3l, c2, c2l) != 0); /* key of 3, certificate of 2 */
+	end(&c1, &s1); /* the last session on the first key: its slot is freed */
+	tls_live_sessions(&cur, &prev);
+	assert_int_equal(prev, 0);
+	assert_int_equal(tls_live_set(k3, k3l, c3, c3l), 0);
+	live_session(&c3s, &s3, &cconf);
+	shown(&c3s, c3, c3l);
+	echo(&c2s, &s2);
+	end(&c2s, &s2);
+	end(&c3s, &s3);
+	tls_live_sessions(&cur, &prev);
+	assert_int_equal(cur + prev, 0);
+	tls_live_reset();
+	mbedtls_ssl_config_free(&cconf);
+	size_t after;
+	tls_heap_stats(&after, &peak);
+	assert_int_equal(after, before); /* every credential and session freed */
+}
+
+/* An imported RSA-2048 pair with its CA (data/creds): served over TLS 1.3
+ * (RSA-PSS) and TLS 1.2 (ECDHE-RSA), the chain sent whole. */
+static void imported_rsa_chain_is_served(void **state)
+{
+	(void)state;
+	struct tls_import *im = tls_import_new();
+	assert_non_null(im);
+	static char text[8192];
+	snprintf(text, sizeof(text), "%s%s%s", fx_rsa_key, fx_rsa_crt, fx_ca_crt);
+	assert_int_equal(tls_import_pem(im, text, "gw.example", FX_NOT_BEFORE + 86400), 0);
+	assert_int_equal(tls_live_set(im->key_der, im->key_len, im->chain_der, im->chain_len), 0);
+	size_t leaf_len = im->chain_len - (size_t)tls_live_cred()->cert.next->raw.len;
+	static const int versions[] = { MBEDTLS_SSL_VERSION_TLS1_3, MBEDTLS_SSL_VERSION_TLS1_2 };
+	for (int v = 0; v < 2; v++) {
+		mbedtls_ssl_config cconf;
+		assert_int_equal(tls_client_config(&cconf, NULL), 0);
+		mbedtls_ssl_conf_max_tls_version(&cconf, (mbedtls_ssl_protocol_version)versions[v]);
+		struct side c, s;
+		live_session(&c, &s, &cconf);
+		shown(&c, im->chain_der, leaf_len);
+		const mbedtls_x509_crt *p = mbedtls_ssl_get_peer_cert(&c.tc.ssl);
+		assert_non_null(p->next); /* the CA came along */
+		assert_string_equal(tls_conn_version(&c.tc), v ? "TLSv1.2" : "TLSv1.3");
+		echo(&c, &s);
+		end(&c, &s);
+		mbedtls_ssl_config_free(&cconf);
+	}
+	tls_live_reset();
+	tls_import_free(im);
+}
+
 static void arena_peak_is_reported(void **state)
 {
 	(void)state;
@@ -163,6 +293,8 @@ int main(void)
 		cmocka_unit_test(certificate_names_the_host_and_is_valid_now),
 		cmocka_unit_test(tls13_session_verifies_our_certificate),
 		cmocka_unit_test(tls12_session_still_works),
+		cmocka_unit_test(live_switch_keeps_old_sessions),
+		cmocka_unit_test(imported_rsa_chain_is_served),
 		cmocka_unit_test(arena_peak_is_reported),
 	};
 	return cmocka_run_group_tests(tests, setup_cred, NULL);

@@ -328,6 +328,38 @@ static void console_ca_commands(void **state)
 	assert_int_equal(con_run("ca frob"), CONSOLE_EINVAL);
 }
 
+/* The web console's path: the whole PEM at once, CR LF line ends as a
+ * browser sends them, blank lines before it. */
+static void console_ca_add_text(void **state)
+{
+	(void)state;
+	env = (struct console_env){ .settings = &st };
+	console_init(&con, &env);
+	static char text[4096];
+	size_t n = 0;
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "\r\n\r\n");
+	for (const char *p = root_b_pem; *p; p++) {
+		if (*p == '\n')
+			text[n++] = '\r';
+		text[n++] = *p;
+	}
+	text[n] = '\0';
+	console_out_init(&out, outbuf, sizeof(outbuf), NULL, NULL);
+	assert_int_equal(console_ca_add(&con, text, &out), 0);
+	assert_non_null(strstr(outbuf, "trust anchor added and saved (1 in all)"));
+	assert_non_null(strstr(text, "\r\n-----END CERTIFICATE-----")); /* restored */
+	assert_int_equal(con.mode, CONSOLE_MODE_CMD);
+	console_out_init(&out, outbuf, sizeof(outbuf), NULL, NULL);
+	char junk[] = "hello\nworld";
+	assert_int_equal(console_ca_add(&con, junk, &out), CONSOLE_EINVAL);
+	assert_non_null(strstr(outbuf, "not a PEM certificate"));
+	char empty[] = "\r\n";
+	console_out_init(&out, outbuf, sizeof(outbuf), NULL, NULL);
+	assert_int_equal(console_ca_add(&con, empty, &out), 0);
+	assert_non_null(strstr(outbuf, "cancelled"));
+	assert_int_equal(trust_each(&st, NULL, NULL), 1);
+}
+
 int main(void)
 {
 	if (tls_init() != 0)
@@ -341,6 +373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(board_anchors_are_listed_after_the_saved_ones, each_setup,
 						each_teardown),
 		cmocka_unit_test_setup_teardown(console_ca_commands, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(console_ca_add_text, each_setup, each_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

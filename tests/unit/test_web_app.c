@@ -2,7 +2,8 @@
  * (settings and a queue on RAM flash simulators, a fake clock): no page
  * without login, login needs a password set on the serial console, a
  * fresh session id at login (no fixation), CSRF on every POST (missing or
- * wrong: 403 and nothing changes), session expiry, the login rate limit,
+ * wrong: 403 and nothing changes), session expiry, the login rate limit
+ * (per client address), the TLSA page's PEM import form,
  * the security headers, out-of-range settings refused, held messages with
  * their reason, the probe page, and windowed rendering = whole page. */
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "support/creds_test_util.h"
 #include "web/web_app.h"
 #include "relay/trust.h"
 #include "data/dane/fixtures.h"
@@ -94,9 +96,16 @@ static int teardown(void **state)
 /* One request through the parser and the app; the whole response (head
  * and body, unchunked) in r->out; the browser keeps a cookie it is given.
  * Returns the status. */
+static char *lend_import_buffer(void *ctx, const struct http_parser *p, size_t len)
+{
+	(void)len;
+	/* as web.c lends it: to a logged-in session only */
+	return web_app_session_valid(&r->app, p->sid) ? tls_import_text_claim(ctx) : NULL;
+}
+
 static int request(const char *method, const char *target, const char *body, bool https)
 {
-	char req[4096];
+	static char req[16384];
 	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: gw\r\n", method, target);
 	if (r->cookie[0])
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "Cookie: dg_sid=%s\r\n", r->cookie);
@@ -106,9 +115,12 @@ static int request(const char *method, const char *target, const char *body, boo
 			      "Content-Length: %zu\r\n",
 			      strlen(body));
 	n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n%s", body ? body : "");
+	r->p.big_body = lend_import_buffer;
+	r->p.big_ctx = &r->p;
 	http_parser_reset(&r->p);
 	http_feed(&r->p, (const uint8_t *)req, (size_t)n);
 	web_app_handle(&r->app, &r->p, https, &r->resp);
+	tls_import_text_release(&r->p);
 	struct web_sink s = { .buf = r->out, .size = sizeof(r->out) - 1 };
 	web_app_head(&r->app, &r->resp, https, true, &s);
 	if (!r->resp.head_only)
@@ -309,7 +321,7 @@ static void test_ca_page_lists_and_deletes(void **state)
 	assert_int_equal(trust_add(&r->settings, int_a_cert_der, sizeof(int_a_cert_der)), 0);
 	assert_int_equal(request("GET", "/ca", NULL, true), 200);
 	assert_non_null(strstr(r->out, "1: subject CN=Danegate Test Intermediate A"));
-	assert_non_null(strstr(r->out, "ca add"));
+	assert_non_null(strstr(r->out, "<textarea name=pem"));
 	token(tok);
 	assert_int_equal(request("POST", "/ca", "csrf=00000000000000000000000000000000&a=delete&n=1",
 				 true),
@@ -501,6 +513,158 @@ static void test_windowed_render_is_the_page(void **state)
 	assert_true(done > 1000);
 }
 
+static void test_login_limit_is_per_address(void **state)
+{
+	(void)state;
+	char tok[40], bad[128], good[128];
+	set_password("correct-horse-1");
+	request("GET", "/login", NULL, true);
+	token(tok);
+	snprintf(bad, sizeof(bad), "csrf=%s&password=wrong-one", tok);
+	snprintf(good, sizeof(good), "csrf=%s&password=correct-horse-1", tok);
+	struct port_addr a = { .family = PORT_AF_INET, .ip = { 192, 168, 1, 66 } };
+	struct port_addr b = { .family = PORT_AF_INET, .ip = { 192, 168, 1, 7 } };
+	r->app.peer = a;
+	for (int i = 0; i < WEB_LOGIN_TRIES; i++)
+		assert_int_equal(request("POST", "/login", bad, true), 403);
+	assert_int_equal(request("POST", "/login", good, true), 429); /* a waits */
+	r->app.peer = b;
+	assert_int_equal(request("POST", "/login", good, true), 303); /* b does not */
+	r->cookie[0] = '\0';
+	request("GET", "/login", NULL, true);
+	token(tok);
+	snprintf(bad, sizeof(bad), "csrf=%s&password=wrong-one", tok);
+	snprintf(good, sizeof(good), "csrf=%s&password=correct-horse-1", tok);
+	r->app.peer = a;
+	assert_int_equal(request("POST", "/login", good, true), 429);
+	/* a's pause doubles with each further failure after it */
+	fake_ms += WEB_LOGIN_PAUSE_MS;
+	assert_int_equal(request("POST", "/login", bad, true), 403);
+	fake_ms += WEB_LOGIN_PAUSE_MS;
+	assert_int_equal(request("POST", "/login", good, true), 429);
+	fake_ms += WEB_LOGIN_PAUSE_MS;
+	assert_int_equal(request("POST", "/login", good, true), 303);
+}
+
+/* form-urlencoded, as a browser sends a textarea (CR LF line ends) */
+static void urlencode(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	for (; *in && n + 7 < size; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (ch == '\n')
+			n += (size_t)snprintf(out + n, size - n, "%%0D%%0A");
+		else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			 ch == '-' || ch == '.')
+			out[n++] = (char)ch;
+		else if (ch == ' ')
+			out[n++] = '+';
+		else
+			n += (size_t)snprintf(out + n, size - n, "%%%02X", ch);
+	}
+	out[n] = '\0';
+}
+
+static void test_tlsa_import_form(void **state)
+{
+	(void)state;
+	assert_int_equal(tls_init(), 0);
+	static uint8_t k[256], c[1024], c2[1024];
+	size_t kl = sizeof(k), cl = sizeof(c), c2l = sizeof(c2);
+	assert_int_equal(tls_cred_generate("gw.example", 1700000000, k, &kl, c, &cl), 0);
+	struct tls_cred cred;
+	assert_int_equal(tls_cred_load(&cred, k, kl, c, cl), 0);
+	assert_int_equal(settings_set(&r->settings, "tls_key", k, kl), 0);
+	assert_int_equal(settings_set(&r->settings, "tls_cert", c, cl), 0);
+	r->env.cred = &cred;
+	/* the operator's new pair */
+	static char pem[4096], enc[12000], body[12400];
+	ctu_pem_pair("gw.example", 1700000000, pem, sizeof(pem), c2, &c2l);
+	char keyline[17];
+	snprintf(keyline, sizeof(keyline), "%.16s", strchr(pem, '\n') + 1);
+	urlencode(pem, enc, sizeof(enc));
+	assert_true(strlen(enc) > HTTP_LINE_MAX); /* only the lent buffer holds it */
+
+	login();
+	char tok[40];
+	assert_int_equal(request("GET", "/tlsa", NULL, true), 200);
+	assert_non_null(strstr(r->out, "<textarea name=pem"));
+	assert_non_null(strstr(r->out, "subject: CN=gw.example"));
+	token(tok);
+	uint8_t before[SETTINGS_IMAGE_MAX];
+	size_t blen = r->settings.len;
+	memcpy(before, r->settings.image, blen);
+	/* no session: the large body is not even read */
+	char saved[sizeof(r->cookie)];
+	memcpy(saved, r->cookie, sizeof(saved));
+	r->cookie[0] = '\0';
+	snprintf(body, sizeof(body), "a=import&pem=%s", enc);
+	assert_int_equal(request("POST", "/tlsa", body, true), 413);
+	memcpy(r->cookie, saved, sizeof(saved));
+	/* no token: refused, nothing changed */
+	snprintf(body, sizeof(body), "a=import&pem=%s", enc);
+	assert_int_equal(request("POST", "/tlsa", body, true), 403);
+	snprintf(body, sizeof(body), "csrf=%s&a=import&pem=%s", "0123456789abcdef0123456789abcdef",
+		 enc);
+	assert_int_equal(request("POST", "/tlsa", body, true), 403);
+	/* not PEM: 400 with the reason */
+	snprintf(body, sizeof(body), "csrf=%s&a=import&pem=hello", tok);
+	assert_int_equal(request("POST", "/tlsa", body, true), 400);
+	assert_non_null(strstr(r->out, "not imported: no private key"));
+	assert_int_equal(r->settings.len, blen);
+	assert_memory_equal(r->settings.image, before, blen);
+	/* the pair: the next key, its record shown once on the page */
+	snprintf(body, sizeof(body), "csrf=%s&a=import&pem=%s", tok, enc);
+	assert_int_equal(request("POST", "/tlsa", body, true), 303);
+	const uint8_t *v;
+	assert_int_equal(settings_get(&r->settings, "tls_next_cert", &v), (int)c2l);
+	assert_memory_equal(v, c2, c2l);
+	assert_int_equal(request("GET", "/tlsa", NULL, true), 200);
+	assert_non_null(strstr(r->out, "stored as the NEXT key"));
+	assert_null(strstr(r->out, keyline));
+	/* bodies over HTTP_BIG_BODY_MAX: 413 */
+	static char huge[HTTP_BIG_BODY_MAX + 200];
+	memset(huge, 'a', sizeof(huge) - 1);
+	memcpy(huge, "pem=", 4);
+	assert_int_equal(request("POST", "/tlsa", huge, true), 413);
+	r->env.cred = NULL;
+	tls_cred_free(&cred);
+}
+
+/* The CA page's add form: a PEM larger than the parser's buffer, in the
+ * lent import buffer, with the session's token; saved at once. */
+static void test_ca_page_adds_a_pasted_certificate(void **state)
+{
+	(void)state;
+	static char enc[8000], body[8200];
+	char tok[40];
+	urlencode(root_a_pem, enc, sizeof(enc));
+	assert_true(strlen(enc) > HTTP_LINE_MAX);
+	login();
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "<textarea name=pem"));
+	token(tok);
+	/* a wrong token: nothing added */
+	snprintf(body, sizeof(body), "csrf=0123456789abcdef0123456789abcdef&a=add&pem=%s", enc);
+	assert_int_equal(request("POST", "/ca", body, true), 403);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 0);
+	/* not a certificate */
+	snprintf(body, sizeof(body), "csrf=%s&a=add&pem=hello", tok);
+	assert_int_equal(request("POST", "/ca", body, true), 400);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 0);
+	snprintf(body, sizeof(body), "csrf=%s&a=add&pem=%s", tok, enc);
+	assert_int_equal(request("POST", "/ca", body, true), 303);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 1);
+	assert_false(r->settings.dirty);
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "trust anchor added and saved"));
+	assert_non_null(strstr(r->out, "1: subject CN=Danegate Test Root A"));
+	/* the same again: refused */
+	snprintf(body, sizeof(body), "csrf=%s&a=add&pem=%s", tok, enc);
+	assert_int_equal(request("POST", "/ca", body, true), 400);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,9 +677,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_setting_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_rate_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_limit_is_per_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlsa_import_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_hold_and_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_page_lists_and_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_page_adds_a_pasted_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_windowed_render_is_the_page, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

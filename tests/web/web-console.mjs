@@ -4,10 +4,11 @@
 // "FAIL <name> -- <detail>"; screenshots to OUTDIR/NN-name.png.
 // usage: node web-console.mjs BASE_URL PASSWORD OUTDIR PHASE
 //   PHASE "first": login, headers, CSRF, settings (set + save), a held
-//   message and its reason, log, probe, TLSA, logout.
+//   message and its reason, log, probe, TLSA (and a PEM import from the
+//   file DG_IMPORT_PEM names), logout.
 //   PHASE "after-reboot": the saved setting and the held message survived.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -175,7 +176,29 @@ async function first() {
 	await page.goto(base + '/tlsa');
 	const tt = await text(page);
 	check('tlsa: the own _25._tcp 3 1 1 record', /_25\._tcp\.\S+ IN TLSA 3 1 1 [0-9a-f]{64}/.test(tt), tt.slice(0, 300));
+	check('tlsa: the certificate described (subject, issuer, validity)', /subject: CN=.*issuer: .*valid: /s.test(tt), tt.slice(0, 300));
 	await shot(page, 'tlsa');
+
+	// TLSA import: a bad paste is refused with its reason, a good pair
+	// (DG_IMPORT_PEM, made by run-web.sh with openssl) becomes the next key.
+	const pemFile = process.env.DG_IMPORT_PEM;
+	check('tlsa import: a PEM pair to paste (DG_IMPORT_PEM)', !!pemFile, 'unset');
+	if (pemFile) {
+		const pem = readFileSync(pemFile, 'utf8');
+		await page.fill('textarea[name=pem]', '-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n');
+		await Promise.all([page.waitForLoadState('load'), page.click('button[value=import]')]);
+		const bt = await text(page);
+		check('tlsa import: a bad paste is refused with its reason', /not imported: .*Nothing changed/.test(bt), bt.slice(0, 300));
+		await page.goto(base + '/tlsa');
+		await page.fill('textarea[name=pem]', pem);
+		await Promise.all([page.waitForLoadState('load'), page.click('button[value=import]')]);
+		const it = await text(page);
+		check('tlsa import: stored as the next key, its record shown', /stored as the NEXT key.*the records: below.*next: +_25\._tcp\.\S+ IN TLSA 3 1 1 [0-9a-f]{64}/s.test(it), it.slice(0, 400));
+		const keyLine = pem.split('\n')[1];
+		check('tlsa import: the key is not shown back', !it.includes(keyLine) && !(await page.content()).includes(keyLine));
+		check('tlsa import: the textarea is empty again', (await page.inputValue('textarea[name=pem]')) === '');
+		await shot(page, 'tlsa-import');
+	}
 
 	// Logout ends the session.
 	await Promise.all([page.waitForLoadState('load'), page.click('form[action="/logout"] button')]);
