@@ -7,12 +7,28 @@
 #include <string.h>
 
 #include "mbedtls/base64.h"
+#include "mbedtls/platform.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/x509_crt.h"
 
-/* The new value of the settings entry is built here (settings_set copies
- * from its argument after moving entries, so not from the image). */
-static uint8_t scratch[TRUST_BYTES_MAX];
+/* The new value of the settings entry is built in a buffer from the
+ * mbedTLS heap (settings_set copies from its argument after moving
+ * entries, so not from the image); no static RAM for it. */
+static int put(struct settings *s, const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	if (al + bl == 0)
+		return settings_set(s, TRUST_SETTING, NULL, 0);
+	uint8_t *buf = mbedtls_calloc(1, al + bl);
+	if (!buf)
+		return TRUST_ENOMEM;
+	if (al)
+		memcpy(buf, a, al);
+	if (bl)
+		memcpy(buf + al, b, bl);
+	int err = settings_set(s, TRUST_SETTING, buf, al + bl);
+	mbedtls_free(buf);
+	return err;
+}
 
 /* Board anchors (PEM from the board, parsed once). */
 static mbedtls_x509_crt board_list;
@@ -32,6 +48,7 @@ const char *trust_strerror(int err)
 	case TRUST_EPARSE: return "not an X.509 certificate";
 	case TRUST_EPEM: return "not a PEM certificate (-----BEGIN CERTIFICATE----- ... END)";
 	case TRUST_ETOOBIG: return "certificate larger than 2048 bytes";
+	case TRUST_ENOMEM: return "out of memory (TLS arena busy): try again";
 	}
 	return "error";
 }
@@ -126,10 +143,7 @@ int trust_add(struct settings *s, const uint8_t *der, size_t len)
 	size_t old = saved(s, &v);
 	if (sc.count >= TRUST_MAX || old + len > TRUST_BYTES_MAX)
 		return TRUST_ENOSPC;
-	if (old)
-		memcpy(scratch, v, old);
-	memcpy(scratch + old, der, len);
-	return settings_set(s, TRUST_SETTING, scratch, old + len);
+	return put(s, v, old, der, len);
 }
 
 int trust_delete(struct settings *s, unsigned n)
@@ -141,12 +155,7 @@ int trust_delete(struct settings *s, unsigned n)
 		if (!l)
 			break;
 		if (i == n) {
-			size_t rest = total - off - l;
-			if (total - l > sizeof(scratch))
-				return TRUST_ENOSPC;
-			memcpy(scratch, v, off);
-			memcpy(scratch + off, v + off + l, rest);
-			return settings_set(s, TRUST_SETTING, total - l ? scratch : NULL, total - l);
+			return put(s, v, off, v + off + l, total - off - l);
 		}
 		off += l;
 	}

@@ -36,6 +36,7 @@ enum trust_err {
 	TRUST_EPARSE = -1201,  /* not an X.509 certificate mbedTLS can parse */
 	TRUST_EPEM = -1202,    /* bad PEM: base64, no BEGIN/END, not a certificate */
 	TRUST_ETOOBIG = -1203, /* one certificate over TRUST_CERT_MAX bytes */
+	TRUST_ENOMEM = -12,    /* no heap for the new value (transient) */
 };
 /* Words for a trust_err (and settings errors), for consoles. */
 const char *trust_strerror(int err);
@@ -49,9 +50,12 @@ int trust_each(const struct settings *s, trust_cb cb, void *ctx);
 
 /* Adds one DER certificate to the saved anchors (in RAM: the caller runs
  * settings_save). It must parse as X.509, not be saved already, and fit.
- * 0 or TRUST_EPARSE, TRUST_EEXIST, TRUST_ENOSPC, a settings error. */
+ * The new value is built on the mbedTLS heap (freed at once).
+ * 0 or TRUST_EPARSE, TRUST_EEXIST, TRUST_ENOSPC, TRUST_ENOMEM, a
+ * settings error. */
 int trust_add(struct settings *s, const uint8_t *der, size_t len);
-/* Removes saved anchor n (1-based, as listed). 0 or TRUST_ENOENT. */
+/* Removes saved anchor n (1-based, as listed). 0 or TRUST_ENOENT,
+ * TRUST_ENOMEM. */
 int trust_delete(struct settings *s, unsigned n);
 
 /* One line on a certificate: "subject CN=...; expires 2027-01-31 (valid
