@@ -34,6 +34,8 @@ struct host_config {
 	enum flashsim_cut powercut_how;
 	enum port_flash_area powercut_area; /* which one (default: the queue) */
 	char **argv;		    /* for port_reboot's re-exec */
+	const char *ca_pem;	    /* --ca-file: port_setting("tls_ca"), the verify
+				     * policy's read-only trust anchors (PEM) */
 };
 
 /* Paints the stack below the caller for port_stack_peak(); main() calls

@@ -31,6 +31,8 @@ static void usage(FILE *f, const char *prog)
 		"  --set KEY=VALUE       one setting (relay_networks, smtp_users, ...)\n"
 		"                        --config and --set: up to %u settings, a later one\n"
 		"                        wins; values saved with the console win over both\n"
+		"  --ca-file FILE        PEM CA certificates: read-only trust anchors of the\n"
+		"                        verify TLS policy (besides the console's ca add)\n"
 		"  --powercut-after N    cut the flash's power at its N-th program or erase\n"
 		"                        (counted from start); the process exits with status 99\n"
 		"  --powercut-area AREA  queue (default) or config\n"
@@ -93,6 +95,27 @@ static bool load_config_file(const char *prog, const char *path, struct host_con
 		return false;
 	}
 	return true;
+}
+
+/* --ca-file FILE: PEM text, bounded; NULL (said why) on error. */
+static char *read_pem_file(const char *prog, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		return NULL;
+	}
+	char *text = malloc(HOST_CONFIG_FILE_MAX + 1);
+	size_t n = text ? fread(text, 1, HOST_CONFIG_FILE_MAX + 1, f) : 0;
+	bool bad = ferror(f) || n > HOST_CONFIG_FILE_MAX || (text && memchr(text, '\0', n));
+	fclose(f);
+	if (!text || bad || !memmem(text, n, "-----BEGIN CERTIFICATE-----", 27)) {
+		fprintf(stderr, "%s: %s: not PEM certificates (at most 64 KiB)\n", prog, path);
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
 }
 
 /* Strict decimal in [lo, hi]; false on anything else. */
@@ -158,6 +181,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.hostname = v;
+		} else if (strcmp(o, "--ca-file") == 0) {
+			if (!(cfg.ca_pem = read_pem_file(argv[0], v)))
+				return 2;
 		} else if (strcmp(o, "--config") == 0) {
 			if (!load_config_file(argv[0], v, &cfg))
 				return 2;

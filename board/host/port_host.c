@@ -131,6 +131,8 @@ const char *port_setting(const char *key)
 		return host.cfg.listen;
 	if (strcmp(key, "web_port") == 0)
 		return "8443"; /* the web console without root (firmware default 443) */
+	if (strcmp(key, "tls_ca") == 0)
+		return host.cfg.ca_pem; /* --ca-file (relay/trust.h) */
 	return NULL;
 }
 

@@ -62,6 +62,8 @@ static const struct config_key keys[] = {
 	  "TLS policy for destinations not in tls_policy (dane: RFC 7672 opportunistic DANE)" },
 	{ "tls_policy", CONFIG_T_POLICY, "", 0, 0, POLICY_MODES,
 	  "per destination: \"example.com=dane-only [smtp.relay]:587=verify\"" },
+	{ "smtp_destination_concurrency", CONFIG_T_UINT, "0", 0, 64, NULL,
+	  "deliveries at once to a stalled or contended destination; 0: the board's sessions - 1" },
 	{ "smarthost", CONFIG_T_HOSTPORT, "", 0, 0, NULL,
 	  "send everything via this host (\"[host]:587\"); empty: deliver to MX hosts" },
 	{ "smarthost_auth", CONFIG_T_SECRET, "", 0, 0, NULL,

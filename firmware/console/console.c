@@ -16,6 +16,7 @@
 
 #include "log/log.h"
 #include "port.h"
+#include "relay/trust.h"
 #include "version.h"
 
 /* ---- output sink ---------------------------------------------------------- */
@@ -1017,6 +1018,129 @@ static int cmd_probe(struct console *c, struct args *a, struct console_out *o)
 	return 0;
 }
 
+/* ---- ca: trust anchors of the verify policy (relay/trust.h) ---------- */
+
+static const char *ca_usage = "ca [list] | ca add (then paste the PEM) | ca delete N";
+static struct trust_pem ca_pem; /* one paste at a time (see ca_owner) */
+static struct console *ca_owner;
+
+struct ca_list_ctx {
+	struct console *c;
+	struct console_out *o;
+};
+
+static void ca_list_line(void *ctx, unsigned n, bool board, const uint8_t *der, size_t len)
+{
+	struct ca_list_ctx *k = ctx;
+	char d[TRUST_DESC_MAX];
+	trust_describe(der, len, wall(k->c), d, sizeof(d));
+	console_printf(k->o, "%s%u: %s\n", board ? "board " : "", n, d);
+}
+
+static int cmd_ca(struct console *c, struct args *a, struct console_out *o)
+{
+	struct settings *s = c->env->settings;
+	const char *sub = a->argc > 1 ? a->argv[1] : "list";
+	if (strcmp(sub, "list") == 0 && a->argc <= 2) {
+		struct ca_list_ctx k = { c, o };
+		if (trust_each(s, ca_list_line, &k) == 0)
+			console_puts(o, "no trust anchors: destinations under the verify policy are "
+					"deferred (ca add)\n");
+		return 0;
+	}
+	if (strcmp(sub, "add") == 0 && a->argc == 2) {
+		if (ca_owner && ca_owner != c && ca_owner->mode == CONSOLE_MODE_CA_PEM) {
+			console_puts(o, "error: another console is pasting a certificate\n");
+			return CONSOLE_EFAIL;
+		}
+		trust_pem_init(&ca_pem);
+		ca_owner = c;
+		c->mode = CONSOLE_MODE_CA_PEM;
+		console_puts(o, "paste the CA certificate (PEM, -----BEGIN CERTIFICATE----- to "
+				"-----END CERTIFICATE-----); a blank line cancels\n");
+		return 0;
+	}
+	if (strcmp(sub, "delete") == 0 && a->argc == 3) {
+		char *end;
+		unsigned long n = strtoul(a->argv[2], &end, 10);
+		if (*end || n == 0 || n > TRUST_MAX)
+			return bad(o, ca_usage, "N is the number ca list shows (board anchors cannot be "
+						"deleted here)");
+		int e = trust_delete(s, (unsigned)n);
+		if (!e)
+			e = settings_save(s);
+		if (e) {
+			console_printf(o, "error: %s\n", e == TRUST_ENOENT ? trust_strerror(e)
+									  : "not saved");
+			return e == TRUST_ENOENT ? CONSOLE_EINVAL : CONSOLE_EFAIL;
+		}
+		LOG_INFO("console: ca delete %lu", n);
+		console_printf(o, "trust anchor %lu deleted and saved\n", n);
+		return 0;
+	}
+	return bad(o, ca_usage, "unknown ca command");
+}
+
+/* One line of a `ca add` paste. */
+/* The end of a paste: r is trust_pem_line()'s last result. */
+static int ca_pem_end(struct console *c, int r, struct console_out *o)
+{
+	c->mode = CONSOLE_MODE_CMD;
+	ca_owner = NULL;
+	if (r == TRUST_PEM_EMPTY) {
+		console_puts(o, "ca add cancelled\n");
+		return 0;
+	}
+	int e = r == TRUST_PEM_DONE ? trust_add(c->env->settings, ca_pem.der, ca_pem.len)
+	      : r == TRUST_PEM_MORE ? TRUST_EPEM
+				    : r;
+	if (e) {
+		console_printf(o, "error: certificate not added: %s\n", trust_strerror(e));
+		return CONSOLE_EINVAL;
+	}
+	if ((e = settings_save(c->env->settings)) != 0) {
+		console_printf(o, "error: certificate added but not saved (%d): config save\n", e);
+		return CONSOLE_EFAIL;
+	}
+	char d[TRUST_DESC_MAX];
+	trust_describe(ca_pem.der, ca_pem.len, wall(c), d, sizeof(d));
+	int n = trust_each(c->env->settings, NULL, NULL);
+	LOG_INFO("console: ca add: %.200s", d);
+	console_printf(o, "trust anchor added and saved (%d in all): %s\n", n, d);
+	return 0;
+}
+
+/* One line of a `ca add` paste. */
+static int ca_pem_entry(struct console *c, const char *line, struct console_out *o)
+{
+	int r = trust_pem_line(&ca_pem, line);
+	return r == TRUST_PEM_MORE ? 0 : ca_pem_end(c, r, o);
+}
+
+int console_ca_add(struct console *c, char *text, struct console_out *o)
+{
+	if (ca_owner && ca_owner != c && ca_owner->mode == CONSOLE_MODE_CA_PEM) {
+		console_puts(o, "error: another console is pasting a certificate\n");
+		return CONSOLE_EFAIL;
+	}
+	trust_pem_init(&ca_pem);
+	int r = TRUST_PEM_MORE;
+	bool any = false;
+	for (char *line = text; line && r == TRUST_PEM_MORE;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		bool blank = strspn(line, " \t\r") == strlen(line);
+		if (!blank || any) /* blank lines before the text are no end */
+			r = trust_pem_line(&ca_pem, line);
+		any = any || !blank;
+		if (nl)
+			*nl = '\n';
+		line = nl ? nl + 1 : NULL;
+	}
+	return ca_pem_end(c, !any ? TRUST_PEM_EMPTY : r, o);
+}
+
 static const struct cmd cmds[] = {
 	{ "help", cmd_help, "help [COMMAND]", "list commands, or explain one" },
 	{ "status", cmd_status, "status",
@@ -1029,6 +1153,8 @@ static const struct cmd cmds[] = {
 	{ "tlsa", cmd_tlsa, NULL,
 	  "the gateway's certificate and TLSA 3 1 1 record; rollover watched in DNS (next, "
 	  "import, check, switch)" },
+	{ "ca", cmd_ca, NULL,
+	  "trust anchors (CA certificates) of the verify TLS policy: list, add (paste PEM), delete" },
 	{ "stats", cmd_stats, "stats", "deliveries by TLS class and destination domain" },
 	{ "probe", cmd_probe, "probe DOMAIN | probe cancel",
 	  "MX, addresses, TLSA, STARTTLS, TLS, chain, DANE match and class for a domain" },
@@ -1048,6 +1174,8 @@ static const char *usage_of(const struct cmd *k)
 		return log_usage;
 	if (k->run == cmd_config)
 		return config_usage;
+	if (k->run == cmd_ca)
+		return ca_usage;
 	return tlsa_usage;
 }
 
@@ -1103,6 +1231,7 @@ const char *console_prompt(const struct console *c)
 	case CONSOLE_MODE_PASSWD_NEW: return "New password: ";
 	case CONSOLE_MODE_PASSWD_AGAIN: return "Again: ";
 	case CONSOLE_MODE_IMPORT: return "";
+	case CONSOLE_MODE_CA_PEM: return "";
 	case CONSOLE_MODE_CMD: break;
 	}
 	return "danegate> ";
@@ -1110,7 +1239,7 @@ const char *console_prompt(const struct console *c)
 
 bool console_echo(const struct console *c)
 {
-	return c->mode == CONSOLE_MODE_CMD;
+	return c->mode == CONSOLE_MODE_CMD || c->mode == CONSOLE_MODE_CA_PEM;
 }
 
 static int login(struct console *c, const char *line, struct console_out *o)
@@ -1180,6 +1309,8 @@ int console_exec(struct console *c, const char *line, struct console_out *out)
 		return passwd_entry(c, line, out);
 	if (c->mode == CONSOLE_MODE_IMPORT)
 		return import_line(c, line, out);
+	if (c->mode == CONSOLE_MODE_CA_PEM)
+		return ca_pem_entry(c, line, out);
 	if (!c->authed) {
 		console_puts(out, "error: log in first\n");
 		return CONSOLE_EACCES;

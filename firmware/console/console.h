@@ -126,6 +126,7 @@ enum console_mode {
 	CONSOLE_MODE_PASSWD_NEW,   /* next line is a new password */
 	CONSOLE_MODE_PASSWD_AGAIN, /* next line repeats it */
 	CONSOLE_MODE_IMPORT,	   /* `tlsa import`: PEM lines until an empty one */
+	CONSOLE_MODE_CA_PEM,	   /* `ca add`: PEM lines until END CERTIFICATE */
 };
 
 struct console {
@@ -156,5 +157,9 @@ void console_logout(struct console *c);
  * collects the lines in CONSOLE_MODE_IMPORT): checked, stored as the
  * current key's renewal (in service at once) or as the next key. */
 int console_tlsa_import(struct console *c, const char *text, struct console_out *o);
+/* `ca add` with the whole PEM at once (the web console's form): the same
+ * checks and messages as a paste. text is split into lines in place and
+ * restored. 0 or a console_result. */
+int console_ca_add(struct console *c, char *text, struct console_out *o);
 
 #endif

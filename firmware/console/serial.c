@@ -164,6 +164,9 @@ static void cancel(struct serial *s)
 		s->con.import_len = 0;
 		s->con.mode = CONSOLE_MODE_CMD;
 		wrs(s, "import cancelled\r\n");
+	} else if (s->con.mode == CONSOLE_MODE_CA_PEM) {
+		s->con.mode = CONSOLE_MODE_CMD; /* ca add abandoned (nothing saved) */
+		wrs(s, "ca add cancelled\r\n");
 	}
 	prompt(s);
 }

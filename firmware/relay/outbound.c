@@ -15,6 +15,7 @@
 #include "log/log.h"
 #include "port.h"
 #include "relay/dsn.h"
+#include "relay/trust.h"
 
 #define IN_BUF 512	  /* server input read per call */
 #define WHY_MAX 256	  /* local failure detail */
@@ -85,6 +86,8 @@ struct osess {
 	bool tls_setup, tls_on, hs_failed, not_verified, auth_ok, probe_done;
 	uint8_t cls; /* enum dane_class of this connection */
 	bool cls_known;
+	bool cls_tls; /* cls is the class of a TLS session this connection reached */
+	uint64_t progress_ms; /* port_now_ms of the last server answer recorded */
 	char why[WHY_MAX];
 	char relay[RELAY_TEXT_MAX]; /* "host[addr]:port" of the last connection */
 	char peer[SMTP_CLIENT_PEER_MAX];
@@ -106,6 +109,8 @@ static struct {
 	struct queue_msg_info info;	 /* scratch */
 	uint32_t flush[OUTBOUND_FLUSH_MAX];
 	unsigned nflush;
+	uint64_t scan_after; /* port_now_ms before which dispatch does not
+			      * look again for mail of non-full destinations */
 	struct outbound_stats st;
 	/* the console's probe */
 	struct {
@@ -355,6 +360,20 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 	if (config_get(s, board, "smtp_data_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
 	    config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
 		cfg->data_timeout_ms = secs * 1000u;
+	cfg->settings = s;
+	uint32_t dc = 0;
+	if (config_get(s, board, "smtp_destination_concurrency", buf, sizeof(buf)) >= 0 &&
+	    config_get_uint(s, board, "smtp_destination_concurrency", &dc) == 0)
+		cfg->dest_concurrency = dc;
+	/* read-only anchors from the board (host: --set tls_ca_file=PATH) */
+	const char *pem = board ? board("tls_ca") : NULL;
+	if (pem && pem[0]) {
+		int n = trust_board_load(pem);
+		if (n < 0)
+			LOG_ERR("out: the board's tls_ca is not PEM certificates; not used");
+		else
+			LOG_INFO("out: %d trust anchor(s) from the board (verify policy)", n);
+	}
 	v = get(s, board, "smtp_delivery_redirect", buf, sizeof(buf));
 	if (outbound_parse_redirect(cfg, v) != 0)
 		LOG_ERR("out: smtp_delivery_redirect '%.60s' is not HOST:BASE; ignored", v);
@@ -551,6 +570,8 @@ static void hk_rcpt_result(void *ctx, size_t k, enum smtp_client_result result,
 						    : RES_DEFERRED;
 	const char *cls = s->cls_known ? class_word((enum dane_class)s->cls) : "none";
 	record(s, g, r, status, st->text, cls, true);
+	s->progress_ms = port_now_ms(); /* the destination answers */
+	ob.scan_after = 0;		 /* it may take another session now */
 }
 
 static void hk_log(void *ctx, enum port_log_level level, const char *text)
@@ -593,6 +614,8 @@ static void sess_free(struct osess *s)
 		probe_end();
 	s->probe = false;
 	s->state = S_FREE;
+	s->dest[0] = '\0';
+	ob.scan_after = 0; /* a destination may have room now */
 	if (ob.st.active)
 		ob.st.active--;
 }
@@ -621,7 +644,7 @@ static void conn_start(struct osess *s)
 	snprintf(s->relay, sizeof(s->relay), "%s[%s]:%u", s->conn.host, a, (unsigned)s->conn.addr.port);
 	snprintf(s->peer, sizeof(s->peer), "%s[%s]", s->conn.host, a);
 	s->tls_text[0] = '\0';
-	s->cls_known = false;
+	s->cls_known = s->cls_tls = false;
 	s->hs_failed = s->not_verified = s->auth_ok = false;
 	s->why[0] = '\0';
 	struct port_addr target = s->conn.addr;
@@ -780,6 +803,64 @@ static void probe_chain(const mbedtls_x509_crt *crt)
 	}
 }
 
+/* The `verify` policy (Postfix's smtp_tls_security_level = verify): the
+ * chain must lead to one of the operator's trust anchors (relay/trust.h),
+ * every certificate on the path within its dates, and the leaf must name
+ * the next hop (the MX host name, or the smarthost). The anchors go to
+ * dane_verify_chain() as full-certificate `2 0 0` records: the same chain
+ * building and date and name rules as DANE-TA (an anchor need not be
+ * sent; one that matches only the leaf is no anchor). text: the verdict,
+ * in words a postmaster can act on. */
+static bool verify_anchors(struct osess *s, const mbedtls_x509_crt *peer, char *text, size_t size)
+{
+	static struct dane_tlsa_set anchors; /* static: spares the stack */
+	int n = trust_tlsa_set(ob.cfg->settings, &anchors);
+	const char *ref = s->conn.refids.count ? s->conn.refids.name[0] : "?";
+	if (n <= 0) {
+		snprintf(text, size, "no trust anchors configured (console: ca add)");
+		return false;
+	}
+	if (!peer) {
+		snprintf(text, size, "the server sent no certificate");
+		return false;
+	}
+	struct dane_result res;
+	memset(&res, 0, sizeof(res));
+	int v = dane_verify_chain(&anchors, peer, &s->conn.refids, port_wall_time(), &res);
+	char subj[96];
+	if (mbedtls_x509_dn_gets(subj, sizeof(subj), &peer->subject) < 0)
+		snprintf(subj, sizeof(subj), "?");
+	switch (v) {
+	case DANE_OK:
+		snprintf(text, size, "chain to trust anchor %d verified; certificate names %s",
+			 res.record + 1, ref);
+		return true;
+	case DANE_ERR_NAME:
+		snprintf(text, size, "name mismatch: certificate %s does not name %s", subj, ref);
+		break;
+	case DANE_ERR_DATE:
+		snprintf(text, size, "certificate not trusted: the certificate at depth %d is %s",
+			 res.bad_depth,
+			 (res.x509_flags & MBEDTLS_X509_BADCERT_FUTURE) ? "not yet valid" : "expired");
+		break;
+	case DANE_ERR_CHAIN:
+		if ((res.x509_flags & ~(uint32_t)MBEDTLS_X509_BADCERT_NOT_TRUSTED) == 0)
+			goto not_issued; /* no anchor signed the top certificate */
+		snprintf(text, size, "certificate not trusted: the chain to trust anchor %d does not "
+			 "verify (x509 flags 0x%lx)", res.record + 1, (unsigned long)res.x509_flags);
+		break;
+	case DANE_ERR_NOMEM:
+		snprintf(text, size, "out of TLS memory while checking the chain");
+		break;
+	default:
+	not_issued:
+		snprintf(text, size, "certificate not trusted: %s is not issued by any of the %d trust "
+			 "anchor(s) (console: ca list)", subj, n);
+		break;
+	}
+	return false;
+}
+
 static void tls_step(struct osess *s)
 {
 	if (!tls_setup_try(s))
@@ -815,11 +896,7 @@ static void tls_step(struct osess *s)
 		}
 		auth = v == DANE_OK;
 	} else if (s->conn.auth == MX_AUTH_WEBPKI) {
-		uint32_t flags = mbedtls_ssl_get_verify_result(&s->tls.ssl);
-		auth = peer && flags == 0 && dane_leaf_name_index(peer, &s->conn.refids) >= 0;
-		snprintf(res_text, sizeof(res_text), "%s",
-			 auth ? "WebPKI chain and name verified"
-			      : "no trusted WebPKI chain, or the name does not match");
+		auth = verify_anchors(s, peer, res_text, sizeof(res_text));
 	}
 	if (s->probe && res_text[0])
 		probe_line("verification: %s", res_text);
@@ -834,7 +911,12 @@ static void tls_step(struct osess *s)
 	}
 	s->auth_ok = auth;
 	s->cls = (uint8_t)mx_plan_classify(&s->conn, true, peer != NULL, auth);
+	/* verify checks the chain and the name: Postfix calls that Verified
+	 * (Trusted is a trusted chain whose name was not checked) */
+	if (auth && s->conn.auth == MX_AUTH_WEBPKI)
+		s->cls = DANE_CLASS_VERIFIED;
 	s->cls_known = true;
+	s->cls_tls = true;
 	tls_conn_drop_peer_chain(&s->tls); /* judged: its arena memory back (RAM budget) */
 	if (s->probe)
 		probe_line("class %s", class_word((enum dane_class)s->cls));
@@ -1150,22 +1232,29 @@ static void group_plan_done(struct osess *s, const struct mx_done *d)
 		return;
 	}
 	bool dane = s->plan.level == POLICY_DANE || s->plan.level == POLICY_DANE_ONLY;
-	bool held = d->kind == MX_DEFERRED && strncmp(d->status, "4.7.", 4) == 0 && dane;
+	bool verify = s->plan.level == POLICY_VERIFY;
+	bool sec = d->kind == MX_DEFERRED && strncmp(d->status, "4.7.", 4) == 0;
+	bool held = sec && dane;
 	static char reason[MX_REASON_SIZE + 8];
-	snprintf(reason, sizeof(reason), "%s%s", held ? "dane: " : "", d->reason);
+	snprintf(reason, sizeof(reason), "%s%s", held ? "dane: " : sec && verify ? "verify: " : "",
+		 d->reason);
 	bool tried_conn = s->relay[0] != '\0';
-	if (held) {
+	if (held)
 		ob.st.held_dane++;
+	if (sec)
 		s->tls_text[0] = '\0';
-	}
+	/* The class the last connection reached: a failure after an
+	 * authenticated handshake (a timeout, a lost connection) names it;
+	 * a security deferral never reached one. */
+	const char *cls = !sec && s->cls_tls ? class_word((enum dane_class)s->cls) : "none";
 	for (unsigned g = 0; g < s->ng; g++) {
 		if (s->gres[g] == R_DONE)
 			continue;
 		if (d->kind == MX_BOUNCED)
-			record(s, g, RES_FAILED, d->status, reason, "none", tried_conn);
+			record(s, g, RES_FAILED, d->status, reason, cls, tried_conn);
 		else
 			record(s, g, RES_DEFERRED, d->kind == MX_DEFERRED ? d->status : "4.3.0", reason,
-			       "none", tried_conn);
+			       cls, tried_conn);
 	}
 	s->ng = 0;
 	job_next_group(s);
@@ -1254,7 +1343,7 @@ static void plan_start(struct osess *s)
 	struct policy_nexthop nh;
 	s->relay[0] = '\0';
 	s->tls_text[0] = '\0';
-	s->cls_known = false;
+	s->cls_known = s->cls_tls = false;
 	memset(&s->conn, 0, sizeof(s->conn));
 	if (c->smarthost) {
 		nh = c->relay;
@@ -1341,6 +1430,169 @@ static bool flush_take_for_reuse(struct reuse_ctx *rc, uint32_t *id)
 	return false;
 }
 
+/* ---- per-destination concurrency (smtp_destination_concurrency) ---- */
+
+#define DEST_LOOK_MAX 128    /* due messages whose recipients dispatch reads per scan */
+#define DEST_RESCAN_MS 500   /* then waits this long before scanning again */
+#define DEST_FLOWING_MS 10000 /* a destination answered this recently: delivering */
+#define DEST_YIELD_LOOK 32   /* messages read to see whether others wait */
+
+static unsigned dest_limit(void)
+{
+	unsigned l = ob.cfg->dest_concurrency ? ob.cfg->dest_concurrency : OUTBOUND_DEST_CONCURRENCY;
+	return l ? l : 1;
+}
+
+/* Whether sessions other than self hold the limit for destination d
+ * (never in smarthost mode: there is one destination). */
+static bool dest_full(const struct osess *self, const char *d)
+{
+	if (ob.cfg->smarthost || !d[0])
+		return false;
+	unsigned n = 0;
+	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
+		const struct osess *o = &ob.s[i];
+		if (o != self && o->state != S_FREE && !o->probe && o->dest[0] && name_eq(o->dest, d))
+			n++;
+	}
+	return n >= dest_limit();
+}
+
+/* Whether destination d is delivering: one of its sessions recorded a
+ * server answer within DEST_FLOWING_MS. */
+static bool dest_flowing(const char *d)
+{
+	uint64_t now = port_now_ms();
+	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
+		const struct osess *o = &ob.s[i];
+		if (o->state != S_FREE && !o->probe && o->dest[0] && name_eq(o->dest, d) &&
+		    o->progress_ms && now - o->progress_ms < DEST_FLOWING_MS)
+			return true;
+	}
+	return false;
+}
+
+/* Whether destination d may not have another session: at its limit,
+ * or (relaxed: when no other destination has due mail) at its limit and
+ * not delivering. */
+static bool dest_closed(const struct osess *self, const char *d, bool relaxed)
+{
+	return dest_full(self, d) && (!relaxed || !dest_flowing(d));
+}
+
+/* Whether any destination is at its limit now (else no message is). */
+static bool any_dest_full(void)
+{
+	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
+		const struct osess *o = &ob.s[i];
+		if (o->state != S_FREE && !o->probe && dest_full(NULL, o->dest))
+			return true;
+	}
+	return false;
+}
+
+/* Whether every pending recipient of message id goes to a destination
+ * at its limit (reads the message's recipients: ob.info is clobbered). */
+static bool msg_blocked(uint32_t id, bool relaxed)
+{
+	if (queue_msg_info(ob.q, id, &ob.info) != 0)
+		return false;
+	char r[QUEUE_ADDR_MAX + 1];
+	for (unsigned i = 0; i < ob.info.nrcpt; i++)
+		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
+		    (queue_msg_rcpt(ob.q, id, i, r, sizeof(r)) != 0 ||
+		     !dest_closed(NULL, dest_of(r), relaxed)))
+			return false;
+	return true;
+}
+
+struct dispatch_ctx {
+	bool full;	/* some destination is at its limit */
+	bool relaxed;	/* second pass: flowing destinations may exceed it */
+	unsigned looked, max;
+	bool blocked;	/* a due message was passed over for that */
+};
+
+static bool skip_for_dispatch(void *ctx, uint32_t id)
+{
+	struct dispatch_ctx *dc = ctx;
+	if (busy(NULL, id))
+		return true;
+	if (!dc->full)
+		return false;
+	if (dc->looked++ >= dc->max || msg_blocked(id, dc->relaxed)) {
+		dc->blocked = true;
+		return true;
+	}
+	return false;
+}
+
+/* A message for the dispatcher: from the `queue flush` list, else the
+ * earliest due one, passing over those every recipient of which goes to
+ * a destination closed to another session. */
+static bool pick(bool full, bool relaxed, uint32_t *id, bool *blocked)
+{
+	for (unsigned k = ob.nflush; k-- > 0;) {
+		uint32_t f = ob.flush[k];
+		bool ok = !busy(NULL, f) && queue_msg_info(ob.q, f, &ob.info) == 0 && !ob.info.held &&
+			  ob.info.npending;
+		if (ok && full && msg_blocked(f, relaxed)) {
+			*blocked = true;
+			continue; /* stays flushed until its destination has room */
+		}
+		memmove(&ob.flush[k], &ob.flush[k + 1], (ob.nflush - 1 - k) * sizeof(ob.flush[0]));
+		ob.nflush--;
+		if (ok) {
+			*id = f;
+			return true;
+		}
+	}
+	struct dispatch_ctx dc = { full, relaxed, 0, DEST_LOOK_MAX, false };
+	bool got = queue_next_due_skip(ob.q, wall(), skip_for_dispatch, &dc, id) == 0;
+	*blocked = *blocked || dc.blocked;
+	return got;
+}
+
+/* Whether message id has a pending recipient for a destination other
+ * than d that may have a session (reads its recipients). */
+static bool msg_for_other(uint32_t id, const char *d)
+{
+	if (busy(NULL, id) || queue_msg_info(ob.q, id, &ob.info) != 0 || ob.info.held)
+		return false;
+	char r[QUEUE_ADDR_MAX + 1];
+	for (unsigned i = 0; i < ob.info.nrcpt; i++)
+		if (ob.info.rcpt_state[i] == QUEUE_RCPT_PENDING &&
+		    queue_msg_rcpt(ob.q, id, i, r, sizeof(r)) == 0 && !name_eq(dest_of(r), d) &&
+		    !dest_full(NULL, dest_of(r)))
+			return true;
+	return false;
+}
+
+struct other_ctx {
+	const char *d;
+	unsigned looked;
+};
+
+static bool skip_not_other(void *ctx, uint32_t id)
+{
+	struct other_ctx *oc = ctx;
+	return oc->looked++ >= DEST_YIELD_LOOK || !msg_for_other(id, oc->d);
+}
+
+/* Whether mail for a destination other than d waits (bounded look at the
+ * flush list and the due messages): a session over d's limit then ends
+ * after its message instead of taking d's next one. */
+static bool other_due(const char *d)
+{
+	unsigned looked = 0;
+	for (unsigned k = ob.nflush; k-- > 0 && looked < DEST_YIELD_LOOK; looked++)
+		if (msg_for_other(ob.flush[k], d))
+			return true;
+	struct other_ctx oc = { d, 0 };
+	uint32_t id;
+	return queue_next_due_skip(ob.q, wall(), skip_not_other, &oc, &id) == 0;
+}
+
 static void job_start(struct osess *s, uint32_t id);
 
 static void job_finish(struct osess *s)
@@ -1350,6 +1602,12 @@ static void job_finish(struct osess *s)
 		LOG_INFO("out: id=%08lX done delivered=%u bounced=%u", (unsigned long)s->id,
 			 (unsigned)s->n_delivered, (unsigned)s->n_bounced);
 	s->have_msg = false;
+	/* over its destination's limit (allowed while nothing else was due):
+	 * make room for another destination's mail */
+	if (conn_idle(s) && dest_full(s, s->conn_dest) && other_due(s->conn_dest)) {
+		smtp_client_quit(&s->cli);
+		return;
+	}
 	if (conn_idle(s)) {
 		uint32_t id;
 		struct reuse_ctx rc = { s, 0 };
@@ -1389,7 +1647,11 @@ static void job_next_group(struct osess *s)
 			}
 			if (pass == 0 && !name_eq(d, s->conn_dest))
 				continue;
+			if (dest_closed(s, d, true))
+				continue; /* left pending: a later attempt takes it */
 			first = (int)i;
+			if (!name_eq(s->dest, d))
+				s->progress_ms = 0; /* answers so far were another's */
 			snprintf(s->dest, sizeof(s->dest), "%s", d);
 		}
 	if (first < 0) {
@@ -1468,6 +1730,8 @@ static void sess_take(struct osess *s)
 	s->ng = 0;
 	s->nfail = 0;
 	s->conn_dest[0] = '\0';
+	s->dest[0] = '\0';
+	s->progress_ms = 0;
 	ob.st.active++;
 }
 
@@ -1507,14 +1771,19 @@ static void dispatch(void)
 			continue;
 		}
 		uint32_t id = 0;
-		bool got = false;
-		while (ob.nflush && !got) {
-			id = ob.flush[--ob.nflush];
-			got = !busy(NULL, id) && queue_msg_info(ob.q, id, &ob.info) == 0 && !ob.info.held &&
-			      ob.info.npending;
-		}
-		if (!got && queue_next_due_skip(ob.q, wall(), busy, NULL, &id) != 0)
+		bool full = any_dest_full(), blocked = false;
+		uint64_t now = port_now_ms();
+		if (full && now < ob.scan_after)
 			return;
+		/* first mail for destinations below their limit; then, if there
+		 * is none, a destination at its limit that is delivering well
+		 * may take the free session too (a stalled one may not) */
+		if (!pick(full, false, &id, &blocked) && !(full && pick(full, true, &id, &blocked))) {
+			/* only mail for closed destinations: look again a little
+			 * later (or when a session frees or a destination answers) */
+			ob.scan_after = blocked ? now + DEST_RESCAN_MS : 0;
+			return;
+		}
 		sess_take(s);
 		job_start(s, id);
 	}
@@ -1583,6 +1852,8 @@ void outbound_tick(uint64_t now_ms)
 uint32_t outbound_next_ms(uint64_t now_ms)
 {
 	uint32_t next = 1000;
+	if (ob.scan_after > now_ms && ob.scan_after - now_ms < next)
+		next = (uint32_t)(ob.scan_after - now_ms);
 	for (int i = 0; i < OUTBOUND_SESSIONS; i++) {
 		const struct osess *s = &ob.s[i];
 		if (s->state == S_PLAN && s->dns_again)

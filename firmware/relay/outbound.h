@@ -29,6 +29,13 @@
 #ifndef OUTBOUND_SESSIONS
 #define OUTBOUND_SESSIONS 2	  /* deliveries at once (each: one connection) */
 #endif
+/* Sessions one destination (recipient domain) may hold at once unless it
+ * is delivering and nothing else is due; by default one less than all, so
+ * that a destination whose peers stall never blocks the others
+ * (smtp_destination_concurrency changes it; docs/delivery.md). */
+#ifndef OUTBOUND_DEST_CONCURRENCY
+#define OUTBOUND_DEST_CONCURRENCY (OUTBOUND_SESSIONS > 1 ? OUTBOUND_SESSIONS - 1 : 1)
+#endif
 #define OUTBOUND_RCPT_BUF 1024	  /* recipient addresses of one destination
 				   * group; more recipients of the domain form
 				   * the next group (transaction) of the round */
@@ -77,12 +84,19 @@ struct outbound_config {
 	outbound_cancel_fn cancel;
 	void *resolve_ctx;
 	struct console_stats *stats; /* NULL: not counted */
+	/* trust anchors of the `verify` policy (relay/trust.h), read at each
+	 * verification so that `ca add` acts at once; NULL: none */
+	const struct settings *settings;
+	/* smtp_destination_concurrency: sessions one destination may hold at
+	 * once (MX mode; 0: OUTBOUND_DEST_CONCURRENCY) */
+	unsigned dest_concurrency;
 };
 
 /* Defaults: policy dane, RFC retry schedule, no smarthost, no redirect. */
 void outbound_config_default(struct outbound_config *cfg);
 /* Reads the relay's keys (hostname, tls_default, tls_policy, smarthost,
- * smarthost_auth, retry_schedule, max_queue_age, smtp_delivery_redirect)
+ * smarthost_auth, retry_schedule, max_queue_age, smtp_delivery_redirect,
+ * smtp_destination_concurrency; the board's tls_ca PEM anchors)
  * through config_get: saved, then board, then default. A bad value is
  * logged and its default kept. Returns 0. */
 int outbound_config_load(struct outbound_config *cfg, const struct settings *s,

@@ -51,15 +51,16 @@ static struct {
 
 static bool on_https = true, on_http = false; /* listener contexts */
 
-/* The TLSA page's PEM import is the one form larger than the parser's
- * buffer: it borrows the import text buffer (TLS arena, one at a time)
+/* The TLSA page's PEM import (and the CA page's `ca add`) are the forms
+ * larger than the parser's buffer: it borrows the import text buffer (TLS arena, one at a time)
  * until the request is handled. */
 _Static_assert(HTTP_BIG_BODY_MAX <= TLS_IMPORT_TEXT_MAX, "import body fits the text buffer");
 static char *big_body(void *ctx, const struct http_parser *p, size_t len)
 {
 	(void)len;
 	/* only to a logged-in session: a stranger cannot hold it */
-	if (p->method != HTTP_POST || strcmp(p->path, "/tlsa") != 0 ||
+	if (p->method != HTTP_POST ||
+	    (strcmp(p->path, "/tlsa") != 0 && strcmp(p->path, "/ca") != 0) ||
 	    !web_app_session_valid(&web.app, p->sid))
 		return NULL;
 	return tls_import_text_claim(ctx);

@@ -244,6 +244,7 @@ static const struct {
 } pages[] = {
 	{ "/", WEB_P_DASHBOARD }, { "/queue", WEB_P_QUEUE },	 { "/log", WEB_P_LOG },
 	{ "/settings", WEB_P_SETTINGS }, { "/probe", WEB_P_PROBE }, { "/tlsa", WEB_P_TLSA },
+	{ "/ca", WEB_P_CA },
 };
 
 static int page_of(const char *path)
@@ -424,6 +425,26 @@ static int import_action(struct web_app *app, struct web_session *ses, const str
 	return rc;
 }
 
+/* The CA page's `ca add`: the PEM in the lent large body (web.c). */
+static int ca_add_action(struct web_app *app, struct web_session *ses, const struct http_parser *p)
+{
+	size_t n = 0;
+	char *text = http_form_take_text(p->body, "pem", &n);
+	if (!text || n == 0) {
+		snprintf(ses->msg, sizeof(ses->msg),
+			 "error: paste the CA certificate (PEM; the form held no text, or control "
+			 "characters); nothing changed");
+		return CONSOLE_EINVAL;
+	}
+	struct console_out o;
+	console_out_init(&o, ses->msg, sizeof(ses->msg), NULL, NULL);
+	app->con.authed = true;
+	app->con.mode = CONSOLE_MODE_CMD;
+	int rc = console_ca_add(&app->con, text, &o);
+	LOG_INFO("web: ca add: %s", rc ? "refused" : "done");
+	return rc;
+}
+
 /* The action of an authenticated POST with a good token. */
 static void do_action(struct web_app *app, const struct http_parser *p, int slot,
 		      struct web_resp *r)
@@ -482,6 +503,16 @@ static void do_action(struct web_app *app, const struct http_parser *p, int slot
 			rc = import_action(app, ses, p);
 		} else {
 			snprintf(ses->msg, sizeof(ses->msg), "error: unknown tlsa action");
+		}
+	} else if (pg == WEB_P_CA) {
+		if (strcmp(a, "add") == 0) {
+			rc = ca_add_action(app, ses, p);
+		} else if (strcmp(a, "delete") == 0 && http_form_get(form, "n", id, sizeof(id)) > 0 &&
+			   valid_word(id, "")) {
+			snprintf(line, sizeof(line), "ca delete %s", id);
+			rc = action_cmd(app, ses, line);
+		} else {
+			snprintf(ses->msg, sizeof(ses->msg), "error: unknown ca action or bad number");
 		}
 	} else if (pg == WEB_P_PROBE) {
 		char dom[CONSOLE_DOMAIN_MAX * 4];
@@ -654,7 +685,8 @@ static void top(struct web_app *app, const struct web_resp *r, const char *title
 {
 	static const char *const nav[][2] = { { "/", "Dashboard" }, { "/queue", "Queue" },
 					      { "/log", "Log" },	 { "/settings", "Settings" },
-					      { "/probe", "Probe" },	 { "/tlsa", "TLSA" } };
+					      { "/probe", "Probe" },	 { "/tlsa", "TLSA" },
+					      { "/ca", "CAs" } };
 	web_puts(s, "<!doctype html><html lang=en><head><meta charset=utf-8>"
 		    "<meta name=viewport content=\"width=device-width,initial-scale=1\">");
 	if (r->page == WEB_P_PROBE && app->probe_running)
@@ -823,6 +855,29 @@ static void page_tlsa(struct web_app *app, const struct web_resp *r, struct web_
 		    "new key becomes the next key: publish its record, then switch.</p>");
 }
 
+static void page_ca(struct web_app *app, const struct web_resp *r, struct web_sink *s)
+{
+	web_puts(s, "<p>Trust anchors (CA certificates) of the <code>verify</code> TLS policy: a "
+		    "destination under it is delivered only over TLS with a chain to one of them "
+		    "and the next hop's name in the certificate (console: <code>ca</code>).</p>");
+	show_cmd(app, "ca list", s);
+	form_open(app, r, "/ca", s);
+	web_puts(s, "<label for=n>Number</label><input id=n type=text name=n size=3 "
+		    "style=\"width:4em\"><button name=a value=delete class=warn>Delete</button>"
+		    "</form>");
+	char tok[33], ck[2 * WEB_SID_BYTES + 1];
+	hex_encode(app->sess[r->session].sid, WEB_SID_BYTES, ck);
+	csrf_token(app, 's', ck, tok);
+	web_printf(s, "<h2>Add a CA certificate</h2><form method=post action=/ca>"
+		      "<input type=hidden name=csrf value=%s>",
+		   tok);
+	web_puts(s, "<textarea name=pem rows=10 spellcheck=false placeholder=\"-----BEGIN "
+		    "CERTIFICATE-----&#10;...&#10;-----END CERTIFICATE-----\"></textarea>"
+		    "<button name=a value=add>Add</button></form>"
+		    "<p>PEM, one certificate: the CA that issues the servers' certificates "
+		    "(compare its SHA-256 fingerprint with the CA's).</p>");
+}
+
 void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink *s)
 {
 	switch ((enum web_page)r->page) {
@@ -900,6 +955,10 @@ void web_app_body(struct web_app *app, const struct web_resp *r, struct web_sink
 	case WEB_P_TLSA:
 		top(app, r, "TLSA", s);
 		page_tlsa(app, r, s);
+		break;
+	case WEB_P_CA:
+		top(app, r, "Trust anchors", s);
+		page_ca(app, r, s);
 		break;
 	}
 	web_puts(s, "</main></body></html>\n");

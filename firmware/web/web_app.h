@@ -53,6 +53,7 @@ enum web_page {
 	WEB_P_SETTINGS,
 	WEB_P_PROBE,
 	WEB_P_TLSA,
+	WEB_P_CA, /* the verify policy's trust anchors (console ca) */
 };
 
 /* What to send back: small, kept per connection while it streams. */

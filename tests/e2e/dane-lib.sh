@@ -81,9 +81,11 @@ dane_board_start() {
 	DANE_LOG=$DANE_T/serial-$prof.log
 	DANE_CON_LOG=$DANE_LOG
 	new_flash "$flash" $((64 * 1024 * 1024))
-	# shellcheck disable=SC2046
+	# one argument per setting line: values may hold blanks (tls_policy)
+	local kvs=()
+	mapfile -t kvs < <(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU")
 	python3 "$E2E_DIR/provision.py" "$flash" $((248 * 256 * 1024)) \
-		$(dane_settings "$prof" "$SMTP_REDIRECT_HOST_QEMU") >"$DANE_T/provision-$prof.out" 2>&1 || {
+		"${kvs[@]}" >"$DANE_T/provision-$prof.out" 2>&1 || {
 		cat "$DANE_T/provision-$prof.out"
 		return 1
 	}
@@ -122,12 +124,14 @@ dane_cleanup() {
 	return 0
 }
 
-# dane_profile_of ID: the relay profile scenario ID needs: smart (a
-# relayhost), noval (the non-validating resolver) or main.
+# dane_profile_of ID: the relay profile scenario ID needs: ca (trust
+# anchors imported first: S<ID>_ANCHORS), smart (a relayhost), noval (the
+# non-validating resolver) or main.
 dane_profile_of() {
-	local rh res
-	eval "rh=\$S${1}_RELAYHOST res=\$S${1}_RESOLVER"
-	if [ -n "$rh" ]; then echo smart
+	local rh res an
+	eval "rh=\$S${1}_RELAYHOST res=\$S${1}_RESOLVER an=\${S${1}_ANCHORS:-}"
+	if [ -n "$an" ]; then echo ca
+	elif [ -n "$rh" ]; then echo smart
 	elif [ "$res" = noval ]; then echo noval
 	else echo main
 	fi
@@ -164,10 +168,15 @@ dane_has_key() {
 # dane_extras: the world's extra scenarios this firmware can run: X1 needs
 # a settable command timeout (smtp_timeout), else it is left out and said.
 dane_extras() {
-	if dane_has_key smtp_timeout; then echo "X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 P1"
+	local v="X11 X12 X13"
+	grep -q '{ "ca", cmd_ca' "$E2E_ROOT/firmware/console/console.c" || {
+		echo "  (X11-X13, the verify policy, not run: no console ca command)" >&2
+		v=""
+	}
+	if dane_has_key smtp_timeout; then echo "X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 $v P1"
 	else
 		echo "  (X1, a stalling peer, not run: no smtp_timeout key to shorten the 5 min wait)" >&2
-		echo "X2 X3 X4 X5 X6 X7 X8 X9 X10 P1"
+		echo "X2 X3 X4 X5 X6 X7 X8 X9 X10 $v P1"
 	fi
 }
 
@@ -245,7 +254,7 @@ dane_wait() {
 # Deferral and bounce codes DANE-RULES spells out (rules 9 and 12) are
 # compared in full, the others by their class digit (the world's manifest
 # gives Postfix's codes; README).
-DANE_EXACT_DSN=" 03 04 05 07 18 20 22 23 24 X2 X3 "
+DANE_EXACT_DSN=" 03 04 05 07 18 20 22 23 24 X2 X3 X12 X13 "
 
 # dane_judge LOG ID RCPT QUEUED_ID: one check line for scenario ID.
 dane_judge() {
@@ -282,6 +291,13 @@ dane_judge() {
 		case $got_cls in none | Verified | Trusted | Untrusted | Anonymous | clear) ;;
 		*) why="$why; class=$got_cls" ;;
 		esac
+		# the class the connection reached, where the manifest names one
+		[ -n "$cls" ] && [ "$cls" != - ] && [ "$got_cls" != "$cls" ] &&
+			why="$why; class=$got_cls, want $cls"
+		# the verify policy says why, in its own words, and never in clear
+		if [ "$(eval echo "\$S${id}_POLICY")" = verify ] && [ "$want" = deferred ]; then
+			case $(dane_field "$line" reason) in verify:*) ;; *) why="$why; reason not 'verify: ...'" ;; esac
+		fi
 		;;
 	esac
 	sinkv=$("$DANE_WORLD/expect.sh" "$DANE_WORLD_DIR" "$id" "$rcpt" 2>&1) || why="$why; ${sinkv#FAIL }"
@@ -331,7 +347,7 @@ dane_all() {
 		if [[ " $SCENARIOS $EXTRA_SCENARIOS " == *" $id "* ]]; then list="$list $id"
 		else echo "  (S$id not run: not in this world's manifest, e.g. P1 without Postfix)"; fi
 	done
-	for prof in main smart noval; do
+	for prof in main smart noval ca; do
 		local ids=()
 		for id in $list; do
 			[ "$(dane_profile_of "$id")" = "$prof" ] && ids+=("$id")
@@ -349,10 +365,31 @@ dane_all() {
 			wait_log "$DANE_LOG" "$want" 20
 			check "relay ($prof): resolver check says $what" $? "$(grep 'dns:' "$DANE_LOG" | head -2 | tr '\n' ' ')"
 		fi
+		if [ "$prof" = ca ]; then
+			dane_ca_import "$PKI_ROOT"
+			check "relay (ca): the world's root imported as a trust anchor (console ca add)" $? \
+				"$(tail -n 3 "$DANE_CON_LOG" | tr -d '\r' | tr '\n' ' ')"
+		fi
 		dane_run_profile "$prof" "$DANE_SRV" "$DANE_LOG" "$run" "${ids[@]}"
 		[ "${DANE_PROBE:-0}" = 1 ] && dane_interop "$prof"
 		dane_board_stop
 	done
+}
+
+# dane_ca_import PEMFILE: `ca add` on the relay's console, then the PEM
+# pasted line by line (slowly enough for a UART); 0 once the console says
+# the anchor was added and saved.
+dane_ca_import() {
+	local from line
+	from=$(log_lines "$DANE_CON_LOG")
+	dane_console "ca add" || return 1
+	sleep 0.2
+	while IFS= read -r line; do
+		dane_console "$line"
+		sleep 0.05
+	done <"$1"
+	wait_log "$DANE_CON_LOG" 'trust anchor added|certificate not added' 20 "$from" &&
+		tail -n +"$((from + 1))" "$DANE_CON_LOG" | grep -q 'trust anchor added and saved'
 }
 
 # dane_probe DOMAIN SECONDS: runs `probe DOMAIN` on the console; prints the

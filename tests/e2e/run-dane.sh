@@ -5,7 +5,8 @@
 # (main; smarthost for 26; the non-validating resolver for 29) with the
 # world's resolver and smtp_delivery_redirect, one message per scenario by
 # swaks, the relay's out: line and the sinks judged per scenario; then
-# posttls-finger vs the relay's probe (interop). "N passed, M failed".
+# posttls-finger vs the relay's probe (interop); the host board's --ca-file
+# trust anchors. "N passed, M failed".
 #   DANE_ONLY="01 14 30"   only these scenarios;  E2E_KEEP=1 keeps the work dir
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +33,25 @@ DANE_EXTRAS=${DANE_EXTRAS-$(dane_extras)}
 DANE_PROBE=${DANE_PROBE-1}
 # shellcheck disable=SC2086
 dane_all h$$ ${DANE_ONLY:-}
+# The host board's read-only trust anchors (--ca-file FILE, PEM): listed
+# by `ca list` as "board N" (the verify policy uses them like saved ones).
+if [ -z "${DANE_ONLY:-}" ] || [[ " $DANE_ONLY " == *" X11 "* ]]; then
+	caf=$DANE_T/cafile
+	mkfifo "$caf.con"
+	exec {cafd}<>"$caf.con"
+	"$BIN" --flash "$caf.img" --smtp-port "$(free_port)" --listen 127.0.0.1 --set web_port=0 \
+		--ca-file "$PKI_ROOT" <"$caf.con" >"$caf.out" 2>"$caf.log" &
+	capid=$!
+	E2E_PIDS+=("$capid")
+	wait_log "$caf.log" 'ready:' 15
+	printf 'ca list\r\n' >&"$cafd"
+	wait_log "$caf.out" 'board 1: subject CN=Danegate E2E Root' 10
+	check "host board --ca-file: the world's root is board anchor 1 (ca list)" $? \
+		"$(grep -i anchor "$caf.log" | head -2) $(tail -2 "$caf.out")"
+	kill "$capid" 2>/dev/null
+	wait "$capid" 2>/dev/null
+	exec {cafd}>&-
+fi
 summary
 rc=$?
 trap - EXIT

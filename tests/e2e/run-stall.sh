@@ -198,6 +198,11 @@ if [ $TIMEOUTS = 1 ]; then
 		echo "$L" | grep -Eq 'dsn=4\.[0-9.]+ reason=.{4,}'
 		check "  ... with a 4.x.x code and a reason" $? "$L"
 	done
+	# the DATA-stalling peer was reached over DANE-verified TLS: the
+	# deferral names the class that connection had (not "none")
+	L=$(out_line "$IDD" deferred 5)
+	echo "$L" | grep -q ' tls=TLSv1\.[23]/.* class=Verified result=deferred '
+	check "the deferral after a DANE-verified handshake says class=Verified" $? "$L"
 	wait_log "$T/events.log" 'data .* dot' 5
 	check "the DATA-stalling peer saw the whole message (dot) over DANE TLS" $?
 	! tail -n +$((PHASE + 1)) "$SOAK_LOG" | grep -Eq "out: id=($IDB|$IDE|$IDD) .*result=(delivered|bounced)"
@@ -223,6 +228,32 @@ check "console 'status' answers at the end (${ms:-none} ms)" $?
 grep -E '^(ram|queue|inbound|dns):' "$T/status3.out" | sed 's/^/  | /'
 echo "stall figures: peak RSS $(rss_peak) KiB (host board process, VmHWM);" \
 	"$(ramline "$T/status3.out" | sed 's/^ram: [0-9]* KiB, //')"
+# ---- 3. one destination stalls: the others are not held up ---------------
+# smtp_destination_concurrency (default: the board's 2 sessions minus one):
+# three messages for the domain whose MX never greets, then one for a
+# healthy domain; the RFC timeouts (5 min) keep the stalled session busy.
+echo "stall 3: a destination whose MX never greets holds at most one of the 2 delivery sessions"
+relay_stop
+rm -f "$T/flash.img" "$T/flash.img.config"
+PHASE=$(log_lines "$SOAK_LOG")
+relay_start "resolvers=$DNS_RESOLVER" "smtp_delivery_redirect=127.0.0.1:$SB" \
+	"dns_probe_name=$DNS_PROBE_NAME"
+check "relay boots (fresh flash, default timeouts and smtp_destination_concurrency)" $? "$(tail -3 "$SOAK_LOG")"
+wait_log "$SOAK_LOG" 'resolver validates DNSSEC' 20 "$PHASE"
+EV0=$(log_lines "$T/events.log")
+IDS3=""
+for i in 1 2 3; do IDS3="$IDS3 $(send "held$i@$SX1_DOMAIN" held$i)"; done
+wait_log "$T/events.log" 'banner .* accepted' 20 "$EV0"
+check "the first message for the stalled domain is being delivered (connected)" $?
+T3=$SECONDS
+IDH=$(send "fast@$S19_DOMAIN" fast)
+L=$(out_line "$IDH" delivered 30)
+check "mail for a healthy domain delivered in $((SECONDS - T3)) s while$IDS3 wait for the stalled one" \
+	$((${#L} == 0)) "no delivered out: line for ${IDH:-?} in 30 s"
+n=$(tail -n +$((EV0 + 1)) "$T/events.log" | grep -c 'banner .* accepted')
+[ "$n" = 1 ]
+check "the stalled destination holds 1 session, not both ($n connection(s) to its MX)" $?
+relay_stop
 bad='\b(assert(ion)?|panic|fault|abort(ed)?)\b|AddressSanitizer|runtime error'
 ! grep -Eqi "$bad" "$SOAK_LOG"
 check "no assert/panic/fault in the board's log" $? "$(grep -Eim3 "$bad" "$SOAK_LOG")"

@@ -58,7 +58,8 @@ FUZZ_CONFIG_SRCS := firmware/config/config.c firmware/config/settings.c firmware
 	firmware/port_common.c tests/fuzz/fuzz_port_stubs.c
 FUZZ_SRCS_config := $(FUZZ_CONFIG_SRCS)
 FUZZ_SRCS_console := $(FUZZ_CONFIG_SRCS) firmware/console/console.c firmware/queue/queue.c \
-	firmware/tls/tls.c firmware/tls/tls_import.c firmware/tls/tls_live.c firmware/relay/rollover.c
+	firmware/tls/tls.c firmware/tls/tls_import.c firmware/tls/tls_live.c firmware/relay/rollover.c \
+	firmware/relay/trust.c
 FUZZ_SRCS_tls_import := firmware/tls/tls.c firmware/tls/tls_import.c firmware/tls/tls_live.c \
 	tests/fuzz/fuzz_port_stubs.c firmware/port_common.c firmware/log/log.c
 # Largest input per target (-max_len).

@@ -260,7 +260,9 @@ static void run_line(const char *line, bool streamed)
 	check_secret(smarthost_secret);
 	check_secret(user_secret);
 	check_secret(console_secret);
-	check(console_echo(&r.con) == (r.con.mode == CONSOLE_MODE_CMD));
+	/* echo off only at password prompts (a pasted certificate is echoed) */
+	check(console_echo(&r.con) ==
+	      (r.con.mode == CONSOLE_MODE_CMD || r.con.mode == CONSOLE_MODE_CA_PEM));
 	check(console_prompt(&r.con) != NULL);
 }
 

@@ -21,8 +21,10 @@
 #include "queue/queue.h"
 #include "relay/outbound.h"
 #include "relay/rollover.h"
+#include "relay/trust.h"
 #include "tls/tls.h"
 #include "../../board/host/flashsim.h"
+#include "data/dane/fixtures.h"
 
 #define MAX_MSGS 64
 #define MX_HOST "mx1.d1.test"
@@ -185,7 +187,8 @@ static void dns_pump(void)
 
 /* ---- scripted SMTP peers ------------------------------------------------------ */
 enum { P_STARTTLS = 1, P_RCPT_451 = 2, P_RCPT_550 = 4, P_STALL = 8, P_TLS_STALL = 16,
-       P_IMPLICIT = 32 /* TLS from the first byte (465), AUTH offered */ };
+       P_IMPLICIT = 32, /* TLS from the first byte (465), AUTH offered */
+       P_STALL_TLS_EHLO = 64 /* TLS fine, then no answer to the EHLO inside it */ };
 
 struct pconn {
 	int sock;
@@ -208,6 +211,17 @@ static struct {
 
 static struct tls_cred cred;
 static uint8_t spki[32];
+/* the verify tests: a peer with a certificate from the test PKI
+ * (tests/unit/data/dane: leaf mx.example.net <- int-a <- root-a) */
+static struct tls_cred cred_pki;
+static mbedtls_ssl_config conf_pki;
+static mbedtls_ssl_config *peer_conf_use; /* NULL: peer.conf */
+static struct settings anchors;		  /* cfg.settings: RAM only */
+
+static mbedtls_ssl_config *pconf(void)
+{
+	return peer_conf_use ? peer_conf_use : &peer.conf;
+}
 
 static void pc_close(struct pconn *c)
 {
@@ -238,6 +252,8 @@ static void pc_line(struct pconn *c, const char *l)
 		return;
 	}
 	if (strncasecmp(l, "EHLO", 4) == 0) {
+		if ((peer.flags & P_STALL_TLS_EHLO) && c->tls_on)
+			return; /* the client's reply timeout ends it */
 		pc_send(c, "250-peer.test\r\n");
 		if ((peer.flags & P_STARTTLS) && !c->tls_on)
 			pc_send(c, "250-STARTTLS\r\n");
@@ -250,7 +266,7 @@ static void pc_line(struct pconn *c, const char *l)
 			c->stalled = true; /* never answers the ClientHello */
 			return;
 		}
-		assert_int_equal(tls_conn_setup(&c->tls, &peer.conf, c->sock, NULL), 0);
+		assert_int_equal(tls_conn_setup(&c->tls, pconf(), c->sock, NULL), 0);
 		c->handshaking = true;
 		c->ll = 0;
 	} else if (strncasecmp(l, "AUTH", 4) == 0) {
@@ -353,7 +369,7 @@ static void peer_accept(void *ctx, int l, enum port_event ev, int err)
 		}
 		peer.conns++;
 		if (peer.flags & P_IMPLICIT) {
-			assert_int_equal(tls_conn_setup(&c->tls, &peer.conf, c->sock, NULL), 0);
+			assert_int_equal(tls_conn_setup(&c->tls, pconf(), c->sock, NULL), 0);
 			c->handshaking = true;
 		} else if (!(peer.flags & P_STALL)) {
 			c->greeted = true;
@@ -396,6 +412,7 @@ static void driver_start(uint32_t cmd_timeout_ms, uint32_t handshake_ms)
 	cfg.resolve = fake_resolve;
 	cfg.cancel = fake_cancel;
 	cfg.stats = &stats;
+	cfg.settings = &anchors;
 	cfg.cmd_timeout_ms = cmd_timeout_ms;
 	if (handshake_ms)
 		cfg.handshake_ms = handshake_ms;
@@ -479,6 +496,12 @@ static int setup(void **state)
 	for (int i = 0; i < 4; i++)
 		peer.c[i].sock = -1;
 	peer.conf_ok = tls_server_config(&peer.conf, &cred) == 0;
+	static char chain[8192];
+	snprintf(chain, sizeof(chain), "%s%s", leaf_mx_pem, int_a_pem);
+	if (tls_cred_load(&cred_pki, (const uint8_t *)leaf_mx_key_pem, sizeof(leaf_mx_key_pem),
+			  (const uint8_t *)chain, strlen(chain) + 1) ||
+	    tls_server_config(&conf_pki, &cred_pki))
+		return -1;
 	return peer.conf_ok ? 0 : -1;
 }
 
@@ -489,6 +512,8 @@ static int each_setup(void **state)
 	memset(&stats, 0, sizeof(stats));
 	lookups = 0;
 	arrival_ago = 0;
+	peer_conf_use = NULL;
+	memset(&anchors, 0, sizeof(anchors));
 	return 0;
 }
 
@@ -870,6 +895,308 @@ static void mx_lookup_failure_defers(void **state)
 	assert_true(log_has("relay=none tls=none/- class=none result=deferred dsn=4.4.3", NULL));
 }
 
+/* ---- the verify policy: operator trust anchors --------------------------------- */
+#define VDOMAIN "v.test"
+
+static void verify_world(const char *mx, unsigned flags)
+{
+	peer_start(flags);
+	peer_conf_use = &conf_pki; /* mx.example.net <- int-a (sent) <- root-a (not sent) */
+	ntable = 0;
+	dns_add((struct frr){ .name = VDOMAIN, .type = DNS_T_MX, .st = DNS_SECURE, .pref = 10,
+			      .target = mx });
+	dns_add((struct frr){ .name = mx, .type = DNS_T_A, .st = DNS_SECURE, .a = { 127, 0, 1, 1 } });
+	driver_start(0, 0);
+	assert_int_equal(policy_table_parse(&cfg.policy, VDOMAIN "=verify", NULL), 1);
+}
+
+static uint32_t verify_attempt(void)
+{
+	uint32_t id = enqueue("alice@example.org", "bob@" VDOMAIN);
+	run_until(NULL, 300);
+	assert_true(run_until(idle, 5000));
+	return id;
+}
+
+static void verify_with_an_anchor_delivers_verified(void **state)
+{
+	(void)state;
+	verify_world("mx.example.net", P_STARTTLS);
+	assert_int_equal(trust_add(&anchors, root_a_cert_der, sizeof(root_a_cert_der)), 0);
+	enqueue("alice@example.org", "bob@" VDOMAIN);
+	assert_true(run_until(queue_empty, 5000));
+	assert_int_equal(peer.msgs, 1);
+	assert_int_equal(peer.mails_clear, 0);
+	assert_true(log_has("to=bob@v.test relay=mx.example.net[127.0.1.1]:25 tls=TLSv1.",
+			    "class=Verified result=delivered dsn=2.0.0"));
+	assert_int_equal(stats.by_class[CONSOLE_CLASS_VERIFIED], 1);
+}
+
+static void verify_without_anchors_defers(void **state)
+{
+	(void)state;
+	verify_world("mx.example.net", P_STARTTLS);
+	uint32_t id = verify_attempt();
+	assert_int_equal(peer.conns, 1);
+	assert_int_equal(peer.mails, 0); /* never a transaction, in clear or not */
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(&q, id, &info), 0);
+	assert_int_equal(info.rcpt_state[0], QUEUE_RCPT_PENDING);
+	assert_true(log_has("tls=none/- class=none result=deferred dsn=4.7.5 reason=verify: Server "
+			    "certificate not verified",
+			    "no trust anchors configured (console: ca add)"));
+}
+
+static void verify_name_mismatch_defers(void **state)
+{
+	(void)state;
+	verify_world("mx2.v.test", P_STARTTLS); /* the certificate names mx.example.net */
+	assert_int_equal(trust_add(&anchors, root_a_cert_der, sizeof(root_a_cert_der)), 0);
+	verify_attempt();
+	assert_int_equal(peer.mails, 0);
+	assert_true(log_has("class=none result=deferred dsn=4.7.5 reason=verify: ",
+			    "name mismatch: certificate CN=mx.example.net does not name mx2.v.test"));
+}
+
+static void verify_untrusted_chain_defers(void **state)
+{
+	(void)state;
+	verify_world("mx.example.net", P_STARTTLS);
+	/* another CA: root b did not issue the chain */
+	assert_int_equal(trust_add(&anchors, root_b_cert_der, sizeof(root_b_cert_der)), 0);
+	verify_attempt();
+	assert_int_equal(peer.mails, 0);
+	assert_true(log_has("result=deferred dsn=4.7.5 reason=verify: ",
+			    "certificate not trusted: CN=mx.example.net is not issued by any of the 1 "
+			    "trust anchor(s)"));
+}
+
+static void verify_without_starttls_defers(void **state)
+{
+	(void)state;
+	verify_world("mx.example.net", 0);
+	assert_int_equal(trust_add(&anchors, root_a_cert_der, sizeof(root_a_cert_der)), 0);
+	verify_attempt();
+	assert_int_equal(peer.mails, 0);
+	assert_true(log_has("result=deferred dsn=4.7.4 reason=verify: TLS is required", NULL));
+}
+
+/* ---- the class of a deferral after TLS ------------------------------------------- */
+static void timeout_after_a_verified_handshake_logs_the_class(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS | P_STALL_TLS_EHLO);
+	dns_dane_domain(true);
+	driver_start(300, 0);
+	enqueue("alice@example.org", "bob@" DOMAIN);
+	run_until(NULL, 200);
+	assert_true(run_until(idle, 5000));
+	assert_int_equal(peer.mails, 0);
+	/* the session was DANE-Verified before the peer went silent */
+	assert_true(log_has("tls=TLSv1.", "class=Verified result=deferred dsn=4.4.2 reason=delivery to "
+					  "mx1.d1.test[127.0.1.1]:25 failed"));
+	assert_true(log_has("class=Verified result=deferred", "timed out"));
+}
+
+/* ---- per-destination concurrency --------------------------------------------------- */
+/* A second peer on the port after the first one's (127.0.1.2): accepts,
+ * never says a word. */
+static struct {
+	int l;
+	int socks[4];
+	unsigned conns;
+} stl = { -1, { -1, -1, -1, -1 }, 0 };
+
+static void stl_event(void *ctx, int sock, enum port_event ev, int err)
+{
+	(void)ctx, (void)err;
+	if (ev != PORT_EV_CLOSED)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (stl.socks[i] == sock) {
+			port_close(sock);
+			stl.socks[i] = -1;
+		}
+}
+
+static void stl_accept(void *ctx, int l, enum port_event ev, int err)
+{
+	(void)ctx, (void)err;
+	if (ev != PORT_EV_ACCEPT)
+		return;
+	for (;;) {
+		int sk = port_tcp_accept(l, NULL, stl_event, NULL);
+		if (sk < 0)
+			return;
+		stl.conns++;
+		for (int i = 0; i < 4 && sk >= 0; i++)
+			if (stl.socks[i] < 0) {
+				stl.socks[i] = sk;
+				sk = -1;
+			}
+		if (sk >= 0)
+			port_close(sk);
+	}
+}
+
+static void stl_stop(void)
+{
+	for (int i = 0; i < 4; i++)
+		if (stl.socks[i] >= 0) {
+			port_close(stl.socks[i]);
+			stl.socks[i] = -1;
+		}
+	if (stl.l >= 0)
+		port_close(stl.l);
+	stl.l = -1;
+}
+
+/* The healthy peer (127.0.1.1) and the staller (127.0.1.2) on adjacent ports. */
+static void two_peers(void)
+{
+	stl_stop();
+	stl.conns = 0;
+	for (int t = 0; t < 20 && stl.l < 0; t++) {
+		peer_start(P_STARTTLS);
+		struct port_addr a = { .family = PORT_AF_INET, .ip = { 127, 0, 0, 1 },
+				       .port = (uint16_t)(peer.port + 1) };
+		stl.l = port_tcp_listen(&a, stl_accept, NULL);
+	}
+	assert_true(stl.l >= 0);
+	ntable = 0;
+	dns_add((struct frr){ .name = DOMAIN, .type = DNS_T_MX, .st = DNS_SECURE, .pref = 10,
+			      .target = MX_HOST });
+	dns_add((struct frr){ .name = MX_HOST, .type = DNS_T_A, .st = DNS_SECURE, .a = { 127, 0, 1, 1 } });
+	dns_add((struct frr){ .name = "d2.test", .type = DNS_T_MX, .st = DNS_SECURE, .pref = 10,
+			      .target = "mx2.d2.test" });
+	dns_add((struct frr){ .name = "mx2.d2.test", .type = DNS_T_A, .st = DNS_SECURE,
+			      .a = { 127, 0, 1, 2 } });
+}
+
+static bool healthy_delivered(void)
+{
+	return peer.msgs >= 1;
+}
+
+static bool two_left(void)
+{
+	return queue_count() == 2;
+}
+
+static bool two_conns_and_some_delivered(void)
+{
+	return peer.conns >= 2 && peer.msgs >= 4;
+}
+
+static void stalled_destination_does_not_starve_the_others(void **state)
+{
+	(void)state;
+	two_peers();
+	driver_start(0, 0); /* RFC timeouts: the staller holds a session all along */
+	enqueue("alice@example.org", "a@d2.test");
+	enqueue("alice@example.org", "b@d2.test");
+	enqueue("alice@example.org", "bob@" DOMAIN);
+	assert_true(run_until(healthy_delivered, 3000));
+	assert_true(run_until(two_left, 2000)); /* the delivered one is done */
+	assert_int_equal(stl.conns, 1); /* the second d2.test message waits its turn */
+	stl_stop(); /* the stalled session ends (lost connection: deferred) */
+	assert_true(run_until(idle, 3000));
+}
+
+static void without_the_limit_a_stalled_destination_takes_every_session(void **state)
+{
+	(void)state;
+	two_peers();
+	driver_start(0, 0);
+	cfg.dest_concurrency = OUTBOUND_SESSIONS; /* smtp_destination_concurrency = all */
+	enqueue("alice@example.org", "a@d2.test");
+	enqueue("alice@example.org", "b@d2.test");
+	enqueue("alice@example.org", "bob@" DOMAIN);
+	assert_false(run_until(healthy_delivered, 1500));
+	assert_int_equal(stl.conns, OUTBOUND_SESSIONS);
+	stl_stop();
+	assert_true(run_until(healthy_delivered, 5000)); /* a session came free */
+	assert_true(run_until(idle, 3000));
+}
+
+static bool e_delivered(void)
+{
+	return log_has("to=e@d3.test", "result=delivered");
+}
+
+/* A destination that delivers well may use every session while nothing
+ * else is due (one session per destination would halve a single
+ * destination's rate), and gives one back when other mail is due. */
+static void a_delivering_destination_uses_both_sessions_and_yields_to_others(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS);
+	dns_dane_domain(true);
+	dns_add((struct frr){ .name = "d3.test", .type = DNS_T_MX, .st = DNS_SECURE, .pref = 10,
+			      .target = "mx3.d3.test" });
+	dns_add((struct frr){ .name = "mx3.d3.test", .type = DNS_T_A, .st = DNS_SECURE,
+			      .a = { 127, 0, 1, 1 } }); /* the same peer */
+	driver_start(0, 0);
+	for (int i = 0; i < 56; i++)
+		enqueue("alice@example.org", "bob@" DOMAIN);
+	assert_true(run_until(two_conns_and_some_delivered, 5000));
+	assert_int_equal(peer.conns, 2); /* both sessions on d1.test */
+	enqueue("alice@example.org", "e@d3.test");
+	assert_true(run_until(e_delivered, 5000));
+	/* d3.test did not wait for d1.test's queue to drain */
+	assert_true(queue_count() > 0);
+	assert_true(run_until(queue_empty, 20000));
+}
+
+/* ---- held messages and expiry ------------------------------------------------------ */
+static void held_message_is_not_expired_and_bounces_on_release_if_its_attempt_fails(void **state)
+{
+	(void)state;
+	peer_start(P_RCPT_451);
+	dns_dane_domain(false);
+	dns_add((struct frr){ .name = "example.org", .type = DNS_T_MX, .st = DNS_FAIL });
+	driver_start(0, 0);
+	arrival_ago = 6 * 86400; /* past max_queue_age (5 days) */
+	uint32_t id = enqueue("alice@example.org", "bob@" DOMAIN);
+	assert_int_equal(queue_hold(&q, id), 0);
+	run_until(NULL, 800);
+	/* on hold: no attempt, no expiry, no notice */
+	assert_int_equal(peer.conns, 0);
+	struct queue_msg_info info;
+	assert_int_equal(queue_msg_info(&q, id, &info), 0);
+	assert_true(info.held);
+	assert_int_equal(info.rcpt_state[0], QUEUE_RCPT_PENDING);
+	assert_false(log_has("result=bounced", NULL));
+	assert_int_equal(queue_count(), 1);
+	/* released: one more attempt; it fails (451), and the message is
+	 * past its age: returned with 5.4.7 */
+	assert_int_equal(queue_release(&q, id), 0);
+	run_until(NULL, 300);
+	assert_true(run_until(idle, 5000));
+	assert_int_equal(peer.conns, 1);
+	assert_int_equal(queue_msg_info(&q, id, &info), QUEUE_ENOENT);
+	assert_true(log_has("to=bob@d1.test", "result=bounced dsn=5.4.7"));
+	assert_true(log_has("failure notice to <alice@example.org>", NULL));
+}
+
+static void released_overdue_message_is_delivered_if_its_attempt_succeeds(void **state)
+{
+	(void)state;
+	peer_start(P_STARTTLS);
+	dns_dane_domain(true);
+	driver_start(0, 0);
+	arrival_ago = 6 * 86400;
+	uint32_t id = enqueue("alice@example.org", "bob@" DOMAIN);
+	assert_int_equal(queue_hold(&q, id), 0);
+	run_until(NULL, 500);
+	assert_int_equal(peer.conns, 0);
+	assert_int_equal(queue_release(&q, id), 0);
+	assert_true(run_until(queue_empty, 5000));
+	assert_int_equal(peer.msgs, 1);
+	assert_true(log_has("class=Verified result=delivered", NULL));
+	assert_false(log_has("result=bounced", NULL));
+}
+
 static char probe_out[8192];
 static size_t probe_len;
 static bool probe_done;
@@ -942,6 +1269,28 @@ int main(void)
 						each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(mx_lookup_failure_defers, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(probe_reports_the_dane_view, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(verify_with_an_anchor_delivers_verified, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(verify_without_anchors_defers, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(verify_name_mismatch_defers, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(verify_untrusted_chain_defers, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(verify_without_starttls_defers, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(timeout_after_a_verified_handshake_logs_the_class, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(stalled_destination_does_not_starve_the_others, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(without_the_limit_a_stalled_destination_takes_every_session, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(a_delivering_destination_uses_both_sessions_and_yields_to_others,
+						each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(held_message_is_not_expired_and_bounces_on_release_if_its_attempt_fails, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(released_overdue_message_is_delivered_if_its_attempt_succeeds, each_setup,
+						each_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

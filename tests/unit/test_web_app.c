@@ -16,6 +16,8 @@
 
 #include "support/creds_test_util.h"
 #include "web/web_app.h"
+#include "relay/trust.h"
+#include "data/dane/fixtures.h"
 #include "../../board/host/flashsim.h"
 
 static struct rig {
@@ -168,8 +170,9 @@ static void get_setting(const char *key, char *buf, size_t size)
 static void test_nothing_without_login(void **state)
 {
 	(void)state;
-	static const char *const pages[] = { "/", "/queue", "/log", "/settings", "/probe", "/tlsa" };
-	for (unsigned i = 0; i < 6; i++) {
+	static const char *const pages[] = { "/", "/queue", "/log", "/settings", "/probe", "/tlsa",
+					     "/ca" };
+	for (unsigned i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
 		assert_int_equal(request("GET", pages[i], NULL, true), 303);
 		assert_non_null(strstr(r->out, "Location: /login"));
 		assert_null(strstr(r->out, "<pre>"));
@@ -304,6 +307,34 @@ static void test_headers_everywhere(void **state)
 	}
 	assert_int_equal(request("HEAD", "/", NULL, true), 200);
 	assert_null(strstr(r->out, "<html"));
+}
+
+/* The trust anchors page: the list (console ca list) and delete, with
+ * the session's CSRF token like every form. */
+static void test_ca_page_lists_and_deletes(void **state)
+{
+	(void)state;
+	char tok[40], body[128];
+	login();
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "no trust anchors"));
+	assert_int_equal(trust_add(&r->settings, int_a_cert_der, sizeof(int_a_cert_der)), 0);
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "1: subject CN=Danegate Test Intermediate A"));
+	assert_non_null(strstr(r->out, "<textarea name=pem"));
+	token(tok);
+	assert_int_equal(request("POST", "/ca", "csrf=00000000000000000000000000000000&a=delete&n=1",
+				 true),
+			 403);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 1);
+	snprintf(body, sizeof(body), "csrf=%s&a=delete&n=2", tok);
+	assert_int_equal(request("POST", "/ca", body, true), 400);
+	snprintf(body, sizeof(body), "csrf=%s&a=delete&n=1", tok);
+	assert_int_equal(request("POST", "/ca", body, true), 303);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 0);
+	assert_false(r->settings.dirty); /* saved */
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "deleted and saved"));
 }
 
 static void test_csrf_enforced(void **state)
@@ -600,6 +631,40 @@ static void test_tlsa_import_form(void **state)
 	tls_cred_free(&cred);
 }
 
+/* The CA page's add form: a PEM larger than the parser's buffer, in the
+ * lent import buffer, with the session's token; saved at once. */
+static void test_ca_page_adds_a_pasted_certificate(void **state)
+{
+	(void)state;
+	static char enc[8000], body[8200];
+	char tok[40];
+	urlencode(root_a_pem, enc, sizeof(enc));
+	assert_true(strlen(enc) > HTTP_LINE_MAX);
+	login();
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "<textarea name=pem"));
+	token(tok);
+	/* a wrong token: nothing added */
+	snprintf(body, sizeof(body), "csrf=0123456789abcdef0123456789abcdef&a=add&pem=%s", enc);
+	assert_int_equal(request("POST", "/ca", body, true), 403);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 0);
+	/* not a certificate */
+	snprintf(body, sizeof(body), "csrf=%s&a=add&pem=hello", tok);
+	assert_int_equal(request("POST", "/ca", body, true), 400);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 0);
+	snprintf(body, sizeof(body), "csrf=%s&a=add&pem=%s", tok, enc);
+	assert_int_equal(request("POST", "/ca", body, true), 303);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 1);
+	assert_false(r->settings.dirty);
+	assert_int_equal(request("GET", "/ca", NULL, true), 200);
+	assert_non_null(strstr(r->out, "trust anchor added and saved"));
+	assert_non_null(strstr(r->out, "1: subject CN=Danegate Test Root A"));
+	/* the same again: refused */
+	snprintf(body, sizeof(body), "csrf=%s&a=add&pem=%s", tok, enc);
+	assert_int_equal(request("POST", "/ca", body, true), 400);
+	assert_int_equal(trust_each(&r->settings, NULL, NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,6 +681,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tlsa_import_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_hold_and_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_page_lists_and_deletes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_page_adds_a_pasted_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_windowed_render_is_the_page, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

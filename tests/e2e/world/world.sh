@@ -191,6 +191,9 @@ SINKS_TABLE="
 43 xaddr normal p256 mx.xaddr.dane.test DNS:mx.xaddr.dane.test
 44 xtls12 tls12 p256 mx.xtls12.dane.test DNS:mx.xtls12.dane.test
 45 xhuge normal p256 mx.xhuge.dane.test DNS:mx.xhuge.dane.test
+46 xverify normal p256 mx.xverify.dane.test DNS:mx.xverify.dane.test
+47 xvname normal p256 other.xvname.dane.test DNS:other.xvname.dane.test
+48 xvnoca normal p256 mx.xvnoca.dane.test DNS:mx.xvnoca.dane.test
 "
 : >"$dir/run/sinks.conf"
 sinklist=""
@@ -413,6 +416,14 @@ _25._tcp.mx.xtls12 IN TLSA 3 1 1 $(d311 $P/leaf-xtls12)
 xhuge IN MX 10 mx.xhuge
 mx.xhuge IN A $(A xhuge)
 _25._tcp.mx.xhuge IN TLSA 3 1 1 $(d311 $P/leaf-xhuge)$huge
+; extra X11-X13: the verify policy (a chain to an operator trust anchor, the
+; world's root, + the MX host name); no TLSA: DANE plays no part
+xverify IN MX 10 mx.xverify
+mx.xverify IN A $(A xverify)
+xvname IN MX 10 mx.xvname
+mx.xvname IN A $(A xvname)
+xvnoca IN MX 10 mx.xvnoca
+mx.xvnoca IN A $(A xvnoca)
 ; extra X4 (rule 10): CNAME at the TLSA name; the base domain stays mx.xcname
 xcname IN MX 10 mx.xcname
 mx.xcname IN A $(A xcname)
@@ -649,10 +660,10 @@ done
 # a class, notls, handshake-failed, tlsa-error, nullmx, mx-error (see check-world.sh)
 cat >>"$dir/world.env.tmp" <<'EOF'
 SCENARIOS="01 02 03 04 05 05B 06 07 08 08B 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30"
-EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 X10"
+EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11 X12 X13"
 EOF
 if [ $WITH_PF = 1 ]; then
-	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 P1"'
+	echo 'EXTRA_SCENARIOS="X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11 X12 X13 P1"'
 	echo "POSTFIX_MAILDIR=$dir/postfix/mail/inbox"
 	echo "POSTFIX_LOG=$dir/postfix/maillog"
 fi >>"$dir/world.env.tmp"
@@ -710,7 +721,7 @@ done <<'EOF'
 28 s28.dane.test delivered Verified 2.0.0 s28b s28a mxb.s28.dane.test mxa.s28.dane.test,mxb.s28.dane.test dane validating - Untrusted MX_10_fails_DANE_MX_20_passes
 29 s29.dane.test delivered Untrusted 2.0.0 s29 - mx.s29.dane.test mx.s29.dane.test dane noval - Untrusted no_AD_from_resolver_is_insecure
 30 s30.dane.test delivered Verified 2.0.0 s30 - mx.s30.dane.test mx.s30.dane.test dane validating - Verified TLSA_truncated_over_UDP
-X1 xstall.dane.test deferred - 4.4.2 - xstall - mx.xstall.dane.test dane validating - - peer_stalls_after_connect_(timeout)
+X1 xstall.dane.test deferred none 4.4.2 - xstall - mx.xstall.dane.test dane validating - - peer_stalls_after_connect_(timeout)
 X2 xtemp.dane.test deferred - 4.3.0 - xtemp - mx.xtemp.dane.test dane validating - Verified DANE_ok_then_451_on_RCPT
 X3 xrej.dane.test bounced - 5.1.1 - xrej - mx.xrej.dane.test dane validating - Verified DANE_ok_then_550_on_RCPT
 X5 xendless.dane.test deferred - 4.4.2 - xendless - mx.xendless.dane.test dane validating - - endless_multi-line_EHLO_reply
@@ -721,6 +732,15 @@ X9 xtls12.dane.test delivered Verified 2.0.0 xtls12 - mx.xtls12.dane.test mx.xtl
 X10 xhuge.dane.test deferred - 4.7.5 - xhuge - mx.xhuge.dane.test dane validating - - TLSA_RRset_of_9.9_KB_beyond_the_relay_bounds
 P1 pf.dane.test delivered Verified 2.0.0 pf - mx.pf.dane.test mx.pf.dane.test dane validating - Verified a_real_Postfix_as_the_MX
 X4 xcname.dane.test delivered Verified 2.0.0 xcname - mx.xcname.dane.test mx.xcname.dane.test dane validating - Verified CNAME_at_the_TLSA_name_base_stays
+X11 xverify.dane.test delivered Verified 2.0.0 xverify - mx.xverify.dane.test mx.xverify.dane.test verify validating - - verify_policy_chain_to_the_imported_root
+X12 xvname.dane.test deferred none 4.7.5 - xvname - mx.xvname.dane.test verify validating - - verify_policy_certificate_names_another_host
+X13 xvnoca.dane.test deferred none 4.7.5 - xvnoca - mx.xvnoca.dane.test verify validating - - verify_policy_without_trust_anchors
+EOF
+# X11, X12: the relay under test imports the world's root (PKI_ROOT) as a
+# trust anchor first (console `ca add`); X13 runs on a relay without one.
+cat >>"$dir/world.env.tmp" <<'EOF'
+SX11_ANCHORS=PKI_ROOT
+SX12_ANCHORS=PKI_ROOT
 EOF
 mv "$dir/world.env.tmp" "$dir/world.env"
 echo "world up in $dir: resolver 127.0.0.1:$UB_PORT (noval :$UB2_PORT), NSD :$NSD_PORT, $(echo $sinklist | wc -w) sinks from :$((SINK_BASE + 1))"
