@@ -16,7 +16,7 @@ make -s -f Makefile -f bench/ram/bench.mk BOARD=host bench-ram >/dev/null
 make -s -f Makefile -f bench/ram/bench.mk BOARD=host TARGET=armhf bench-ram >/dev/null
 worst=0 what=""
 for t in native armhf; do
-	for args in "-i 4 -o 2 -v 13" "-i 4 -o 2 -v 12" "-i 4 -o 2 -w 1 -v 13" "-i 4 -o 2 -w 1 -v 12"; do
+	for args in "-i 4 -o 2 -v 13" "-i 4 -o 2 -v 12"; do
 		if [ $t = armhf ]; then run="qemu-arm -L /usr/arm-linux-gnueabihf"; else run=""; fi
 		res=$($run build/bench/ram-$t/bench_ram $args -r "$OUT") || { echo "$res"; echo "bench/ram: $t $args FAILED"; continue; }
 		echo "$res" | grep '^bench_ram:' | sed "s/^bench_ram:/[$t $args]/"
@@ -30,7 +30,7 @@ echo "bench/ram: worst TLS arena peak on 32-bit ARM: $worst bytes ($what) -> $OU
 # get through their handshakes (the gate admits them in turn).
 qv_arena=$(sed -n 's/^QV_TLS_ARENA := *//p' board/qemu-virt/board.mk)
 make -s -f Makefile -f bench/ram/bench.mk BOARD=host TARGET=armhf BENCH_ARENA="$qv_arena" bench-ram >/dev/null
-for args in "-i 4 -o 2 -w 1 -v 13" "-i 4 -o 2 -w 1 -v 12"; do
+for args in "-i 4 -o 2 -v 13" "-i 4 -o 2 -v 12"; do
 	if res=$(qemu-arm -L /usr/arm-linux-gnueabihf "build/bench/ram-armhf/bench_ram-$qv_arena" $args -r "$OUT"); then
 		echo "bench/ram: in qemu-virt's arena of $qv_arena bytes ($args): $(echo "$res" | sed -n 's/^bench_ram: handshakes //p')"
 	else

@@ -35,9 +35,9 @@ BOARD_MAIN := board/qemu-virt/main.c
 # and a second parsed chain, ~7 KiB for RSA-2048) and fragmentation: 172 KiB.
 # A smaller DNS cache, one shared 8 KiB DNS-over-TCP buffer, 6 lookups in
 # flight, half the log ring and serial history of the host board.
-QV_TLS_SESSIONS := 7
+QV_TLS_SESSIONS := 6
 QV_TLS_HANDSHAKES := 1
-QV_TLS_ARENA := 176128
+QV_TLS_ARENA := 144384
 BOARD_CPPFLAGS := -Iboard/qemu-virt -DTLS_ARENA_SIZE=$(QV_TLS_ARENA) \
 	-DTLS_SESSIONS_MAX=$(QV_TLS_SESSIONS) -DTLS_HANDSHAKES_MAX=$(QV_TLS_HANDSHAKES) \
 	-DDNS_CACHE_ENTRIES=32 -DDNS_CACHE_BYTES=8192 -DDNS_TCP_BUFS=1 -DDNS_OUTSTANDING_MAX=6 -DMX_HOSTS_MAX=8 \

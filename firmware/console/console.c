@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mbedtls/pk.h"
+#include "mbedtls/platform.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/x509_crt.h"
@@ -712,7 +713,7 @@ int console_tlsa_import(struct console *c, const char *text, struct console_out 
 	}
 	struct tls_import *im = tls_import_new();
 	if (!im) {
-		console_puts(o, "error: out of TLS memory: try again when fewer sessions run\n");
+		console_puts(o, "error: not enough TLS memory now; try again\n");
 		return CONSOLE_EFAIL;
 	}
 	char host[CONFIG_VALUE_MAX + 1];
@@ -840,7 +841,8 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 	}
 	if (strcmp(sub, "import") == 0 && a->argc == 2) {
 		if (!tls_import_text_claim(c)) {
-			console_puts(o, "error: another import is being pasted, or no TLS memory now\n");
+			console_puts(o, "error: another console is pasting (tlsa import or ca add), or not "
+					"enough TLS memory now; try again\n");
 			return CONSOLE_EFAIL;
 		}
 		c->import_len = 0;
@@ -1021,8 +1023,20 @@ static int cmd_probe(struct console *c, struct args *a, struct console_out *o)
 /* ---- ca: trust anchors of the verify policy (relay/trust.h) ---------- */
 
 static const char *ca_usage = "ca [list] | ca add (then paste the PEM) | ca delete N";
-static struct trust_pem ca_pem; /* one paste at a time (see ca_owner) */
-static struct console *ca_owner;
+/* The paste decoder lives in the shared import text buffer (tls.h:
+ * lent from the TLS arena while a paste runs, one paste at a time, `tlsa
+ * import`'s or this one), not in static RAM. */
+_Static_assert(sizeof(struct trust_pem) <= TLS_IMPORT_TEXT_MAX + 1, "ca paste in the import buffer");
+static struct trust_pem *ca_pem_claim(struct console *c, struct console_out *o)
+{
+	struct trust_pem *p = (struct trust_pem *)(void *)tls_import_text_claim(c);
+	if (!p)
+		console_puts(o, "error: another console is pasting (ca add or tlsa import), or not "
+				"enough TLS memory now; try again\n");
+	else
+		trust_pem_init(p);
+	return p;
+}
 
 struct ca_list_ctx {
 	struct console *c;
@@ -1049,12 +1063,8 @@ static int cmd_ca(struct console *c, struct args *a, struct console_out *o)
 		return 0;
 	}
 	if (strcmp(sub, "add") == 0 && a->argc == 2) {
-		if (ca_owner && ca_owner != c && ca_owner->mode == CONSOLE_MODE_CA_PEM) {
-			console_puts(o, "error: another console is pasting a certificate\n");
+		if (!ca_pem_claim(c, o))
 			return CONSOLE_EFAIL;
-		}
-		trust_pem_init(&ca_pem);
-		ca_owner = c;
 		c->mode = CONSOLE_MODE_CA_PEM;
 		console_puts(o, "paste the CA certificate (PEM, -----BEGIN CERTIFICATE----- to "
 				"-----END CERTIFICATE-----); a blank line cancels\n");
@@ -1083,27 +1093,30 @@ static int cmd_ca(struct console *c, struct args *a, struct console_out *o)
 
 /* One line of a `ca add` paste. */
 /* The end of a paste: r is trust_pem_line()'s last result. */
-static int ca_pem_end(struct console *c, int r, struct console_out *o)
+static int ca_pem_end(struct console *c, struct trust_pem *p, int r, struct console_out *o)
 {
 	c->mode = CONSOLE_MODE_CMD;
-	ca_owner = NULL;
 	if (r == TRUST_PEM_EMPTY) {
+		tls_import_text_release(c);
 		console_puts(o, "ca add cancelled\n");
 		return 0;
 	}
-	int e = r == TRUST_PEM_DONE ? trust_add(c->env->settings, ca_pem.der, ca_pem.len)
+	int e = r == TRUST_PEM_DONE ? trust_add(c->env->settings, p->der, p->len)
 	      : r == TRUST_PEM_MORE ? TRUST_EPEM
 				    : r;
 	if (e) {
+		tls_import_text_release(c);
 		console_printf(o, "error: certificate not added: %s\n", trust_strerror(e));
 		return CONSOLE_EINVAL;
 	}
 	if ((e = settings_save(c->env->settings)) != 0) {
+		tls_import_text_release(c);
 		console_printf(o, "error: certificate added but not saved (%d): config save\n", e);
 		return CONSOLE_EFAIL;
 	}
 	char d[TRUST_DESC_MAX];
-	trust_describe(ca_pem.der, ca_pem.len, wall(c), d, sizeof(d));
+	trust_describe(p->der, p->len, wall(c), d, sizeof(d));
+	tls_import_text_release(c);
 	int n = trust_each(c->env->settings, NULL, NULL);
 	LOG_INFO("console: ca add: %.200s", d);
 	console_printf(o, "trust anchor added and saved (%d in all): %s\n", n, d);
@@ -1113,17 +1126,25 @@ static int ca_pem_end(struct console *c, int r, struct console_out *o)
 /* One line of a `ca add` paste. */
 static int ca_pem_entry(struct console *c, const char *line, struct console_out *o)
 {
-	int r = trust_pem_line(&ca_pem, line);
-	return r == TRUST_PEM_MORE ? 0 : ca_pem_end(c, r, o);
+	struct trust_pem *p = (struct trust_pem *)(void *)tls_import_text_claim(c);
+	if (!p) { /* cannot happen: claimed at `ca add` until the paste ends */
+		c->mode = CONSOLE_MODE_CMD;
+		return CONSOLE_EFAIL;
+	}
+	int r = trust_pem_line(p, line);
+	return r == TRUST_PEM_MORE ? 0 : ca_pem_end(c, p, r, o);
 }
 
 int console_ca_add(struct console *c, char *text, struct console_out *o)
 {
-	if (ca_owner && ca_owner != c && ca_owner->mode == CONSOLE_MODE_CA_PEM) {
-		console_puts(o, "error: another console is pasting a certificate\n");
+	/* text may be the import buffer itself (a web body lent from it):
+	 * the decoder takes its own 2 KiB of the TLS arena for this call */
+	struct trust_pem *p = mbedtls_calloc(1, sizeof(*p));
+	if (!p) {
+		console_puts(o, "error: certificate not added: not enough TLS memory now; try again\n");
 		return CONSOLE_EFAIL;
 	}
-	trust_pem_init(&ca_pem);
+	trust_pem_init(p);
 	int r = TRUST_PEM_MORE;
 	bool any = false;
 	for (char *line = text; line && r == TRUST_PEM_MORE;) {
@@ -1132,13 +1153,16 @@ int console_ca_add(struct console *c, char *text, struct console_out *o)
 			*nl = '\0';
 		bool blank = strspn(line, " \t\r") == strlen(line);
 		if (!blank || any) /* blank lines before the text are no end */
-			r = trust_pem_line(&ca_pem, line);
+			r = trust_pem_line(p, line);
 		any = any || !blank;
 		if (nl)
 			*nl = '\n';
 		line = nl ? nl + 1 : NULL;
 	}
-	return ca_pem_end(c, !any ? TRUST_PEM_EMPTY : r, o);
+	int e = ca_pem_end(c, p, !any ? TRUST_PEM_EMPTY : r, o);
+	mbedtls_platform_zeroize(p, sizeof(*p));
+	mbedtls_free(p);
+	return e;
 }
 
 static const struct cmd cmds[] = {
@@ -1215,7 +1239,7 @@ void console_init(struct console *c, const struct console_env *env)
 
 void console_logout(struct console *c)
 {
-	if (c->mode == CONSOLE_MODE_IMPORT) { /* a paste cut off: wipe it */
+	if (c->mode == CONSOLE_MODE_IMPORT || c->mode == CONSOLE_MODE_CA_PEM) { /* a paste cut off: wipe it */
 		tls_import_text_release(c);
 		c->import_len = 0;
 	}

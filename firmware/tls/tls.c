@@ -253,10 +253,21 @@ static int map_want(int err)
 }
 
 /* ---- the session gate ------------------------------------------------------ */
-static bool gate_full(void)
+/* Full for c: a session without priority also counts the slots kept for
+ * the waiting priority sessions (they take the next free ones). */
+static bool gate_full(bool priority)
 {
-	return (gate_sessions_max && tl.gate.sessions >= gate_sessions_max) ||
-	       (gate_handshakes_max && tl.gate.handshakes >= gate_handshakes_max);
+	unsigned kept = priority ? 0 : tl.gate.prio_waiting;
+	return (gate_sessions_max && tl.gate.sessions + kept >= gate_sessions_max) ||
+	       (gate_handshakes_max && tl.gate.handshakes + kept >= gate_handshakes_max);
+}
+
+void tls_conn_setup_cancel(struct tls_conn *c)
+{
+	if (c->gate_prio_waiting) {
+		c->gate_prio_waiting = false;
+		tl.gate.prio_waiting--;
+	}
 }
 
 void tls_gate_limits(unsigned sessions, unsigned handshakes)
@@ -297,13 +308,20 @@ void tls_gate_stats(struct tls_gate_stats *st)
 	*st = tl.gate;
 }
 
-int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni)
+static int setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni,
+		 bool priority)
 {
 	c->gate_session = c->gate_handshake = false;
-	if (gate_full()) {
+	if (gate_full(priority)) {
 		tl.gate.waits++;
+		if (priority && !c->gate_prio_waiting) {
+			c->gate_prio_waiting = true;
+			tl.gate.prio_waiting++;
+		}
 		return TLS_WANT_SLOT;
 	}
+	if (priority)
+		tls_conn_setup_cancel(c); /* its wait is over */
 	mbedtls_ssl_init(&c->ssl);
 	c->sock = sock;
 	c->established = false;
@@ -317,6 +335,17 @@ int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock,
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	gate_enter(c);
 	return 0;
+}
+
+int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni)
+{
+	return setup(c, conf, sock, sni, false);
+}
+
+int tls_conn_setup_priority(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock,
+			    const char *sni)
+{
+	return setup(c, conf, sock, sni, true);
 }
 
 /* mbedTLS 3.6 frees a TLS 1.2 session's handshake state (checksums, key

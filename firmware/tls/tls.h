@@ -94,11 +94,24 @@ struct tls_conn {
 	bool established;
 	bool gate_session;   /* counted in the gate's sessions */
 	bool gate_handshake; /* ... and handshakes */
+	bool gate_prio_waiting; /* tls_conn_setup_priority: counted in the
+				 * gate's priority waiters (zero the struct
+				 * before the first call) */
 };
 
 /* Bind a fresh session to sock. sni (client side) may be NULL.
  * TLS_WANT_SLOT: the gate is full (see TLS_SESSIONS_MAX), try again. */
 int tls_conn_setup(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock, const char *sni);
+/* The same for the web console's HTTPS: when it has to wait for a slot,
+ * the next free one is kept for it, before any session that waits with
+ * tls_conn_setup(), so an operator is not locked out while SMTP sessions
+ * come and go; it still waits while all TLS_SESSIONS_MAX are held. */
+int tls_conn_setup_priority(struct tls_conn *c, const mbedtls_ssl_config *conf, int sock,
+			    const char *sni);
+/* A priority session that waited for a slot gives up (its connection is
+ * closed before its setup succeeded): the slot kept for it is free again
+ * for the others. Harmless on any other session. */
+void tls_conn_setup_cancel(struct tls_conn *c);
 /* Drive the handshake: 0 when done, TLS_WANT_READ / TLS_WANT_WRITE, or a
  * negative mbedTLS error (the session is then unusable). */
 int tls_conn_handshake(struct tls_conn *c);
@@ -122,6 +135,7 @@ const char *tls_conn_cipher(const struct tls_conn *c);
 struct tls_gate_stats {
 	unsigned sessions, handshakes;
 	unsigned sessions_peak, handshakes_peak;
+	unsigned prio_waiting; /* priority sessions waiting: the next slots are theirs */
 	uint32_t waits;
 };
 void tls_gate_stats(struct tls_gate_stats *st);
@@ -147,6 +161,8 @@ enum tls_import_err {
 	TLS_IMPORT_EKEY = -95,	    /* key type or size not accepted */
 	TLS_IMPORT_EMISMATCH = -129, /* the key is not the leaf's */
 	TLS_IMPORT_ECHAIN = -27,    /* chain too long */
+	TLS_IMPORT_ENOMEM = -12,    /* the TLS arena has no room now (all
+				     * sessions held): nothing changed, try again */
 };
 struct tls_import {
 	uint8_t key_der[TLS_KEY_DER_MAX]; /* the key as the settings keep it */
@@ -202,6 +218,8 @@ bool tls_live_ready(void);
 void tls_live_sessions(unsigned *current, unsigned *previous);
 /* A server session on the current credential (counted until tls_conn_free). */
 int tls_conn_setup_server(struct tls_conn *c, int sock);
+/* ... with the gate's priority (tls_conn_setup_priority: the web console). */
+int tls_conn_setup_server_priority(struct tls_conn *c, int sock);
 /* tls_conn_free's hook: the session on conf ended. */
 void tls_live_put(const mbedtls_ssl_config *conf);
 /* Frees both slots (tests). */

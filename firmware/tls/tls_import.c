@@ -192,6 +192,20 @@ static int pem_der(mbedtls_pem_context *ctx, const char *b, const char *lab)
 	return mbedtls_pem_read_buffer(ctx, header, footer, (const unsigned char *)b, NULL, 0, &used);
 }
 
+/* An mbedTLS result that means the arena had no room (high- or low-level
+ * part of the code): the import is then refused as "try again", not as a
+ * bad paste. */
+static bool nomem(int e)
+{
+	if (e >= 0)
+		return false;
+	int high = -e & 0xFF80, low = -e & 0x7F;
+	return low == -MBEDTLS_ERR_MPI_ALLOC_FAILED || high == -MBEDTLS_ERR_PEM_ALLOC_FAILED ||
+	       high == -MBEDTLS_ERR_PK_ALLOC_FAILED || high == -MBEDTLS_ERR_X509_ALLOC_FAILED ||
+	       high == -MBEDTLS_ERR_ECP_ALLOC_FAILED || high == -MBEDTLS_ERR_ASN1_ALLOC_FAILED;
+}
+#define NOMEM_MSG "not enough TLS memory now; try again"
+
 int tls_import_pem(struct tls_import *im, const char *text, const char *hostname, int64_t now)
 {
 	memset(im, 0, sizeof(*im));
@@ -237,23 +251,27 @@ int tls_import_pem(struct tls_import *im, const char *text, const char *hostname
 		int e = pem_der(&pem, b, lab);
 		size_t dl;
 		const unsigned char *der = e ? NULL : mbedtls_pem_get_buffer(&pem, &dl);
-		if (e || !der) {
+		if (nomem(e)) {
+			err = fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG);
+		} else if (e || !der) {
 			err = fail(im, TLS_IMPORT_EPARSE, "the %s block is not valid base64", lab);
 		} else if (is_key) {
 			if (++keys > 1)
 				err = fail(im, TLS_IMPORT_EPARSE, "more than one private key");
-			else if (mbedtls_pk_parse_key(&pk, der, dl, NULL, 0, mbedtls_ctr_drbg_random,
-						      tls_drbg()) != 0)
-				err = fail(im, TLS_IMPORT_EPARSE,
-					   "the private key does not parse (%s block)", lab);
+			else if ((e = mbedtls_pk_parse_key(&pk, der, dl, NULL, 0, mbedtls_ctr_drbg_random,
+							   tls_drbg())) != 0)
+				err = nomem(e) ? fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG)
+					       : fail(im, TLS_IMPORT_EPARSE,
+						      "the private key does not parse (%s block)", lab);
 		} else {
 			im->ncerts++;
 			if (im->ncerts > TLS_IMPORT_CERTS_MAX)
 				err = fail(im, TLS_IMPORT_ECHAIN, "more than %u certificates",
 					   (unsigned)TLS_IMPORT_CERTS_MAX);
-			else if (mbedtls_x509_crt_parse_der(&chain, der, dl) != 0)
-				err = fail(im, TLS_IMPORT_EPARSE, "certificate %u does not parse",
-					   im->ncerts);
+			else if ((e = mbedtls_x509_crt_parse_der(&chain, der, dl)) != 0)
+				err = nomem(e) ? fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG)
+					       : fail(im, TLS_IMPORT_EPARSE,
+						      "certificate %u does not parse", im->ncerts);
 		}
 		mbedtls_pem_free(&pem);
 	}
@@ -264,7 +282,10 @@ int tls_import_pem(struct tls_import *im, const char *text, const char *hostname
 	if (!err && key_kind(&pk, im->key_type, sizeof(im->key_type)) != 0)
 		err = fail(im, TLS_IMPORT_EKEY,
 			   "key type %s: only EC P-256, P-384 or RSA 2048-4096 bits", im->key_type);
-	if (!err && mbedtls_pk_check_pair(&chain.pk, &pk, mbedtls_ctr_drbg_random, tls_drbg())) {
+	int pair = err ? 0 : mbedtls_pk_check_pair(&chain.pk, &pk, mbedtls_ctr_drbg_random, tls_drbg());
+	if (nomem(pair))
+		err = fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG);
+	else if (pair) {
 		bool later = false;
 		for (const mbedtls_x509_crt *c = chain.next; c; c = c->next)
 			later |= mbedtls_pk_check_pair(&c->pk, &pk, mbedtls_ctr_drbg_random,

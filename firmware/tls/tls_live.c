@@ -2,7 +2,7 @@
  * switchable while sessions run: two slots (credential + server config),
  * counted by their sessions; the old one is freed when its last session
  * ends. Exports tls_live_set/cred/ready/sessions/put/reset and
- * tls_conn_setup_server(). See tls.h. */
+ * tls_conn_setup_server(_priority)(). See tls.h. */
 #include "tls/tls.h"
 
 #include <string.h>
@@ -86,14 +86,25 @@ void tls_live_sessions(unsigned *current, unsigned *previous)
 		*previous = lv.s[1 - lv.cur].refs;
 }
 
-int tls_conn_setup_server(struct tls_conn *c, int sock)
+static int setup_server(struct tls_conn *c, int sock, bool priority)
 {
 	if (!tls_live_ready())
 		return MBEDTLS_ERR_SSL_BAD_CONFIG;
-	int err = tls_conn_setup(c, &lv.s[lv.cur].conf, sock, NULL);
+	int err = priority ? tls_conn_setup_priority(c, &lv.s[lv.cur].conf, sock, NULL)
+			   : tls_conn_setup(c, &lv.s[lv.cur].conf, sock, NULL);
 	if (!err)
 		lv.s[lv.cur].refs++;
 	return err;
+}
+
+int tls_conn_setup_server(struct tls_conn *c, int sock)
+{
+	return setup_server(c, sock, false);
+}
+
+int tls_conn_setup_server_priority(struct tls_conn *c, int sock)
+{
+	return setup_server(c, sock, true);
 }
 
 void tls_live_put(const mbedtls_ssl_config *conf)

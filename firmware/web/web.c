@@ -72,6 +72,8 @@ static void conn_free(struct conn *c)
 		return;
 	if (c->tls_on || c->handshaking)
 		tls_conn_free(&c->tls);
+	else
+		tls_conn_setup_cancel(&c->tls); /* gave up waiting for a TLS slot */
 	tls_import_text_release(c);
 	port_close(c->sock);
 	c->sock = -1;
@@ -159,7 +161,8 @@ static void conn_handshake(struct conn *c)
  * ClientHello then waits unread and web_tick tries again). */
 static void conn_tls_start(struct conn *c)
 {
-	int err = tls_conn_setup_server(&c->tls, c->sock);
+	/* the operator's console gets the next free slot before SMTP (tls.h) */
+	int err = tls_conn_setup_server_priority(&c->tls, c->sock);
 	c->tls_wait = err == TLS_WANT_SLOT;
 	if (c->tls_wait)
 		return;

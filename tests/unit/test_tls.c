@@ -209,6 +209,52 @@ static void gate_admits_in_turn_and_peer_chain_can_go(void **state)
 	mbedtls_ssl_config_free(&cconf);
 }
 
+/* The web console's HTTPS waits like the others while every slot is held,
+ * but the next free slot is kept for it before SMTP sessions that waited
+ * longer; one that gives up frees its claim. */
+static void gate_gives_the_next_slot_to_the_console(void **state)
+{
+	(void)state;
+	mbedtls_ssl_config sconf;
+	assert_int_equal(tls_server_config(&sconf, &cred), 0);
+	struct tls_gate_stats st0, st;
+	tls_gate_stats(&st0);
+	tls_gate_limits(st0.sessions + 2, 0); /* two session slots, handshakes not bounded */
+	struct tls_conn smtp1, smtp2, smtp3, web1, web2;
+	memset(&web1, 0, sizeof(web1));
+	memset(&web2, 0, sizeof(web2));
+	assert_int_equal(tls_conn_setup(&smtp1, &sconf, -1, NULL), 0);
+	assert_int_equal(tls_conn_setup(&smtp2, &sconf, -1, NULL), 0);
+	/* all held: SMTP waits first, then the console */
+	assert_int_equal(tls_conn_setup(&smtp3, &sconf, -1, NULL), TLS_WANT_SLOT);
+	assert_int_equal(tls_conn_setup_priority(&web1, &sconf, -1, NULL), TLS_WANT_SLOT);
+	assert_int_equal(tls_conn_setup_priority(&web1, &sconf, -1, NULL), TLS_WANT_SLOT);
+	tls_gate_stats(&st);
+	assert_int_equal(st.prio_waiting, st0.prio_waiting + 1); /* counted once */
+	/* a slot comes free: the SMTP session that waited longer still waits */
+	tls_conn_free(&smtp1);
+	assert_int_equal(tls_conn_setup(&smtp3, &sconf, -1, NULL), TLS_WANT_SLOT);
+	assert_int_equal(tls_conn_setup_priority(&web1, &sconf, -1, NULL), 0);
+	tls_gate_stats(&st);
+	assert_int_equal(st.prio_waiting, st0.prio_waiting);
+	assert_int_equal(st.sessions, st0.sessions + 2);
+	/* a console that gives up waiting frees the slot kept for it */
+	assert_int_equal(tls_conn_setup_priority(&web2, &sconf, -1, NULL), TLS_WANT_SLOT);
+	tls_conn_free(&smtp2);
+	assert_int_equal(tls_conn_setup(&smtp3, &sconf, -1, NULL), TLS_WANT_SLOT);
+	tls_conn_setup_cancel(&web2);
+	tls_conn_setup_cancel(&web2); /* twice: nothing more */
+	tls_gate_stats(&st);
+	assert_int_equal(st.prio_waiting, st0.prio_waiting);
+	assert_int_equal(tls_conn_setup(&smtp3, &sconf, -1, NULL), 0);
+	tls_conn_free(&smtp3);
+	tls_conn_free(&web1);
+	tls_gate_stats(&st);
+	assert_int_equal(st.sessions, st0.sessions);
+	tls_gate_limits(TLS_SESSIONS_MAX, TLS_HANDSHAKES_MAX);
+	mbedtls_ssl_config_free(&sconf);
+}
+
 /* ---- live credentials: a switch while a session runs ---------------------- */
 
 static void live_session(struct side *c, struct side *s, mbedtls_ssl_config *cconf)
@@ -355,6 +401,7 @@ int main(void)
 		cmocka_unit_test(tls13_session_verifies_our_certificate),
 		cmocka_unit_test(tls12_session_still_works),
 		cmocka_unit_test(gate_admits_in_turn_and_peer_chain_can_go),
+		cmocka_unit_test(gate_gives_the_next_slot_to_the_console),
 		cmocka_unit_test(live_switch_keeps_old_sessions),
 		cmocka_unit_test(imported_rsa_chain_is_served),
 		cmocka_unit_test(arena_peak_is_reported),
