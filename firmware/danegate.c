@@ -246,14 +246,22 @@ static int load_credentials(const char *hostname)
 	}
 	if (port_wall_time() < 0)
 		LOG_WARN("tls: wall clock unknown; certificate validity starts at the epoch");
-	static uint8_t kbuf[256], cbuf[1024];
-	size_t klen = sizeof(kbuf), clen = sizeof(cbuf);
+	/* once, at the first boot: the DER from the heap for this call */
+	enum { KBUF = 256, CBUF = 1024 };
+	uint8_t *kbuf = malloc(KBUF + CBUF), *cbuf = kbuf + KBUF;
+	if (!kbuf) {
+		LOG_ERR("tls: cannot make the gateway certificate: out of memory");
+		return -12;
+	}
+	size_t klen = KBUF, clen = CBUF;
 	int64_t now = port_wall_time() < 0 ? 0 : port_wall_time();
 	uint64_t t0 = port_now_ms();
 	err = tls_cred_generate(hostname, now, kbuf, &klen, cbuf, &clen);
 	if (!err)
 		err = tls_live_set(kbuf, klen, cbuf, clen);
 	if (err) {
+		mbedtls_platform_zeroize(kbuf, KBUF);
+		free(kbuf);
 		LOG_ERR("tls: cannot make the gateway certificate: %s", tls_strerror(err));
 		return err;
 	}
@@ -263,7 +271,8 @@ static int load_credentials(const char *hostname)
 	    (err = settings_set(&dg.settings, "tls_cert", cbuf, clen)) ||
 	    (err = settings_save(&dg.settings)))
 		LOG_ERR("tls: certificate not saved (%d): a new one will be made next boot", err);
-	mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+	mbedtls_platform_zeroize(kbuf, KBUF);
+	free(kbuf);
 	import_files(hostname); /* an operator's pair becomes the next key */
 	return 0;
 }

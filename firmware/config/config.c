@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mbedtls/constant_time.h"
@@ -619,11 +620,16 @@ static int validate_key(const struct config_key *k, const char *v, char *err, si
 	}
 	case CONFIG_T_POLICY: {
 		/* The relay's own table parser (relay/policy.c), so a saved
-		 * table always loads. 4 KiB: static, not on the stack. */
-		static struct policy_table pt;
+		 * table always loads. 4 KiB: from the heap for this call (not
+		 * the stack; no static RAM for a scratch: the heap's peak is
+		 * DNS parsing, which never runs at the same time). */
+		struct policy_table *pt = malloc(sizeof(*pt));
+		if (!pt)
+			return fail(err, esz, "%s: out of memory", k->name);
 		size_t off = 0;
-		policy_table_init(&pt);
-		int e = policy_table_parse(&pt, v, &off);
+		policy_table_init(pt);
+		int e = policy_table_parse(pt, v, &off);
+		free(pt);
 		if (e < 0)
 			return fail(err, esz, "%s: item at '%.40s': %s", k->name, v + off,
 				    e == POLICY_ELEVEL ? "mode is not one of " POLICY_MODES
@@ -707,28 +713,36 @@ static int hash_users(const char *v, char *out, size_t size, char *err, size_t e
 
 int config_set(struct settings *s, const char *key, const char *value, char *err, size_t errsize)
 {
-	static char stored[CONFIG_VALUE_MAX + 1]; /* not state: scratch, too big for a
-						   * small stack; single-threaded */
 	const struct config_key *k = config_key_find(key);
 	if (!k)
 		return config_validate(key, value, err, errsize);
 	int e = validate_key(k, value, err, errsize);
 	if (e)
 		return e;
+	/* scratch for the hashed form: too big for a small stack, heap for
+	 * this call (see CONFIG_T_POLICY) */
+	enum { STORED = CONFIG_VALUE_MAX + 1 };
+	char *stored = malloc(STORED);
+	if (!stored)
+		return fail(err, errsize, "%s: out of memory", k->name), CONFIG_EINVAL;
 	const char *v = value;
 	if (k->type == CONFIG_T_USERS) {
-		if ((e = hash_users(value, stored, sizeof(stored), err, errsize)) != 0)
-			return e;
+		if ((e = hash_users(value, stored, STORED, err, errsize)) != 0)
+			goto out;
 		v = stored;
 	} else if (k->type == CONFIG_T_HASH && !config_hash_is_hash(value)) {
-		if ((e = config_hash_password(value, stored, sizeof(stored))) != 0)
-			return fail(err, errsize, "cannot hash the password (%d)", e), e;
+		if ((e = config_hash_password(value, stored, STORED)) != 0) {
+			fail(err, errsize, "cannot hash the password (%d)", e);
+			goto out;
+		}
 		v = stored;
 	}
 	e = settings_set(s, k->name, v, strlen(v));
 	if (e)
 		fail(err, errsize, "%s: no room in the settings image (%d)", k->name, e);
-	mbedtls_platform_zeroize(stored, sizeof(stored));
+out:
+	mbedtls_platform_zeroize(stored, STORED);
+	free(stored);
 	return e;
 }
 
@@ -820,13 +834,18 @@ int config_get_durations(const struct settings *s, config_board_fn board, const 
 int config_show_value(const struct settings *s, config_board_fn board, const char *key,
 		      char *buf, size_t size)
 {
-	static char raw[CONFIG_VALUE_MAX + 1]; /* scratch, see config_set */
 	const struct config_key *k = config_key_find(key);
 	if (!k)
 		return CONFIG_ENOKEY;
-	int src = config_get(s, board, key, raw, sizeof(raw));
-	if (src < 0)
+	enum { RAW = CONFIG_VALUE_MAX + 1 };
+	char *raw = malloc(RAW); /* scratch for this call, see config_set */
+	if (!raw)
+		return CONFIG_EINVAL;
+	int src = config_get(s, board, key, raw, RAW);
+	if (src < 0) {
+		free(raw);
 		return src;
+	}
 	if (k->type == CONFIG_T_HASH) {
 		snprintf(buf, size, "%s", raw[0] ? "(set)" : "(not set)");
 	} else if (k->type == CONFIG_T_SECRET) {
@@ -851,7 +870,8 @@ int config_show_value(const struct settings *s, config_board_fn board, const cha
 	} else {
 		snprintf(buf, size, "%s", raw);
 	}
-	mbedtls_platform_zeroize(raw, sizeof(raw));
+	mbedtls_platform_zeroize(raw, RAW);
+	free(raw);
 	return src;
 }
 

@@ -485,16 +485,22 @@ static const char *config_usage = "config show [KEY] | config set KEY VALUE | co
 static void config_show_key(struct console *c, const struct config_key *k, bool verbose,
 			    struct console_out *o)
 {
-	static char v[CONFIG_VALUE_MAX + 1]; /* scratch: too big for the stack */
-	int src = config_show_value(c->env->settings, c->env->board, k->name, v, sizeof(v));
+	enum { V = CONFIG_VALUE_MAX + 1 };
+	char *v = malloc(V); /* scratch for this call: too big for the stack */
+	if (!v) {
+		console_printf(o, "%-16s (out of memory)\n", k->name);
+		return;
+	}
+	int src = config_show_value(c->env->settings, c->env->board, k->name, v, V);
 	if (src < 0)
-		snprintf(v, sizeof(v), "(unreadable: %d)", src);
+		snprintf(v, V, "(unreadable: %d)", src);
 	console_printf(o, "%-16s = %s", k->name, v[0] ? "" : "\"\"");
 	console_puts(o, v);
 	console_printf(o, "  (%s)\n", src >= 0 ? config_src_name((enum config_src)src) : "?");
 	if (verbose)
 		console_printf(o, "  %s; %s, default \"%s\"\n", k->help, config_type_name(k->type),
 			       k->def);
+	free(v);
 }
 
 static int cmd_config(struct console *c, struct args *a, struct console_out *o)

@@ -9,7 +9,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "mbedtls/platform_util.h"
 
 #include "dane/dane.h"
 #include "log/log.h"
@@ -316,18 +319,21 @@ static const char *get(const struct settings *s, config_board_fn board, const ch
 int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 			 config_board_fn board)
 {
-	static char buf[CONFIG_VALUE_MAX + 1]; /* too large for a small stack */
-	const char *v = get(s, board, "hostname", buf, sizeof(buf));
+	enum { BUF = CONFIG_VALUE_MAX + 1 };
+	char *buf = malloc(BUF); /* too large for a small stack: heap for this call */
+	if (!buf)
+		return -12;
+	const char *v = get(s, board, "hostname", buf, BUF);
 	if (v[0])
 		snprintf(cfg->hostname, sizeof(cfg->hostname), "%.*s", (int)sizeof(cfg->hostname) - 1, v);
 	enum policy_level lvl;
-	v = get(s, board, "tls_default", buf, sizeof(buf));
+	v = get(s, board, "tls_default", buf, BUF);
 	if (v[0] && policy_level_parse(v, strlen(v), &lvl) == 0)
 		policy_table_set_default(&cfg->policy, lvl);
-	v = get(s, board, "tls_policy", buf, sizeof(buf));
+	v = get(s, board, "tls_policy", buf, BUF);
 	if (v[0] && policy_table_parse(&cfg->policy, v, NULL) < 0)
 		LOG_ERR("out: tls_policy unusable; only tls_default applies");
-	v = get(s, board, "smarthost", buf, sizeof(buf));
+	v = get(s, board, "smarthost", buf, BUF);
 	cfg->smarthost = false;
 	if (v[0]) {
 		if (policy_nexthop_parse(v, &cfg->relay) == 0)
@@ -335,7 +341,7 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 		else
 			LOG_ERR("out: smarthost '%.60s' unusable; delivering to MX hosts", v);
 	}
-	v = get(s, board, "smarthost_auth", buf, sizeof(buf));
+	v = get(s, board, "smarthost_auth", buf, BUF);
 	cfg->auth_user[0] = cfg->auth_pass[0] = '\0';
 	const char *colon = strchr(v, ':');
 	if (colon && (size_t)(colon - v) <= OUTBOUND_AUTH_MAX && strlen(colon + 1) <= OUTBOUND_AUTH_MAX) {
@@ -345,7 +351,7 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 	} else if (v[0]) {
 		LOG_ERR("out: smarthost_auth is not user:password; no AUTH");
 	}
-	v = get(s, board, "retry_schedule", buf, sizeof(buf));
+	v = get(s, board, "retry_schedule", buf, BUF);
 	if (v[0] && retry_parse_schedule(v, &cfg->retry) != 0)
 		LOG_ERR("out: retry_schedule unusable; using %s", RETRY_DEFAULT_SCHEDULE);
 	uint32_t secs;
@@ -354,15 +360,15 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 	/* The SMTP timeout keys (where the build has them) shorten the
 	 * client's reply timeouts only when set: their defaults are the
 	 * server's, and the client keeps RFC 5321's own (10 min for the dot). */
-	if (config_get(s, board, "smtp_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
+	if (config_get(s, board, "smtp_timeout", buf, BUF) > CONFIG_SRC_DEFAULT &&
 	    config_get_duration(s, board, "smtp_timeout", &secs) == 0 && secs)
 		cfg->cmd_timeout_ms = secs * 1000u;
-	if (config_get(s, board, "smtp_data_timeout", buf, sizeof(buf)) > CONFIG_SRC_DEFAULT &&
+	if (config_get(s, board, "smtp_data_timeout", buf, BUF) > CONFIG_SRC_DEFAULT &&
 	    config_get_duration(s, board, "smtp_data_timeout", &secs) == 0 && secs)
 		cfg->data_timeout_ms = secs * 1000u;
 	cfg->settings = s;
 	uint32_t dc = 0;
-	if (config_get(s, board, "smtp_destination_concurrency", buf, sizeof(buf)) >= 0 &&
+	if (config_get(s, board, "smtp_destination_concurrency", buf, BUF) >= 0 &&
 	    config_get_uint(s, board, "smtp_destination_concurrency", &dc) == 0)
 		cfg->dest_concurrency = dc;
 	/* read-only anchors from the board (host: --set tls_ca_file=PATH) */
@@ -374,11 +380,13 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 		else
 			LOG_INFO("out: %d trust anchor(s) from the board (verify policy)", n);
 	}
-	v = get(s, board, "smtp_delivery_redirect", buf, sizeof(buf));
+	v = get(s, board, "smtp_delivery_redirect", buf, BUF);
 	if (outbound_parse_redirect(cfg, v) != 0)
 		LOG_ERR("out: smtp_delivery_redirect '%.60s' is not HOST:BASE; ignored", v);
 	else if (cfg->redirect)
 		LOG_WARN("out: TEST MODE: connections to a.b.c.N go to %.60s port base+N", v);
+	mbedtls_platform_zeroize(buf, BUF); /* it held smarthost_auth */
+	free(buf);
 	return 0;
 }
 

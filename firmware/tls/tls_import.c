@@ -204,6 +204,18 @@ static bool nomem(int e)
 	       high == -MBEDTLS_ERR_PK_ALLOC_FAILED || high == -MBEDTLS_ERR_X509_ALLOC_FAILED ||
 	       high == -MBEDTLS_ERR_ECP_ALLOC_FAILED || high == -MBEDTLS_ERR_ASN1_ALLOC_FAILED;
 }
+/* mbedtls_pk_parse_key() tries one format after another and answers
+ * "invalid format" when an allocation failed in each: so a failure is
+ * also put down to memory when the arena cannot lend a block of the size
+ * such a parse needs (need bytes) right now. */
+static bool short_of_memory(int e, size_t need)
+{
+	if (nomem(e))
+		return true;
+	void *probe = mbedtls_calloc(1, need);
+	mbedtls_free(probe);
+	return probe == NULL;
+}
 #define NOMEM_MSG "not enough TLS memory now; try again"
 
 int tls_import_pem(struct tls_import *im, const char *text, const char *hostname, int64_t now)
@@ -260,18 +272,20 @@ int tls_import_pem(struct tls_import *im, const char *text, const char *hostname
 				err = fail(im, TLS_IMPORT_EPARSE, "more than one private key");
 			else if ((e = mbedtls_pk_parse_key(&pk, der, dl, NULL, 0, mbedtls_ctr_drbg_random,
 							   tls_drbg())) != 0)
-				err = nomem(e) ? fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG)
-					       : fail(im, TLS_IMPORT_EPARSE,
-						      "the private key does not parse (%s block)", lab);
+				err = short_of_memory(e, 4 * dl + 1024)
+					      ? fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG)
+					      : fail(im, TLS_IMPORT_EPARSE,
+						     "the private key does not parse (%s block)", lab);
 		} else {
 			im->ncerts++;
 			if (im->ncerts > TLS_IMPORT_CERTS_MAX)
 				err = fail(im, TLS_IMPORT_ECHAIN, "more than %u certificates",
 					   (unsigned)TLS_IMPORT_CERTS_MAX);
 			else if ((e = mbedtls_x509_crt_parse_der(&chain, der, dl)) != 0)
-				err = nomem(e) ? fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG)
-					       : fail(im, TLS_IMPORT_EPARSE,
-						      "certificate %u does not parse", im->ncerts);
+				err = short_of_memory(e, 2 * dl + 1024)
+					      ? fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG)
+					      : fail(im, TLS_IMPORT_EPARSE,
+						     "certificate %u does not parse", im->ncerts);
 		}
 		mbedtls_pem_free(&pem);
 	}
@@ -283,7 +297,7 @@ int tls_import_pem(struct tls_import *im, const char *text, const char *hostname
 		err = fail(im, TLS_IMPORT_EKEY,
 			   "key type %s: only EC P-256, P-384 or RSA 2048-4096 bits", im->key_type);
 	int pair = err ? 0 : mbedtls_pk_check_pair(&chain.pk, &pk, mbedtls_ctr_drbg_random, tls_drbg());
-	if (nomem(pair))
+	if (pair && short_of_memory(pair, 4096))
 		err = fail(im, TLS_IMPORT_ENOMEM, NOMEM_MSG);
 	else if (pair) {
 		bool later = false;

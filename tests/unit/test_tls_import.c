@@ -18,6 +18,7 @@
 #include "mbedtls/pem.h"
 #include "mbedtls/x509_crt.h"
 #include "relay/rollover.h"
+#include "mbedtls/platform.h"
 #include "tls/tls.h"
 #include "../../board/host/flashsim.h"
 
@@ -128,6 +129,52 @@ static void good_p384_and_generated_p256(void **state)
 	assert_true(im->self_signed);
 	assert_int_equal(im->chain_len, gen_cl);
 	assert_memory_equal(im->chain_der, gen_crt, gen_cl);
+}
+
+/* Under full TLS load the arena has no room for an import: every
+ * attempt fails as "not enough TLS memory now; try again" (never as a bad
+ * paste), leaves nothing allocated and no key behind, and the same text
+ * imports once there is room again. The arena is filled to the last byte,
+ * then given back a block at a time. */
+static void import_without_tls_memory_fails_cleanly(void **state)
+{
+	(void)state;
+	const char *t = cat(fx_rsa_key, fx_rsa_crt, fx_ca_crt, NULL);
+	enum { FILL_MAX = 8192 };
+	static void *fill[FILL_MAX];
+	size_t nfill = 0, before, peak;
+	for (size_t sz = 4096; sz >= 8 && nfill < FILL_MAX;) {
+		void *b = mbedtls_calloc(1, sz);
+		if (b)
+			fill[nfill++] = b;
+		else
+			sz /= 2;
+	}
+	assert_true(nfill < FILL_MAX);
+	/* nothing to lend the paste buffer or the import state from */
+	assert_null(tls_import_text_claim(&nfill));
+	assert_null(tls_import_new());
+	int nomem = 0, e;
+	for (;;) {
+		tls_heap_stats(&before, &peak);
+		e = tls_import_pem(im, t, "gw.example", NOW);
+		size_t after;
+		tls_heap_stats(&after, &peak);
+		assert_int_equal(after, before); /* nothing kept */
+		if (e == 0)
+			break;
+		if (e != TLS_IMPORT_ENOMEM) print_error("e=%d err=%s nfill=%zu\n", e, im->err, nfill);
+		assert_int_equal(e, TLS_IMPORT_ENOMEM);
+		assert_string_equal(im->err, "not enough TLS memory now; try again");
+		assert_true(all_zero(im->key_der, sizeof(im->key_der)));
+		nomem++;
+		assert_true(nfill > 0);
+		mbedtls_free(fill[--nfill]);
+	}
+	assert_true(nomem > 1); /* it failed at several depths, not only the first */
+	assert_string_equal(im->key_type, "RSA 2048");
+	while (nfill)
+		mbedtls_free(fill[--nfill]);
 }
 
 static void key_not_the_leafs_is_refused(void **state)
@@ -359,6 +406,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_rsa_chain_from_a_ca),
 		cmocka_unit_test(good_p384_and_generated_p256),
+		cmocka_unit_test(import_without_tls_memory_fails_cleanly),
 		cmocka_unit_test(key_not_the_leafs_is_refused),
 		cmocka_unit_test(bad_pem_is_refused_with_a_reason),
 		cmocka_unit_test(chains_too_long_or_too_many),

@@ -16,6 +16,7 @@
 #include "console/console.h"
 #include "relay/trust.h"
 #include "tls/tls.h"
+#include "mbedtls/platform.h"
 #include "mbedtls/x509_crt.h"
 #include "../../board/host/flashsim.h"
 #include "data/dane/fixtures.h"
@@ -360,6 +361,54 @@ static void console_ca_add_text(void **state)
 	assert_int_equal(trust_each(&st, NULL, NULL), 1);
 }
 
+/* Under full TLS load (the arena lent out to the last byte) `ca add`
+ * says so and changes nothing: neither the paste nor the web's whole-text
+ * form starts, the console stays in command mode; with room again the
+ * same paste works. Two consoles cannot paste at once (one buffer). */
+static void ca_add_without_tls_memory(void **state)
+{
+	(void)state;
+	env = (struct console_env){ .settings = &st };
+	console_init(&con, &env);
+	enum { FILL_MAX = 8192 };
+	static void *fill[FILL_MAX];
+	size_t nfill = 0;
+	for (size_t sz = 4096; sz >= 8 && nfill < FILL_MAX;) {
+		void *b = mbedtls_calloc(1, sz);
+		if (b)
+			fill[nfill++] = b;
+		else
+			sz /= 2;
+	}
+	assert_int_equal(con_run("ca add"), CONSOLE_EFAIL);
+	assert_non_null(strstr(outbuf, "not enough TLS memory now; try again"));
+	assert_int_equal(con.mode, CONSOLE_MODE_CMD);
+	static char text[4096];
+	snprintf(text, sizeof(text), "%s", root_b_pem);
+	console_out_init(&out, outbuf, sizeof(outbuf), NULL, NULL);
+	assert_int_equal(console_ca_add(&con, text, &out), CONSOLE_EFAIL);
+	assert_non_null(strstr(outbuf, "not enough TLS memory now; try again"));
+	assert_int_equal(trust_each(&st, NULL, NULL), 0);
+	while (nfill)
+		mbedtls_free(fill[--nfill]);
+	/* room again: one console pastes, a second one must wait for it */
+	assert_int_equal(con_run("ca add"), 0);
+	struct console other;
+	console_init(&other, &env);
+	console_out_init(&out, outbuf, sizeof(outbuf), NULL, NULL);
+	assert_int_equal(console_exec(&other, "ca add", &out), CONSOLE_EFAIL);
+	assert_non_null(strstr(outbuf, "another console is pasting"));
+	assert_int_equal(con_paste(root_b_pem), 0);
+	assert_non_null(strstr(outbuf, "trust anchor added and saved (1 in all)"));
+	/* the buffer went back: a cut-off paste (logout) gives it back too */
+	console_out_init(&out, outbuf, sizeof(outbuf), NULL, NULL);
+	assert_int_equal(console_exec(&other, "ca add", &out), 0);
+	console_logout(&other);
+	assert_int_equal(con_run("ca add"), 0);
+	assert_int_equal(con_run(""), 0);
+	assert_non_null(strstr(outbuf, "cancelled"));
+}
+
 int main(void)
 {
 	if (tls_init() != 0)
@@ -374,6 +423,7 @@ int main(void)
 						each_teardown),
 		cmocka_unit_test_setup_teardown(console_ca_commands, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(console_ca_add_text, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(ca_add_without_tls_memory, each_setup, each_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
