@@ -48,8 +48,19 @@ LDNS_HDRS := $(LDNS_GEN)/ldns/common.h $(LDNS_GEN)/ldns/util.h $(LDNS_GEN)/ldns/
 $(LDNS_SRC)/.danegate-fetched: toolchain/versions.mk
 	bash toolchain/fetch.sh $(LDNS_DEB) $(LDNS_SRC)
 	@touch $@
+# Our fixes to the pinned release, each one explained in its header
+# (toolchain/patches/ldns/), applied once after the fetch, as for mbedTLS.
+LDNS_PATCHES := $(sort $(wildcard toolchain/patches/ldns/*.patch))
+$(LDNS_SRC)/.danegate-patched: $(LDNS_SRC)/.danegate-fetched $(LDNS_PATCHES)
+	@set -e; for p in $(LDNS_PATCHES); do \
+		if patch -d $(LDNS_SRC) -p1 -R --dry-run -s -f <$$p >/dev/null 2>&1; then \
+			echo "ldns: $$p already applied"; \
+		else echo "ldns: applying $$p"; patch -d $(LDNS_SRC) -p1 -N -s <$$p; fi; \
+	done
+	@touch $@
+
 $(addprefix $(LDNS_SRC)/,$(LDNS_C:%=%.c) $(LDNS_HDRS:$(LDNS_GEN)/%=%.in)): \
-	| $(LDNS_SRC)/.danegate-fetched ;
+	| $(LDNS_SRC)/.danegate-patched ;
 
 # What ldns's configure would substitute for our configuration (no SSL,
 # no DANE verification, no DSA/EdDSA; socklen_t and inttypes.h exist,
@@ -84,7 +95,7 @@ $(LDNS_HDRS): $(LDNS_GEN)/ldns/%.h: $(LDNS_SRC)/ldns/%.h.in toolchain/dep-ldns.m
 	@mv $@.tmp $@
 
 $(LDNS_DIR)/obj/%.o: $(LDNS_SRC)/%.c toolchain/config/ldns/ldns/config.h $(LDNS_HDRS) \
-		| $(LDNS_SRC)/.danegate-fetched
+		$(LDNS_SRC)/.danegate-patched
 	@mkdir -p $(@D)
 	$(CC) -I$(LDNS_GEN) -Itoolchain/config/ldns -I$(LDNS_SRC) -Itoolchain/config/ldns/netdb \
 		$(LDNS_SHIM_CPPFLAGS) \
