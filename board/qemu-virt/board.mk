@@ -27,14 +27,18 @@ BOARD_SRCS := \
 BOARD_ASMS := board/qemu-virt/startup.S
 BOARD_MAIN := board/qemu-virt/main.c
 # RAM budget (384 KiB, bench/ram): the TLS gate (tls.h) admits at most
-# QV_TLS_SESSIONS sessions holding TLS memory (4 inbound + 2 outbound +
-# 1 web; more wait for a slot, never refused) of which QV_TLS_HANDSHAKES
-# handshake at once, and the arena is their measured peak on 32-bit ARM
-# (158,688 B, bench/ram builds with these three values) plus room for a
-# credential import while they run (the 6 KiB PEM body lent from the arena
-# and a second parsed chain, ~7 KiB for RSA-2048) and fragmentation: 172 KiB.
-# A smaller DNS cache, one shared 8 KiB DNS-over-TCP buffer, 6 lookups in
-# flight, half the log ring and serial history of the host board.
+# QV_TLS_SESSIONS sessions holding TLS memory — exactly the budget's 4
+# inbound + 2 outbound; the web console's HTTPS waits while all 6 are held
+# and gets the next free slot before waiting SMTP sessions (never refused,
+# never clear text) — of which QV_TLS_HANDSHAKES handshake at once. The
+# arena is their measured peak on 32-bit ARM (bench/ram builds with these
+# values: 138,064 B with allocator headers) plus ~6 KiB for fragmentation;
+# no room is kept for a credential import under full load (it fails with
+# "not enough TLS memory now; try again" and changes nothing).
+# DNS: answers of at most 4096 bytes over TCP and 4096 bytes of RR data
+# (scenario 30's ~2.6 KB TLSA answer fits; larger ones defer), a 4 KiB
+# cache, one shared TCP buffer, 4 lookups in flight (more wait a tick).
+# A quarter of the host's log ring, half its serial history.
 QV_TLS_SESSIONS := 6
 QV_TLS_HANDSHAKES := 1
 QV_TLS_ARENA := 144384
