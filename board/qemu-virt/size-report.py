@@ -29,11 +29,11 @@ SECTION_CLASS = {
 }
 RESERVED = ['.stack', '.ttb', '.heap']
 
-# bench/ram on armhf (32-bit, like this board), 4 inbound + 1 web + 2
-# outbound TLS sessions through the TLS gate (board.mk: 7 sessions, 1
+# bench/ram on armhf (32-bit, like this board), 4 inbound + 2
+# outbound TLS sessions through the TLS gate (board.mk: 6 sessions, 1
 # handshaking at a time), peer chains freed once judged, arena peak
 # including the allocator's block headers: used when no result file is there.
-TLS_PEAK_DOCUMENTED = 158688
+TLS_PEAK_DOCUMENTED = 138064
 # newlib heap high-water (ldns parsing) from the board's log line "heap
 # high-water" on qemu-virt after 2 inbound STARTTLS messages delivered by
 # outbound DANE to the e2e world (s01, s19, s30 whose 4.7 KB TLSA RRset
