@@ -105,6 +105,10 @@ dane_board_start() {
 }
 # dane_board_stop: the relay (by pid) and its console writer.
 dane_board_stop() {
+	# the board's RAM figure (static + heap high-water, exact) into its log
+	if [ "$DANE_BOARD" = qemu ] && [ -n "$DANE_RELAY_PID" ] && dane_console status; then
+		wait_log "$DANE_LOG" 'ram high-water' 5 >/dev/null 2>&1 || true
+	fi
 	dane_console_close
 	if [ -n "$DANE_RELAY_PID" ]; then
 		kill "$DANE_RELAY_PID" 2>/dev/null
