@@ -25,6 +25,16 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CPPFLAGS += -Ifirmware $(BOARD_CPPFLAGS) $(DEPS_CPPFLAGS)
 CFLAGS += -std=c11 $(WARN) $(TARGET_CFLAGS) $(BOARD_CFLAGS) -ffunction-sections -fdata-sections -MMD -MP
 
+# $(call flags_stamp,FILE,TEXT): FILE holds TEXT (the compiler and flags a
+# set of objects is built with). It is rewritten only when TEXT changes, so
+# objects that depend on it are rebuilt after a define in board.mk or on the
+# command line changes (make's own dependencies only see files).
+define flags_stamp
+$(shell mkdir -p $(dir $1) && printf '%s\n' '$(subst ','\'',$2)' | cmp -s - $1 || \
+	printf '%s\n' '$(subst ','\'',$2)' >$1)$1
+endef
+FLAGS_STAMP := $(call flags_stamp,$(BUILD)/flags,$(CC) $(CPPFLAGS) $(CFLAGS))
+
 FW_OBJS := $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
 BOARD_OBJS := $(BOARD_SRCS:%.c=$(BUILD)/obj/%.o) $(BOARD_ASMS:%.S=$(BUILD)/obj/%.o)
 BOARD_MAIN_OBJ := $(BOARD_MAIN:%.c=$(BUILD)/obj/%.o)
@@ -40,10 +50,10 @@ $(BUILD)/libboard.a: $(BOARD_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(BUILD)/obj/%.o: %.c | deps
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-$(BUILD)/obj/%.o: %.S
+$(BUILD)/obj/%.o: %.S $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

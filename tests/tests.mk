@@ -16,7 +16,8 @@ TEST_SUPPORT := $(sort $(wildcard tests/unit/support/*.c))
 TEST_LIB_OBJS := $(FW_SRCS:%.c=$(TEST_BUILD)/obj/%.o) $(BOARD_SRCS:%.c=$(TEST_BUILD)/obj/%.o) \
 	$(TEST_SUPPORT:%.c=$(TEST_BUILD)/obj/%.o)
 
-$(TEST_BUILD)/obj/%.o: %.c | deps
+TEST_FLAGS_STAMP := $(call flags_stamp,$(TEST_BUILD)/flags,$(CC) $(CPPFLAGS) $(TEST_CFLAGS))
+$(TEST_BUILD)/obj/%.o: %.c $(TEST_FLAGS_STAMP) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 $(TEST_BUILD)/libtest.a: $(TEST_LIB_OBJS)
