@@ -65,14 +65,14 @@ static int add_setting(void *ctx, const char *key, const char *value, char *err,
 	return 0;
 }
 
-/* --config FILE: read whole (bounded), every line checked by the
- * firmware's own validation before the relay starts. */
-static bool load_config_file(const char *prog, const char *path, struct host_config *cfg)
+/* A whole text file, bounded by HOST_CONFIG_FILE_MAX and NUL-terminated
+ * (the caller frees it); NULL, said why on stderr, on any error. */
+static char *read_text_file(const char *prog, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-		return false;
+		return NULL;
 	}
 	char *text = malloc(HOST_CONFIG_FILE_MAX + 1);
 	size_t n = text ? fread(text, 1, HOST_CONFIG_FILE_MAX + 1, f) : 0;
@@ -83,9 +83,19 @@ static bool load_config_file(const char *prog, const char *path, struct host_con
 			!text ? "out of memory" : err_read ? "read error"
 			: n > HOST_CONFIG_FILE_MAX ? "larger than 64 KiB" : "not a text file");
 		free(text);
-		return false;
+		return NULL;
 	}
 	text[n] = '\0';
+	return text;
+}
+
+/* --config FILE: every line checked by the firmware's own validation
+ * before the relay starts. */
+static bool load_config_file(const char *prog, const char *path, struct host_config *cfg)
+{
+	char *text = read_text_file(prog, path);
+	if (!text)
+		return false;
 	char err[160] = "";
 	unsigned line = 0;
 	int r = config_parse_text(text, add_setting, cfg, &line, err, sizeof(err));
@@ -100,21 +110,12 @@ static bool load_config_file(const char *prog, const char *path, struct host_con
 /* --ca-file FILE: PEM text, bounded; NULL (said why) on error. */
 static char *read_pem_file(const char *prog, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-		return NULL;
-	}
-	char *text = malloc(HOST_CONFIG_FILE_MAX + 1);
-	size_t n = text ? fread(text, 1, HOST_CONFIG_FILE_MAX + 1, f) : 0;
-	bool bad = ferror(f) || n > HOST_CONFIG_FILE_MAX || (text && memchr(text, '\0', n));
-	fclose(f);
-	if (!text || bad || !memmem(text, n, "-----BEGIN CERTIFICATE-----", 27)) {
-		fprintf(stderr, "%s: %s: not PEM certificates (at most 64 KiB)\n", prog, path);
+	char *text = read_text_file(prog, path);
+	if (text && !strstr(text, "-----BEGIN CERTIFICATE-----")) {
+		fprintf(stderr, "%s: %s: no PEM certificate in it\n", prog, path);
 		free(text);
 		return NULL;
 	}
-	text[n] = '\0';
 	return text;
 }
 
