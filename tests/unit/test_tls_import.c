@@ -19,6 +19,7 @@
 #include "mbedtls/x509_crt.h"
 #include "relay/rollover.h"
 #include "mbedtls/platform.h"
+#include "support/creds_test_util.h"
 #include "tls/tls.h"
 #include "../../board/host/flashsim.h"
 
@@ -140,17 +141,8 @@ static void import_without_tls_memory_fails_cleanly(void **state)
 {
 	(void)state;
 	const char *t = cat(fx_rsa_key, fx_rsa_crt, fx_ca_crt, NULL);
-	enum { FILL_MAX = 8192 };
-	static void *fill[FILL_MAX];
-	size_t nfill = 0, before, peak;
-	for (size_t sz = 4096; sz >= 8 && nfill < FILL_MAX;) {
-		void *b = mbedtls_calloc(1, sz);
-		if (b)
-			fill[nfill++] = b;
-		else
-			sz /= 2;
-	}
-	assert_true(nfill < FILL_MAX);
+	static void *fill[8192];
+	size_t nfill = ctu_arena_fill(fill, 8192), before, peak;
 	/* nothing to lend the paste buffer or the import state from */
 	assert_null(tls_import_text_claim(&nfill));
 	assert_null(tls_import_new());
@@ -163,7 +155,6 @@ static void import_without_tls_memory_fails_cleanly(void **state)
 		assert_int_equal(after, before); /* nothing kept */
 		if (e == 0)
 			break;
-		if (e != TLS_IMPORT_ENOMEM) print_error("e=%d err=%s nfill=%zu\n", e, im->err, nfill);
 		assert_int_equal(e, TLS_IMPORT_ENOMEM);
 		assert_string_equal(im->err, "not enough TLS memory now; try again");
 		assert_true(all_zero(im->key_der, sizeof(im->key_der)));
@@ -173,8 +164,7 @@ static void import_without_tls_memory_fails_cleanly(void **state)
 	}
 	assert_true(nomem > 1); /* it failed at several depths, not only the first */
 	assert_string_equal(im->key_type, "RSA 2048");
-	while (nfill)
-		mbedtls_free(fill[--nfill]);
+	ctu_arena_release(fill, &nfill);
 }
 
 static void key_not_the_leafs_is_refused(void **state)

@@ -15,6 +15,7 @@
 
 #include "console/console.h"
 #include "relay/trust.h"
+#include "support/creds_test_util.h"
 #include "tls/tls.h"
 #include "mbedtls/platform.h"
 #include "mbedtls/x509_crt.h"
@@ -370,16 +371,8 @@ static void ca_add_without_tls_memory(void **state)
 	(void)state;
 	env = (struct console_env){ .settings = &st };
 	console_init(&con, &env);
-	enum { FILL_MAX = 8192 };
-	static void *fill[FILL_MAX];
-	size_t nfill = 0;
-	for (size_t sz = 4096; sz >= 8 && nfill < FILL_MAX;) {
-		void *b = mbedtls_calloc(1, sz);
-		if (b)
-			fill[nfill++] = b;
-		else
-			sz /= 2;
-	}
+	static void *fill[8192];
+	size_t nfill = ctu_arena_fill(fill, 8192);
 	assert_int_equal(con_run("ca add"), CONSOLE_EFAIL);
 	assert_non_null(strstr(outbuf, "not enough TLS memory now; try again"));
 	assert_int_equal(con.mode, CONSOLE_MODE_CMD);
@@ -389,8 +382,7 @@ static void ca_add_without_tls_memory(void **state)
 	assert_int_equal(console_ca_add(&con, text, &out), CONSOLE_EFAIL);
 	assert_non_null(strstr(outbuf, "not enough TLS memory now; try again"));
 	assert_int_equal(trust_each(&st, NULL, NULL), 0);
-	while (nfill)
-		mbedtls_free(fill[--nfill]);
+	ctu_arena_release(fill, &nfill);
 	/* room again: one console pastes, a second one must wait for it */
 	assert_int_equal(con_run("ca add"), 0);
 	struct console other;

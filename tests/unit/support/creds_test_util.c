@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "mbedtls/pem.h"
+#include "mbedtls/platform.h"
 #include "tls/tls.h"
 
 void ctu_pem_pair(const char *host, int64_t t, char *pem, size_t size, uint8_t *crt,
@@ -24,4 +25,24 @@ void ctu_pem_pair(const char *host, int64_t t, char *pem, size_t size, uint8_t *
 						  "-----END CERTIFICATE-----\n", crt, *crt_len,
 						  (unsigned char *)pem + used, size - used, &o),
 			 0);
+}
+
+size_t ctu_arena_fill(void **fill, size_t max)
+{
+	size_t n = 0;
+	for (size_t sz = 4096; sz >= 8 && n < max;) {
+		void *b = mbedtls_calloc(1, sz);
+		if (b)
+			fill[n++] = b;
+		else
+			sz /= 2;
+	}
+	assert_true(n < max);
+	return n;
+}
+
+void ctu_arena_release(void **fill, size_t *n)
+{
+	while (*n)
+		mbedtls_free(fill[--*n]);
 }
