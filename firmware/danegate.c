@@ -154,12 +154,12 @@ static int cred_switch_hook(const uint8_t *key, size_t kl, const uint8_t *crt, s
 	return e;
 }
 
-#if defined(MBEDTLS_FS_IO)
-/* Host board: tls_import = "FILE [FILE]" (PEM key and chain, in one file
- * or two) read at boot and imported as from the console: the current
- * key's renewal takes effect at once, another key becomes the next key
- * (DANE-RULES 24: publish its record, then `tlsa switch`). Importing
- * what is already stored changes nothing, so the setting may stay. */
+/* tls_import = "FILE [FILE]" (PEM key and chain, in one file or two, read
+ * through the board: the host board's files; boards without files say
+ * so) at boot, imported as from the console: the current key's renewal
+ * takes effect at once, another key becomes the next key (DANE-RULES 24:
+ * publish its record, then `tlsa switch`). Importing what is already
+ * stored changes nothing, so the setting may stay. */
 static void import_files(const char *hostname)
 {
 	char paths[CONFIG_VALUE_MAX + 1];
@@ -172,17 +172,20 @@ static void import_files(const char *hostname)
 	bool ok = im != NULL;
 	if (!ok)
 		LOG_ERR("tls: tls_import: out of TLS memory");
-	for (char *save = NULL, *p = strtok_r(paths, " \t", &save); ok && p;
-	     p = strtok_r(NULL, " \t", &save)) {
-		FILE *f = fopen(p, "r");
-		size_t n = f ? fread(text + len, 1, TLS_IMPORT_TEXT_MAX - len, f) : 0;
-		ok = f && !ferror(f) && (len + n < TLS_IMPORT_TEXT_MAX || fgetc(f) == EOF);
-		if (f)
-			fclose(f);
+	for (char *p = paths + strspn(paths, " \t"), *next; ok && *p;
+	     p = next + strspn(next, " \t")) {
+		size_t pl = strcspn(p, " \t");
+		next = p + pl + (p[pl] != '\0');
+		p[pl] = '\0';
+		long n = port_file_read(p, text + len, TLS_IMPORT_TEXT_MAX - len);
+		ok = n >= 0;
 		if (!ok)
 			LOG_ERR("tls: tls_import: %.200s: %s", p,
-				f ? "unreadable or larger than the import limit" : "cannot open");
-		len += n;
+				n == PORT_ENOTSUP ? "this board has no files"
+				: n == PORT_ENOSPC ? "larger than the import limit"
+						   : "cannot open or read");
+		else
+			len += (size_t)n;
 		if (ok && len < TLS_IMPORT_TEXT_MAX)
 			text[len++] = '\n';
 	}
@@ -224,12 +227,6 @@ static void import_files(const char *hostname)
 	tls_import_free(im);
 	tls_import_text_release(&dg);
 }
-#else
-static void import_files(const char *hostname)
-{
-	(void)hostname;
-}
-#endif
 
 static int load_credentials(const char *hostname)
 {

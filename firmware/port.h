@@ -64,6 +64,12 @@ uint32_t port_heap_peak(void);
  * built-in defaults): "hostname", "smtp_port", "listen". NULL if unset. */
 const char *port_setting(const char *key);
 
+/* Read a whole file of the board's own file system into buf (the host
+ * board's files; the tls_import setting names them). Its length, or
+ * PORT_ENOTSUP on a board without files, PORT_ENOSPC when it is longer
+ * than size, PORT_EIO when it cannot be opened or read. */
+long port_file_read(const char *path, void *buf, size_t size);
+
 /* Restart the board (does not return). */
 void port_reboot(void);
 

@@ -115,6 +115,17 @@ __attribute__((no_sanitize_address)) uint32_t port_stack_peak(void)
 	return (uint32_t)(host.stack_top - (uintptr_t)p);
 }
 
+long port_file_read(const char *path, void *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return PORT_EIO;
+	size_t n = fread(buf, 1, size, f);
+	long r = ferror(f) ? PORT_EIO : (n == size && fgetc(f) != EOF) ? PORT_ENOSPC : (long)n;
+	fclose(f);
+	return r;
+}
+
 const char *port_setting(const char *key)
 {
 	if (!host.inited || !key)

@@ -150,6 +150,14 @@ uint32_t port_stack_peak(void)
 	return (uint32_t)((uintptr_t)__stack_svc_top - (uintptr_t)p);
 }
 
+long port_file_read(const char *path, void *buf, size_t size)
+{
+	(void)path;
+	(void)buf;
+	(void)size;
+	return PORT_ENOTSUP; /* no file system: settings live in flash */
+}
+
 const char *port_setting(const char *key)
 {
 	/* Built-in defaults until the firmware's own config (flash) loads.

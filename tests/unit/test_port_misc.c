@@ -164,6 +164,26 @@ static void board_init_opens_flash_and_answers_settings(void **state)
 	ptu_rmtree(dir);
 }
 
+/* port_file_read: the whole file, or ENOSPC past the buffer (even by one
+ * byte), or EIO when there is no such file. */
+static void file_read_whole_bounded_or_error(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/dg-file-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	char buf[16];
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(port_file_read(path, buf, sizeof(buf)), 10);
+	assert_memory_equal(buf, "0123456789", 10);
+	assert_int_equal(port_file_read(path, buf, 10), 10); /* exactly fits */
+	assert_int_equal(port_file_read(path, buf, 9), PORT_ENOSPC);
+	unlink(path);
+	assert_int_equal(port_file_read(path, buf, sizeof(buf)), PORT_EIO);
+}
+
 static void log_sink_writes_one_stamped_line(void **state)
 {
 	(void)state;
@@ -337,6 +357,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(wall_clock_is_plausible),
 		cmocka_unit_test(random_fills_every_byte_and_varies),
 		cmocka_unit_test(board_identity),
+		cmocka_unit_test(file_read_whole_bounded_or_error),
 		cmocka_unit_test(stack_peak_sees_a_deep_call),
 		cmocka_unit_test(board_init_opens_flash_and_answers_settings),
 		cmocka_unit_test(log_sink_writes_one_stamped_line),
