@@ -368,10 +368,9 @@ int outbound_config_load(struct outbound_config *cfg, const struct settings *s,
 		cfg->data_timeout_ms = secs * 1000u;
 	cfg->settings = s;
 	uint32_t dc = 0;
-	if (config_get(s, board, "smtp_destination_concurrency", buf, BUF) >= 0 &&
-	    config_get_uint(s, board, "smtp_destination_concurrency", &dc) == 0)
+	if (config_get_uint(s, board, "smtp_destination_concurrency", &dc) == 0)
 		cfg->dest_concurrency = dc;
-	/* read-only anchors from the board (host: --set tls_ca_file=PATH) */
+	/* read-only anchors from the board (host: --ca-file FILE) */
 	const char *pem = board ? board("tls_ca") : NULL;
 	if (pem && pem[0]) {
 		int n = trust_board_load(pem);
