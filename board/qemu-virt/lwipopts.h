@@ -91,7 +91,7 @@
 #define TCP_SND_BUF (4 * TCP_MSS)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
-#define TCP_OOSEQ_MAX_PBUFS 8		/* per connection */
+#define TCP_OOSEQ_MAX_PBUFS 4		/* per connection; freed first when the pool is short */
 #define TCP_LISTEN_BACKLOG 1		/* bounds half-open connections per listener */
 #define TCP_SYNMAXRTX 4			/* connect gives up after ~ 45 s */
 #define LWIP_TCP_KEEPALIVE 0		/* the engines have their own idle timeouts */
@@ -123,7 +123,27 @@
 #define LWIP_STATS_DISPLAY 0
 #define LWIP_DEBUG 1
 #else
-#define LWIP_STATS 0
+/* Only the memory counters: net_lwip.c keeps a reserve of RX pool pbufs
+ * for frames without data and bounds how much heap held data may take. */
+#define LWIP_STATS 1
+#define LWIP_STATS_DISPLAY 0
+#define MEMP_STATS 1
+#define MEM_STATS 1
+#define LINK_STATS 0
+#define ETHARP_STATS 0
+#define IP_STATS 0
+#define IPFRAG_STATS 0
+#define ICMP_STATS 0
+#define IGMP_STATS 0
+#define UDP_STATS 0
+#define TCP_STATS 0
+#define SYS_STATS 0
+#define IP6_STATS 0
+#define ICMP6_STATS 0
+#define IP6_FRAG_STATS 0
+#define MLD6_STATS 0
+#define ND6_STATS 0
+#define MIB2_STATS 0
 #endif
 
 /* ---- checks ----------------------------------------------------------- */

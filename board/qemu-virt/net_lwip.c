@@ -14,6 +14,8 @@
 #include "lwip/ip6_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs: out-of-order queues */
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
@@ -50,10 +52,33 @@
 #define QV_RX_BUDGET 32		/* frames per poll, so timers and events are not starved */
 #define QV_TCP_POLL_TICKS 2	/* tcp_poll interval (x 500 ms): retry a stalled send */
 #define QV_IOV_MAX 8		/* pbuf chain pieces handed to the driver without a copy */
-/* Received TCP data waits in pool pbufs (one 1.5 KiB pbuf per segment, however
- * small). Past this many per socket the queue is folded into one heap pbuf,
- * so a peer sending tiny segments to a slow reader cannot pin the RX pool. */
-#define QV_TCP_RX_PBUFS 6
+/* Received TCP data waits in its socket until the firmware reads it: in
+ * the pool pbufs it came in (one 1.5 KiB pbuf per segment, however small)
+ * or copied into the heap. Past QV_TCP_RX_PBUFS pool pbufs in one socket,
+ * or when the pool runs short (fewer than QV_RX_POOL_COPY free), the
+ * socket's pool pbufs are copied into one heap pbuf: a slow reader, or a
+ * peer sending tiny segments, does not pin the pool. Copies stop where the
+ * heap would be more than QV_RX_HEAP_MAX used, so held data always leaves
+ * a send buffer's worth of heap to the sends that let the firmware read
+ * on; the data then stays in the pool, and a socket that already holds
+ * QV_TCP_RX_PBUFS_MAX refuses more until its reader catches up.
+ * QV_RX_HEAP_SLACK covers a pbuf's header and alignment. */
+#define QV_TCP_RX_PBUFS 2
+#define QV_TCP_RX_PBUFS_MAX 6
+#define QV_RX_MERGE 512u
+#define QV_RX_POOL_COPY (PBUF_POOL_SIZE / 2)
+#define QV_RX_HEAP_MAX (MEM_SIZE - TCP_SND_BUF)
+#define QV_RX_HEAP_SLACK 32u
+/* RX pool pbufs kept for frames that carry no data (ACKs, SYN, FIN, RST,
+ * ARP, ND, ICMP). Data can be held (unread, refused, out of order); if it
+ * could take the whole pool, the ACKs that free the send buffers of
+ * sessions waiting to send would be dropped too, and those sessions would
+ * never read again: a deadlock. Control frames are freed as soon as lwIP
+ * has processed them, so a small reserve always drains. */
+#define QV_RX_POOL_RESERVE 2
+_Static_assert(QV_RX_POOL_RESERVE < QV_RX_POOL_COPY && QV_RX_POOL_COPY < PBUF_POOL_SIZE,
+	       "pool thresholds out of order");
+_Static_assert(QV_RX_HEAP_MAX >= TCP_WND, "the heap must hold one window of held data");
 
 _Static_assert(QV_NET_SOCKETS <= 127, "backlog stores handles in int8_t");
 _Static_assert(QV_NET_HALF_OPEN <= 255, "lwIP's backlog is a u8_t");
@@ -104,7 +129,7 @@ static struct {
 	ip4_addr_t v4_logged;
 	bool v6_logged[LWIP_IPV6_NUM_ADDRESSES];
 	ip6_addr_t v6_addr[LWIP_IPV6_NUM_ADDRESSES];
-	uint32_t rx_nobuf, udp_drops;
+	uint32_t rx_nobuf, rx_shed, udp_drops;
 	uint32_t events;	/* dispatched so far (qv_net_events) */
 	bool nic_failed;	/* logged once */
 	uint8_t frame[NET_FRAME_MAX]; /* linearised TX frame for long pbuf chains */
@@ -279,6 +304,69 @@ static void backlog_remove(struct qs *l, int h)
 	l->bl_count = (uint8_t)kept;
 }
 
+/* ---- received data held for the firmware ----------------------------- */
+
+/* Pool pbufs free now (MEMP_STATS is on for this). */
+static unsigned pool_free(void)
+{
+	const struct stats_mem *m = lwip_stats.memp[MEMP_PBUF_POOL];
+	return m->avail > m->used ? (unsigned)(m->avail - m->used) : 0;
+}
+
+static bool from_pool(const struct pbuf *q)
+{
+	return pbuf_get_allocsrc(q) == PBUF_TYPE_ALLOC_SRC_MASK_STD_MEMP_PBUF_POOL;
+}
+
+static unsigned pool_pbufs(const struct pbuf *p)
+{
+	unsigned n = 0;
+	for (; p; p = p->next)
+		n += from_pool(p);
+	return n;
+}
+
+/* Replaces the end of s->rx (its pool pbufs and the small heap pbufs
+ * around them: all after the last heap pbuf of QV_RX_MERGE bytes or more),
+ * and p, with one heap pbuf holding the same bytes; small pieces merge, so
+ * tiny segments do not each cost a pbuf header. false, and nothing
+ * changed, if the heap has no room for it below QV_RX_HEAP_MAX. */
+static bool rx_copy_tail(struct qs *s, struct pbuf *p)
+{
+	struct pbuf *keep = NULL, *tail = s->rx;
+	for (struct pbuf *q = s->rx; q; q = q->next)
+		if (!from_pool(q) && q->len >= QV_RX_MERGE) {
+			keep = q;
+			tail = q->next;
+		}
+	u32_t lt = tail ? tail->tot_len : 0, total = lt + p->tot_len;
+	/* <= TCP_WND bytes, so it fits a u16 pbuf. */
+	if (total > 0xffffu || lwip_stats.mem.used + total + QV_RX_HEAP_SLACK > QV_RX_HEAP_MAX)
+		return false;
+	struct pbuf *flat = pbuf_alloc(PBUF_RAW, (u16_t)total, PBUF_RAM);
+	if (!flat)
+		return false;
+	if (tail)
+		pbuf_copy_partial(tail, flat->payload, (u16_t)lt, 0);
+	pbuf_copy_partial(p, (u8_t *)flat->payload + lt, p->tot_len, 0);
+	pbuf_free(p);
+	if (tail) {
+		if (keep) {
+			keep->next = NULL;
+			for (struct pbuf *q = s->rx; q; q = q->next)
+				q->tot_len = (u16_t)(q->tot_len - lt);
+		} else {
+			s->rx = NULL;
+		}
+		pbuf_free(tail);
+	}
+	if (s->rx)
+		pbuf_cat(s->rx, flat);
+	else
+		s->rx = flat;
+	return true;
+}
+
 /* ---- lwIP TCP callbacks: record, never call the firmware from here ---- */
 
 static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -294,20 +382,23 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		s->pend |= EV_READABLE;
 		return ERR_OK;
 	}
-	if (s->rx && pbuf_clen(s->rx) >= QV_TCP_RX_PBUFS) {
-		/* <= TCP_WND bytes, so it fits a u16 pbuf. */
-		struct pbuf *flat = pbuf_clone(PBUF_RAW, PBUF_RAM, s->rx);
-		if (!flat)
-			return ERR_MEM; /* lwIP keeps p as refused data and retries */
-		pbuf_free(s->rx);
-		s->rx = flat;
-	}
 	/* Ownership of p passes to the socket; released by port_tcp_recv or
 	 * port_close. The receive window bounds how much can pile up. */
-	if (s->rx)
-		pbuf_cat(s->rx, p);
-	else
-		s->rx = p;
+	unsigned in_pool = pool_pbufs(p), held = pool_pbufs(s->rx) + in_pool;
+	bool copied = false;
+	if (in_pool && (held > QV_TCP_RX_PBUFS || pool_free() < QV_RX_POOL_COPY)) {
+		copied = rx_copy_tail(s, p);
+		/* A reader that is far behind waits (lwIP keeps p as refused
+		 * data and retries); one that has read everything gets p. */
+		if (!copied && held > QV_TCP_RX_PBUFS_MAX && s->rx)
+			return ERR_MEM;
+	}
+	if (!copied) {
+		if (s->rx)
+			pbuf_cat(s->rx, p);
+		else
+			s->rx = p;
+	}
 	s->pend |= EV_READABLE;
 	return ERR_OK;
 }
@@ -932,6 +1023,53 @@ static void dispatch_events(void)
 	}
 }
 
+static unsigned be16(const uint8_t *b)
+{
+	return (unsigned)b[0] << 8 | b[1];
+}
+
+/* Does an Ethernet frame carry data a socket could hold: a TCP segment
+ * with payload, a UDP datagram or an IP fragment? Everything else
+ * (ARP, ICMP, ND, pure TCP control segments, malformed frames) is
+ * processed and freed by lwIP at once. */
+static bool frame_holds_data(const uint8_t *f, size_t len)
+{
+	enum { ETH = 14, IP6 = 40 };
+	if (len < ETH + 20)
+		return false;
+	unsigned type = be16(f + 12), proto, ip_len, hdr;
+	const uint8_t *ip = f + ETH;
+	if (type == 0x0800) {
+		hdr = (ip[0] & 0x0fu) * 4u;
+		if (be16(ip + 6) & 0x3fffu) /* MF or a fragment offset */
+			return true;
+		proto = ip[9];
+		ip_len = be16(ip + 2);
+	} else if (type == 0x86dd && len >= ETH + IP6) {
+		hdr = IP6;
+		proto = ip[6];
+		ip_len = IP6 + be16(ip + 4);
+		if (proto == 44) /* fragment header */
+			return true;
+	} else {
+		return false;
+	}
+	if (proto == 17)
+		return true;
+	if (proto != 6 || hdr < 20 || len < ETH + hdr + 13u)
+		return false;
+	unsigned tcp_hdr = (ip[hdr + 12] >> 4) * 4u;
+	return ip_len > hdr + tcp_hdr;
+}
+
+static bool ooseq_held(void)
+{
+	for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (pcb->ooseq)
+			return true;
+	return false;
+}
+
 void qv_net_poll(uint64_t now_ms)
 {
 	if (!qn.up)
@@ -949,6 +1087,19 @@ void qv_net_poll(uint64_t now_ms)
 		}
 		if (err)
 			break;
+		if (pool_free() <= QV_RX_POOL_RESERVE && frame_holds_data(frame, len)) {
+			/* Out-of-order segments go first (one connection's at
+			 * a time, as lwIP does when the pool runs dry): this
+			 * frame may be the one they wait for. */
+			while (pool_free() <= QV_RX_POOL_RESERVE && ooseq_held())
+				pbuf_free_ooseq();
+			if (pool_free() <= QV_RX_POOL_RESERVE) {
+				/* TCP sends it again; the reserve stays for ACKs. */
+				qn.rx_shed++;
+				dev->api->rx_release(dev);
+				continue;
+			}
+		}
 		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 		if (p)
 			pbuf_take(p, frame, (u16_t)len);
@@ -968,6 +1119,24 @@ void qv_net_poll(uint64_t now_ms)
 uint32_t qv_net_events(void)
 {
 	return qn.events;
+}
+
+void qv_net_stats(struct qv_net_stats *st)
+{
+	*st = (struct qv_net_stats){ .rx_nobuf = qn.rx_nobuf,
+				     .rx_shed = qn.rx_shed,
+				     .udp_drops = qn.udp_drops,
+				     .pool_used = PBUF_POOL_SIZE - pool_free(),
+				     .heap_used = lwip_stats.mem.used };
+	for (int h = 0; h < QV_NET_SOCKETS; h++) {
+		const struct qs *s = &qn.sock[h];
+		st->pool_held += pool_pbufs(s->rx);
+		if (s->tcp && s->tcp->refused_data)
+			st->refused++;
+	}
+	for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		for (const struct tcp_seg *g = pcb->ooseq; g; g = g->next)
+			st->ooseq += pbuf_clen(g->p);
 }
 
 uint32_t qv_net_sleep_ms(void)

@@ -28,6 +28,15 @@ bool qv_net_pending(void);             /* true if the NIC has work (port_poll mu
 uint32_t qv_net_events(void);
 uint32_t qv_net_sleep_ms(void);
 
+/* Counters for diagnostics: frames dropped for want of a pbuf, data
+ * frames dropped to keep the pool's reserve for ACKs, datagrams dropped
+ * (socket queue full), and RX pool pbufs in use now. */
+struct qv_net_stats {
+	uint32_t rx_nobuf, rx_shed, udp_drops;
+	unsigned pool_used, pool_held, refused, ooseq, heap_used;
+};
+void qv_net_stats(struct qv_net_stats *st);
+
 /* Internal to net_rng.c / net_lwip.c: seeds the generator behind
  * LWIP_RAND from virtio-rng (must succeed before lwip_init). 0 or PORT_E*. */
 int qv_rand_seed(void);

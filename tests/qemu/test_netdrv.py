@@ -7,6 +7,7 @@ connect and UDP. Peers live on the host's loopback only; the board reaches
 them through QEMU user networking's host alias (10.0.2.2 / fec0::2).
 Ends with "netdrv: N passed, M failed"."""
 import os
+import re
 import select
 import socket
 import struct
@@ -125,7 +126,7 @@ def build(peers, ipv4=None):
     return os.path.join(ROOT, 'build/test-netdrv/netdrv.elf') if r.returncode == 0 else None
 
 
-def echo(port, n, out, s=None):
+def echo(port, n, out, s=None, read_after=0.0):
     try:
         if s is None:
             s = socket.create_connection(('127.0.0.1', port), timeout=20)
@@ -135,6 +136,7 @@ def echo(port, n, out, s=None):
             s.sendall(payload)
             s.shutdown(socket.SHUT_WR)
         threading.Thread(target=send, daemon=True).start()
+        time.sleep(read_after)
         got = bytearray()
         while True:
             d = s.recv(65536)
@@ -146,6 +148,42 @@ def echo(port, n, out, s=None):
     except OSError as e:
         print('    echo error:', e)
         out.append(False)
+
+
+def echo_sessions(b, port, count, n, rcvbuf=None, read_after=0.0):
+    """count echoes of n bytes at once; a list of True/False. Connects one
+    by one (slirp's host side listens with a backlog of 1 and resets what
+    overflows it on a busy machine), then transfers on all at once."""
+    conns = []
+    for _ in range(count):
+        seen = b.log.count(b'echo: accepted')
+        c = socket.socket()
+        if rcvbuf:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        c.settimeout(20)
+        c.connect(('127.0.0.1', port))
+        conns.append(c)
+        end = time.time() + 5
+        while b.log.count(b'echo: accepted') == seen and time.time() < end:
+            time.sleep(0.02)
+    out = []
+    th = [threading.Thread(target=echo, args=(port, n, out, c, read_after)) for c in conns]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join(60)
+    return out
+
+
+def require_alive(b, port):
+    """After a failed phase: end the run at once if the board no longer
+    echoes (each later phase would wait out its own timeouts)."""
+    if all(results):
+        return
+    out = []
+    echo(port, 100, out)
+    if out != [True]:
+        raise RuntimeError('the board stopped echoing')
 
 
 def run_dhcp(peers):
@@ -171,24 +209,18 @@ def run_dhcp(peers):
         el = time.time() - t0
         check('echo 1 MB through hostfwd', out == [True])
         print('    1 MB echoed in %.2f s (%.0f KiB/s each way)' % (el, 1000000 / 1024 / el))
-        # Connect one by one (slirp's host side listens with a backlog of 1
-        # and resets what overflows it on a busy machine), then transfer
-        # on all eight at once.
-        conns = []
-        for _ in range(8):
-            seen = b.log.count(b'echo: accepted')
-            conns.append(socket.create_connection(('127.0.0.1', p25), timeout=20))
-            end = time.time() + 5
-            while b.log.count(b'echo: accepted') == seen and time.time() < end:
-                time.sleep(0.02)
-        out = []
-        th = [threading.Thread(target=echo, args=(p25, 100000, out, c)) for c in conns]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join(60)
+        out = echo_sessions(b, p25, 8, 100000)
         print('    concurrent results:', out)
         check('8 concurrent echo sessions', out == [True] * 8)
+        require_alive(b, p25)
+        # The same, but the host reads nothing for 3 s: every session's
+        # send queue fills, the board stops reading and holds what came
+        # in. The ACKs that follow must still find a buffer (the RX pool
+        # once deadlocked here when held data had taken all of it).
+        out = echo_sessions(b, p25, 8, 200000, rcvbuf=4096, read_after=3.0)
+        print('    stalled-reader results:', out)
+        check('8 sessions whose reader stalls', out == [True] * 8)
+        require_alive(b, p25)
         # Many short sessions, half of them reset by the client: a leaked
         # handle (24) or pcb (16) would run out long before the end.
         ok = 0
@@ -254,10 +286,16 @@ def run_dhcp(peers):
             time.sleep(0.002)
         out = []
         t0 = time.time()
+        mark = len(b.log)
         echo(p25, 100000, out)
         el = time.time() - t0
         print('    echo beside the idle reader took %.2f s' % el)
-        check('echo while a reader sits on tiny segments', out == [True] and el < 2.0)
+        # The echo must end before the reader wakes (5 s after its accept),
+        # not because it woke: the order of the board's lines says which.
+        after = b.log[mark:]
+        done, woke = after.find(b'EOF after 100000 bytes'), after.find(b'lazy: reading now')
+        check('echo while a reader sits on tiny segments',
+              out == [True] and done >= 0 and (woke < 0 or done < woke))
         lz.shutdown(socket.SHUT_WR)
         try:
             reply = lz.recv(100)
@@ -279,8 +317,18 @@ def run_dhcp(peers):
         check('IPv4 socket refuses an IPv6 peer', b'udp6 on v4 socket -22' in b.log)
         check('exactly one lease line', b.log.count(b'DHCP lease') == 1)
         check('no lwIP assertion', b'assertion' not in b.log and b'REBOOT' not in b.log)
+        # Every session is closed now: no pool pbuf may stay held.
+        mark = len(b.log)
+        end = time.time() + 15
+        while time.time() < end and not re.search(rb'pool used 0\b', b.log[mark:]):
+            time.sleep(0.2)
+        check('no pool pbuf held once idle', re.search(rb'pool used 0\b', b.log[mark:]))
     finally:
         b.stop()
+        if not all(results):
+            print('    last board lines:')
+            for line in b.log.decode(errors='replace').splitlines()[-25:]:
+                print('      ' + line)
 
 
 def run_static(peers):

@@ -253,7 +253,7 @@ static struct {
 	int sock;
 	uint64_t since_ms;
 	unsigned total;
-	bool eof;
+	bool woke, eof;
 } lazy = { .sock = -1 };
 
 static void lazy_conn_event(void *ctx, int sock, enum port_event ev, int err)
@@ -271,7 +271,7 @@ static void lazy_listen_event(void *ctx, int sock, enum port_event ev, int err)
 		lazy.sock = c;
 		lazy.since_ms = port_now_ms();
 		lazy.total = 0;
-		lazy.eof = false;
+		lazy.woke = lazy.eof = false;
 	}
 }
 
@@ -279,6 +279,10 @@ static void lazy_check(void)
 {
 	if (lazy.sock < 0 || port_now_ms() - lazy.since_ms < 5000)
 		return;
+	if (!lazy.woke) {
+		lazy.woke = true;
+		say("lazy: reading now");
+	}
 	char buf[100];
 	long n;
 	while ((n = port_tcp_recv(lazy.sock, buf, sizeof(buf))) > 0)
@@ -418,9 +422,13 @@ int main(void)
 			say("udp6 send %ld", port_udp_sendto(u6, "ping-udp6", 9, &h6));
 			say("udp6 on v4 socket %ld", port_udp_sendto(u1, "x", 1, &h6));
 		}
-		if (port_now_ms() - last > 5000) {
+		if (port_now_ms() - last > 1000) {
 			last = port_now_ms();
-			say("tick %u s, events %u", (unsigned)(last / 1000), (unsigned)qv_net_events());
+			struct qv_net_stats st;
+			qv_net_stats(&st);
+			say("tick %u s, events %u, rx nobuf %u shed %u, pool used %u held %u, refused %u, ooseq %u, heap %u",
+			    (unsigned)(last / 1000), (unsigned)qv_net_events(), (unsigned)st.rx_nobuf,
+			    (unsigned)st.rx_shed, st.pool_used, st.pool_held, st.refused, st.ooseq, st.heap_used);
 		}
 	}
 }
