@@ -51,7 +51,6 @@
 #define QV_UDP_MAX 4096		/* largest datagram we send (IP fragments above MTU) */
 #define QV_RX_BUDGET 32		/* frames per poll, so timers and events are not starved */
 #define QV_TCP_POLL_TICKS 2	/* tcp_poll interval (x 500 ms): retry a stalled send */
-#define QV_IOV_MAX 8		/* pbuf chain pieces handed to the driver without a copy */
 /* Received TCP data waits in its socket until the firmware reads it: in
  * the pool pbufs it came in (one 1.5 KiB pbuf per segment, however small)
  * or copied into the heap. Past QV_TCP_RX_PBUFS pool pbufs in one socket,
@@ -132,7 +131,6 @@ static struct {
 	uint32_t rx_nobuf, rx_shed, udp_drops;
 	uint32_t events;	/* dispatched so far (qv_net_events) */
 	bool nic_failed;	/* logged once */
-	uint8_t frame[NET_FRAME_MAX]; /* linearised TX frame for long pbuf chains */
 } qn;
 
 /* ---- lwIP platform hooks ---------------------------------------------- */
@@ -824,25 +822,33 @@ int port_net_addrs(struct port_addr *out, int max)
 
 /* ---- the netif ----------------------------------------------------------- */
 
+/* The driver sends the pbufs in place and hands them back here; lwIP
+ * leaves a TCP segment whose pbuf we still hold alone (it retransmits
+ * only when the reference is gone: tcp_output_segment_busy). */
+static void qv_tx_done(struct net_dev *dev, void *ctx)
+{
+	pbuf_free(ctx);
+}
+
 static err_t qv_linkoutput(struct netif *nif, struct pbuf *p)
 {
-	struct net_iov iov[QV_IOV_MAX];
-	unsigned n = 0;
-	for (struct pbuf *q = p; q; q = q->next) {
-		if (n == QV_IOV_MAX) {
-			/* Unusually long chain: one copy into a contiguous frame. */
-			if (p->tot_len > sizeof(qn.frame))
-				return ERR_BUF;
-			iov[0].base = qn.frame;
-			iov[0].len = pbuf_copy_partial(p, qn.frame, p->tot_len, 0);
-			n = 1;
-			break;
-		}
-		iov[n].base = q->payload;
-		iov[n].len = q->len;
-		n++;
+	struct pbuf *frame = p;
+	if (pbuf_clen(p) > NET_TX_PIECES) {
+		/* Unusually long chain: one copy into a contiguous heap pbuf. */
+		frame = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+		if (!frame)
+			return ERR_MEM;
+	} else {
+		pbuf_ref(p);
 	}
-	int err = qn.dev->api->send(qn.dev, iov, n);
+	struct net_iov iov[NET_TX_PIECES];
+	unsigned n = 0;
+	for (struct pbuf *q = frame; q; q = q->next)
+		if (q->len)
+			iov[n++] = (struct net_iov){ .base = q->payload, .len = q->len };
+	int err = qn.dev->api->send(qn.dev, iov, n, frame);
+	if (err)
+		pbuf_free(frame); /* not queued: the reference (or copy) goes */
 	/* A full TX ring drops the frame; TCP retransmits, DNS retries. */
 	return err == 0 ? ERR_OK : err == PORT_EAGAIN ? ERR_MEM : ERR_IF;
 }
@@ -963,6 +969,7 @@ int qv_net_init(void)
 		qv_log(PORT_LOG_ERR, "net: no virtio-net device (%s)", port_strerror(err));
 		return err;
 	}
+	qn.dev->tx_done = qv_tx_done;
 	lwip_init();
 	if (!netif_add(&qn.nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, qv_netif_init,
 		       netif_input))

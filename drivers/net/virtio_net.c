@@ -1,6 +1,7 @@
 /* virtio_net.c — virtio-net over modern virtio-mmio: a pre-posted RX ring
- * and a copying TX ring, each frame behind the 12-byte virtio_net_hdr of
- * virtio 1.x (num_buffers is always present with VERSION_1).
+ * and a TX ring that sends the stack's buffers in place, each frame behind
+ * the 12-byte virtio_net_hdr of virtio 1.x (num_buffers is always present
+ * with VERSION_1).
  * Exports virtio_net_probe() and the net_driver_api behind it. */
 #include "virtio_net.h"
 
@@ -17,11 +18,12 @@
 #define VNET_TXQ 1u
 
 _Static_assert(VNET_BUF_LEN >= VNET_HDR_LEN + NET_FRAME_MAX, "buffer too small");
-_Static_assert(VIRTIO_NET_RX_BUFS <= VIRTQ_MAX_SIZE && VIRTIO_NET_TX_BUFS <= VIRTQ_MAX_SIZE,
+_Static_assert(VIRTIO_NET_RX_BUFS <= VIRTQ_MAX_SIZE && VIRTIO_NET_TX_DESC <= VIRTQ_MAX_SIZE,
 	       "more buffers than ring entries");
 _Static_assert((VIRTIO_NET_RX_BUFS & (VIRTIO_NET_RX_BUFS - 1)) == 0 &&
-		       (VIRTIO_NET_TX_BUFS & (VIRTIO_NET_TX_BUFS - 1)) == 0,
+		       (VIRTIO_NET_TX_DESC & (VIRTIO_NET_TX_DESC - 1)) == 0,
 	       "split virtqueue sizes are powers of two (virtq_init)");
+_Static_assert(VIRTIO_NET_TX_DESC >= 1 + NET_TX_PIECES, "a whole frame must fit the TX ring");
 
 /* The header the device expects in front of every frame; all zero for
  * us: no checksum offload, no GSO (we negotiated neither). */
@@ -36,6 +38,9 @@ struct vnet_hdr {
 };
 _Static_assert(sizeof(struct vnet_hdr) == VNET_HDR_LEN, "virtio_net_hdr layout");
 
+/* In front of every frame we send; the device only reads it. */
+static const struct vnet_hdr tx_hdr;
+
 struct vnet_buf {
 	uint8_t data[VNET_BUF_LEN];
 } __attribute__((aligned(64)));
@@ -47,8 +52,6 @@ static struct vnet {
 	struct virtq rxq, txq;
 	struct virtq_mem rxmem, txmem;
 	struct vnet_buf rx[VIRTIO_NET_RX_BUFS];
-	struct vnet_buf tx[VIRTIO_NET_TX_BUFS];
-	bool tx_busy[VIRTIO_NET_TX_BUFS];
 	struct vnet_buf *rx_cur; /* lent out by rx_peek, NULL if none */
 	bool broken;		 /* the device misbehaved; stop using it */
 } vnet;
@@ -68,49 +71,37 @@ static void rx_kick(void)
 static void tx_reclaim(void)
 {
 	uint32_t len;
-	struct vnet_buf *b;
-	while ((b = virtq_get_used(&vnet.txq, &len)) != NULL)
-		vnet.tx_busy[b - vnet.tx] = false;
+	void *ctx;
+	while ((ctx = virtq_get_used(&vnet.txq, &len)) != NULL)
+		if (vnet.dev.tx_done)
+			vnet.dev.tx_done(&vnet.dev, ctx);
 	if (vnet.txq.broken)
 		vnet.broken = true;
 }
 
-static int vnet_send(struct net_dev *dev, const struct net_iov *iov, unsigned n)
+static int vnet_send(struct net_dev *dev, const struct net_iov *iov, unsigned n, void *ctx)
 {
 	if (vnet.broken)
 		return PORT_EIO;
+	if (!ctx || n == 0 || n > NET_TX_PIECES)
+		return PORT_EINVAL;
 	size_t total = 0;
-	for (unsigned i = 0; i < n; i++)
+	struct virtq_buf vb[1 + NET_TX_PIECES];
+	vb[0] = (struct virtq_buf){ .addr = &tx_hdr, .len = VNET_HDR_LEN };
+	for (unsigned i = 0; i < n; i++) {
 		total += iov[i].len;
+		vb[1 + i] = (struct virtq_buf){ .addr = iov[i].base, .len = (uint32_t)iov[i].len };
+	}
 	if (total == 0 || total > NET_FRAME_MAX)
 		return PORT_EINVAL;
 
 	tx_reclaim();
-	unsigned slot = VIRTIO_NET_TX_BUFS;
-	for (unsigned i = 0; i < VIRTIO_NET_TX_BUFS; i++)
-		if (!vnet.tx_busy[i]) {
-			slot = i;
-			break;
-		}
-	if (slot == VIRTIO_NET_TX_BUFS) {
+	if (vnet.broken)
+		return PORT_EIO;
+	if (virtq_add(&vnet.txq, vb, 1 + n, ctx) != 0) {
 		dev->tx_drops++;
 		return PORT_EAGAIN;
 	}
-	struct vnet_buf *b = &vnet.tx[slot];
-	memset(b->data, 0, VNET_HDR_LEN);
-	size_t off = VNET_HDR_LEN;
-	for (unsigned i = 0; i < n; i++) {
-		memcpy(b->data + off, iov[i].base, iov[i].len);
-		off += iov[i].len;
-	}
-	/* Header and frame in one descriptor: VERSION_1 devices accept any
-	 * buffer layout. */
-	struct virtq_buf vb = { .addr = b->data, .len = (uint32_t)off, .device_writes = false };
-	if (virtq_add(&vnet.txq, &vb, 1, b) != 0) {
-		dev->tx_drops++;
-		return PORT_EAGAIN;
-	}
-	vnet.tx_busy[slot] = true;
 	if (virtq_publish(&vnet.txq))
 		virtio_mmio_notify(&vnet.mmio, VNET_TXQ);
 	dev->tx_frames++;
@@ -206,7 +197,7 @@ int virtio_net_probe(uintptr_t mmio_base, uintptr_t stride, unsigned nslots, uns
 		return err;
 	err = vnet_queue(VNET_RXQ, &vnet.rxq, &vnet.rxmem, VIRTIO_NET_RX_BUFS);
 	if (!err)
-		err = vnet_queue(VNET_TXQ, &vnet.txq, &vnet.txmem, VIRTIO_NET_TX_BUFS);
+		err = vnet_queue(VNET_TXQ, &vnet.txq, &vnet.txmem, VIRTIO_NET_TX_DESC);
 	if (err) {
 		virtio_mmio_fail(&vnet.mmio);
 		return err;
@@ -217,8 +208,9 @@ int virtio_net_probe(uintptr_t mmio_base, uintptr_t stride, unsigned nslots, uns
 	dev->irq = irq_base + vnet.mmio.slot;
 	dev->api = &vnet_api;
 	dev->priv = &vnet;
-	/* TX buffers are reclaimed lazily on the next send: no interrupt
-	 * per transmitted frame. RX interrupts stay on to wake the WFI. */
+	/* Sent frames are handed back by the next send or pending() (the
+	 * poll loop): no interrupt per transmitted frame. RX interrupts stay
+	 * on to wake the WFI. */
 	virtq_no_interrupt(&vnet.txq, true);
 	for (unsigned i = 0; i < VIRTIO_NET_RX_BUFS; i++)
 		rx_post(&vnet.rx[i]);

@@ -8,13 +8,14 @@
 
 #include "net.h"
 
-/* Bounds: RX frames posted to the device, TX frames in flight. Each costs
- * one 1536-byte buffer: (4 + 4) x 1.5 KiB = 12 KiB of static RAM (the
- * qemu-virt RAM budget; was 8 + 4; 2 TX buffers stalled TCP bursts: accept rates in bench/ram/README.md).
- * Each is a split-ring size: a power of two. TX full is PORT_EAGAIN (lwIP
- * retries), never a drop; RX full leaves frames in the device's queue. */
+/* Bounds: RX frames posted to the device, each into its own 1536-byte
+ * buffer (4 x 1.5 KiB of static RAM: the qemu-virt budget); TX descriptors,
+ * one for the shared virtio header plus one per piece of each frame in
+ * flight (frames are sent from the stack's buffers, no copy). Each is a
+ * split-ring size: a power of two. TX full is PORT_EAGAIN (lwIP retries),
+ * never a drop; RX full leaves frames in the device's queue. */
 #define VIRTIO_NET_RX_BUFS 4u
-#define VIRTIO_NET_TX_BUFS 4u
+#define VIRTIO_NET_TX_DESC 16u
 
 /* Finds the first modern virtio-net among nslots virtio-mmio slots of
  * stride bytes from mmio_base, negotiates VERSION_1 + MAC, posts the RX

@@ -11,6 +11,7 @@
 
 #include "mbedtls/pk.h"
 #include "mbedtls/platform.h"
+#include "mbedtls/constant_time.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/x509_crt.h"
@@ -304,12 +305,30 @@ static void collect_id(void *ctx, uint32_t id)
 static const char *queue_usage = "queue [list] | queue show ID | queue hold|release|delete ID | "
 				 "queue flush";
 
+/* Scratch of `queue list` and `queue show`, from the heap for the call. */
+struct queue_scratch {
+	struct queue_msg_info info;
+	uint32_t ids[CONSOLE_QUEUE_LIST_MAX];
+};
+
+static struct queue_scratch *queue_scratch(struct console_out *o)
+{
+	struct queue_scratch *x = malloc(sizeof(*x));
+	if (!x)
+		console_puts(o, "error: out of memory\n");
+	return x;
+}
+
 static int queue_show(struct console *c, uint32_t id, struct console_out *o)
 {
 	struct queue *q = c->env->queue;
-	struct queue_msg_info *m = &c->info;
+	struct queue_scratch *x = queue_scratch(o);
+	if (!x)
+		return CONSOLE_EFAIL;
+	struct queue_msg_info *m = &x->info;
 	int err = queue_msg_info(q, id, m);
 	if (err) {
+		free(x);
 		console_printf(o, "error: no message %08lX\n", (unsigned long)id);
 		return CONSOLE_EINVAL;
 	}
@@ -330,6 +349,7 @@ static int queue_show(struct console *c, uint32_t id, struct console_out *o)
 		console_printf(o, "to <%s>: %s\n", rcpt, st[m->rcpt_state[i] & 3]);
 	}
 	console_printf(o, "waiting: %s\n", why);
+	free(x);
 	return 0;
 }
 
@@ -344,17 +364,21 @@ static int cmd_queue(struct console *c, struct args *a, struct console_out *o)
 	if (strcmp(sub, "list") == 0) {
 		if (a->argc > 2)
 			return bad(o, queue_usage, "queue list takes no argument");
-		struct collect k = { c->ids, 0, CONSOLE_QUEUE_LIST_MAX };
+		struct queue_scratch *x = queue_scratch(o);
+		if (!x)
+			return CONSOLE_EFAIL;
+		struct collect k = { x->ids, 0, CONSOLE_QUEUE_LIST_MAX };
 		queue_list(q, collect_id, &k);
 		if (k.n == 0) {
+			free(x);
 			console_puts(o, "queue empty\n");
 			return 0;
 		}
 		int64_t now = wall(c);
 		console_puts(o, "ID       AGE      SIZE     RCPTS  FROM / WHY WAITING\n");
 		for (unsigned i = 0; i < k.n && i < k.max; i++) {
-			struct queue_msg_info *m = &c->info;
-			if (queue_msg_info(q, c->ids[i], m) != 0)
+			struct queue_msg_info *m = &x->info;
+			if (queue_msg_info(q, x->ids[i], m) != 0)
 				continue; /* left the queue meanwhile */
 			char age[32], why[QUEUE_REASON_MAX + 64];
 			fmt_age(now > (int64_t)m->arrival ? (uint64_t)(now - (int64_t)m->arrival) : 0,
@@ -367,6 +391,7 @@ static int cmd_queue(struct console *c, struct args *a, struct console_out *o)
 		if (k.n > k.max)
 			console_printf(o, "... and %u more\n", k.n - k.max);
 		console_printf(o, "%u message(s)\n", k.n);
+		free(x);
 		return 0;
 	}
 	if (strcmp(sub, "flush") == 0) {
@@ -865,13 +890,19 @@ static int cmd_tlsa(struct console *c, struct args *a, struct console_out *o)
 			 * orphan a record that may already be published. */
 			char host[CONFIG_VALUE_MAX + 1];
 			config_get(s, c->env->board, "hostname", host, sizeof(host));
-			size_t kl = sizeof(c->key_der), cl = sizeof(c->crt_der);
+			enum { KEY_MAX = 256, CRT_MAX = 1024 };
+			uint8_t *der = malloc(KEY_MAX + CRT_MAX); /* key, then certificate */
+			size_t kl = KEY_MAX, cl = CRT_MAX;
 			int64_t t = wall(c);
-			int e = tls_cred_generate(host, t < 0 ? 0 : t, c->key_der, &kl, c->crt_der, &cl);
-			if (!e && (e = settings_set(s, "tls_next_key", c->key_der, kl)) == 0 &&
-			    (e = settings_set(s, "tls_next_cert", c->crt_der, cl)) == 0)
+			int e = der ? tls_cred_generate(host, t < 0 ? 0 : t, der, &kl, der + KEY_MAX, &cl)
+				    : PORT_ENOMEM;
+			if (!e && (e = settings_set(s, "tls_next_key", der, kl)) == 0 &&
+			    (e = settings_set(s, "tls_next_cert", der + KEY_MAX, cl)) == 0)
 				e = settings_save(s);
-			mbedtls_platform_zeroize(c->key_der, sizeof(c->key_der));
+			if (der) {
+				mbedtls_platform_zeroize(der, KEY_MAX);
+				free(der);
+			}
 			if (e) {
 				settings_set(s, "tls_next_key", NULL, 0);
 				settings_set(s, "tls_next_cert", NULL, 0);
@@ -1306,16 +1337,18 @@ static int passwd_entry(struct console *c, const char *line, struct console_out 
 				       config_hash_is_hash(line) ? "not a password" : err);
 			return CONSOLE_EINVAL;
 		}
-		snprintf(c->pw_first, sizeof(c->pw_first), "%s", line);
+		/* Only a digest waits for the second entry, never the text. */
+		mbedtls_sha256((const unsigned char *)line, strlen(line), c->pw_first, 0);
 		c->mode = CONSOLE_MODE_PASSWD_AGAIN;
 		return 0;
 	}
 	c->mode = CONSOLE_MODE_CMD;
-	bool same = strcmp(c->pw_first, line) == 0;
-	int e = same ? config_set(c->env->settings, "console_password", c->pw_first, err,
-				  sizeof(err))
-		     : 0;
+	unsigned char again[sizeof(c->pw_first)];
+	mbedtls_sha256((const unsigned char *)line, strlen(line), again, 0);
+	bool same = mbedtls_ct_memcmp(again, c->pw_first, sizeof(again)) == 0;
+	int e = same ? config_set(c->env->settings, "console_password", line, err, sizeof(err)) : 0;
 	mbedtls_platform_zeroize(c->pw_first, sizeof(c->pw_first));
+	mbedtls_platform_zeroize(again, sizeof(again));
 	if (!same) {
 		console_puts(o, "error: the two entries differ; password not changed\n");
 		return CONSOLE_EINVAL;

@@ -135,13 +135,12 @@ struct console {
 	bool authed;
 	unsigned login_failures;
 	uint64_t login_pause_until; /* now_ms before which logins are refused */
-	char pw_first[CONSOLE_LINE_MAX]; /* passwd: the first entry, wiped after */
-	/* scratch, too large for a small stack; no meaning between calls */
-	struct queue_msg_info info;
-	uint32_t ids[CONSOLE_QUEUE_LIST_MAX];
-	uint8_t key_der[256], crt_der[1024];
+	unsigned char pw_first[32]; /* passwd: SHA-256 of the first entry, wiped after */
 	size_t import_len; /* bytes pasted so far (the text: tls_import_text_claim) */
 };
+/* Commands that need more scratch than a small stack (a message's details,
+ * the ids `queue list` shows, a new key) take it from the heap for the
+ * call: no static RAM in each console for what is idle between calls. */
 
 /* Sets c up for env; asks for a login if console_password is set. */
 void console_init(struct console *c, const struct console_env *env);

@@ -761,10 +761,12 @@ static void page_queue(struct web_app *app, const struct web_resp *r, struct web
 	if (!q)
 		return;
 	/* the same ids queue list printed, each a link to its details and actions */
-	struct ids k = { app->con.ids, 0 }; /* the console's scratch: free between commands */
+	uint32_t *ids = malloc(CONSOLE_QUEUE_LIST_MAX * sizeof(*ids)); /* for this call */
+	if (!ids)
+		return;
+	struct ids k = { ids, 0 };
 	queue_list(q, collect_id, &k);
 	unsigned n = k.n < CONSOLE_QUEUE_LIST_MAX ? k.n : CONSOLE_QUEUE_LIST_MAX;
-	uint32_t *ids = k.ids;
 	if (n)
 		web_puts(s, "<p>Details and actions:</p><p class=row>");
 	for (unsigned i = 0; i < n; i++)
@@ -772,6 +774,7 @@ static void page_queue(struct web_app *app, const struct web_resp *r, struct web
 			   (unsigned long)ids[i]);
 	if (n)
 		web_puts(s, "</p>");
+	free(ids);
 }
 
 static void page_settings(struct web_app *app, const struct web_resp *r, struct web_sink *s)

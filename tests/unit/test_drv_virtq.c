@@ -474,8 +474,19 @@ static void rng_hands_out_each_byte_once(void **state)
 }
 
 /* The (single-instance) virtio-net driver: RX ring pre-posted, frames
- * handed over without the virtio header, runts dropped, TX copied behind
- * a zero header, a full TX ring refused rather than overwritten. */
+ * handed over without the virtio header, runts dropped, TX sent in place
+ * behind a zero header and handed back once the device is done, a full TX
+ * ring refused rather than overwritten. */
+static void *tx_back[8];
+static unsigned tx_nback;
+static void note_tx_done(struct net_dev *dev, void *ctx)
+{
+	(void)dev;
+	if (tx_nback < 8)
+		tx_back[tx_nback] = ctx;
+	tx_nback++;
+}
+
 static void net_moves_frames_both_ways(void **state)
 {
 	(void)state;
@@ -525,41 +536,65 @@ static void net_moves_frames_both_ways(void **state)
 	/* Both buffers went back to the device. */
 	assert_int_equal(fake_take(&rx, rq, VIRTQ_MAX_SIZE), 2);
 
-	/* TX: pieces are joined behind a zeroed 12-byte header. */
+	/* TX: the pieces go out in place, behind a zeroed 12-byte header. */
+	dev->tx_done = note_tx_done;
+	tx_nback = 0;
 	struct fake_dev tx = { .mem = &vnet.txmem, .num = vnet.txq.num };
 	struct fake_req tq[VIRTQ_MAX_SIZE];
 	uint8_t hdr[14], payload[100];
 	memset(hdr, 0xee, sizeof(hdr));
 	memset(payload, 0x77, sizeof(payload));
 	struct net_iov iov[2] = { { hdr, sizeof(hdr) }, { payload, sizeof(payload) } };
+	int frames[8];
 	regs[9][0x50 / 4] = 0xdead;
-	assert_int_equal(dev->api->send(dev, iov, 2), 0);
+	assert_int_equal(dev->api->send(dev, iov, 2, NULL), PORT_EINVAL); /* ctx required */
+	assert_int_equal(dev->api->send(dev, iov, 2, &frames[0]), 0);
 	assert_int_equal(regs[9][0x50 / 4], 1); /* TX queue notified */
 	assert_int_equal(fake_take(&tx, tq, VIRTQ_MAX_SIZE), 1);
-	assert_int_equal(tq[0].ndesc, 1);
+	assert_int_equal(tq[0].ndesc, 3);
 	assert_int_equal(tq[0].out_len, 12 + 14 + 100);
-	const uint8_t *sent = (const uint8_t *)(uintptr_t)vnet.txmem.desc[tq[0].head].addr;
+	const struct virtq_desc *d0 = &vnet.txmem.desc[tq[0].head];
+	const uint8_t *vh = (const uint8_t *)(uintptr_t)d0->addr;
+	assert_int_equal(d0->len, 12);
 	for (unsigned i = 0; i < 12; i++)
-		assert_int_equal(sent[i], 0);
-	assert_int_equal(sent[12], 0xee);
-	assert_int_equal(sent[12 + 14], 0x77);
-	assert_int_equal(sent[12 + 14 + 99], 0x77);
+		assert_int_equal(vh[i], 0);
+	const struct virtq_desc *d1 = &vnet.txmem.desc[d0->next];
+	assert_ptr_equal((const void *)(uintptr_t)d1->addr, hdr); /* not a copy */
+	assert_ptr_equal((const void *)(uintptr_t)vnet.txmem.desc[d1->next].addr, payload);
+	assert_int_equal(tx_nback, 0); /* still the device's */
 
-	/* Ring full: refused, counted, nothing overwritten; room comes back
-	 * as the device completes. */
-	for (unsigned i = 1; i < VIRTIO_NET_TX_BUFS; i++)
-		assert_int_equal(dev->api->send(dev, iov, 2), 0);
-	assert_int_equal(dev->api->send(dev, iov, 2), PORT_EAGAIN);
+	/* Ring full (16 descriptors, 3 a frame: 5 frames): refused, counted,
+	 * nothing overwritten; room and the frames come back as the device
+	 * completes, handed back by the next send or pending(). */
+	for (unsigned i = 1; i < 5; i++)
+		assert_int_equal(dev->api->send(dev, iov, 2, &frames[i]), 0);
+	assert_int_equal(dev->api->send(dev, iov, 2, &frames[5]), PORT_EAGAIN);
 	assert_int_equal(dev->tx_drops, 1);
-	assert_int_equal(fake_take(&tx, tq + 1, VIRTQ_MAX_SIZE - 1), VIRTIO_NET_TX_BUFS - 1);
+	assert_int_equal(fake_take(&tx, tq + 1, VIRTQ_MAX_SIZE - 1), 4);
 	fake_complete(&tx, &tq[0], 0);
-	assert_int_equal(dev->api->send(dev, iov, 2), 0);
-	assert_int_equal(dev->tx_frames, VIRTIO_NET_TX_BUFS + 1);
+	assert_int_equal(tx_nback, 0);
+	assert_int_equal(dev->api->send(dev, iov, 2, &frames[5]), 0);
+	assert_int_equal(tx_nback, 1);
+	assert_ptr_equal(tx_back[0], &frames[0]);
+	fake_complete(&tx, &tq[2], 0);
+	fake_complete(&tx, &tq[1], 0);
+	assert_false(dev->api->pending(dev));
+	assert_int_equal(tx_nback, 3);
+	assert_ptr_equal(tx_back[1], &frames[2]); /* in the device's order */
+	assert_ptr_equal(tx_back[2], &frames[1]);
+	assert_int_equal(dev->tx_frames, 6);
 
+	/* Too many pieces, or a frame longer than Ethernet allows, never
+	 * reaches the ring. */
+	struct net_iov many[NET_TX_PIECES + 1];
+	for (unsigned i = 0; i < NET_TX_PIECES + 1; i++)
+		many[i] = (struct net_iov){ payload, 10 };
+	assert_int_equal(dev->api->send(dev, many, NET_TX_PIECES + 1, &frames[6]), PORT_EINVAL);
 	/* A frame longer than Ethernet allows never reaches the ring. */
 	static uint8_t big[NET_FRAME_MAX + 1];
 	struct net_iov one = { big, sizeof(big) };
-	assert_int_equal(dev->api->send(dev, &one, 1), PORT_EINVAL);
+	assert_int_equal(dev->api->send(dev, &one, 1, &frames[6]), PORT_EINVAL);
+	dev->tx_done = NULL;
 	bank.base = 0;
 }
 
