@@ -182,6 +182,7 @@ ctx.verify_mode = ssl.CERT_OPTIONAL  # ask for a client certificate
 ctx.load_verify_locations(ca)
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", port)); ls.listen(4); ls.settimeout(90)
+print("listening", flush=True)
 c, _ = ls.accept(); c.settimeout(30)
 def lines(sock):
     buf = b""
@@ -235,6 +236,10 @@ for l in it:
 PY
 PEERPID=$!
 E2E_PIDS+=("$PEERPID")
+# The relay delivers at once; a peer not yet listening would be a refused
+# connect and a retry minutes later.
+wait_log "$T/peer.out" '^listening' 30
+check "the peer listens" $?
 from=$(log_lines "$T/log")
 echo "reboot yes" >&7
 wait_log "$T/log" 'ready:' 40 "$from"
