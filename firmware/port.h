@@ -59,6 +59,17 @@ uint32_t port_stack_peak(void);
  * high-water (the TLS arena is static). */
 uint32_t port_heap_peak(void);
 
+/* The board's own network buffers, for `status`: frames dropped for want
+ * of a receive buffer, data frames shed to keep receive buffers for ACKs,
+ * and the receive pool (buffers) and stack heap (bytes) in use. 0, or
+ * PORT_ENOTSUP where the operating system owns the buffers (host). */
+struct port_net_stats {
+	uint32_t rx_nobuf, rx_shed;
+	uint32_t pool_used, pool_size;
+	uint32_t heap_used, heap_size;
+};
+int port_net_stats(struct port_net_stats *st);
+
 /* A board-level setting the firmware may need before its own config is
  * loaded (the host board answers from its command line, qemu-virt from
  * built-in defaults): "hostname", "smtp_port", "listen". NULL if unset. */

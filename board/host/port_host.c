@@ -102,6 +102,13 @@ uint32_t port_heap_peak(void)
 	return 0;
 }
 
+/* The kernel owns the host's network buffers. */
+int port_net_stats(struct port_net_stats *st)
+{
+	(void)st;
+	return PORT_ENOTSUP;
+}
+
 __attribute__((no_sanitize_address)) uint32_t port_stack_peak(void)
 {
 	if (!host.stack_lo)

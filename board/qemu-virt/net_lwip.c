@@ -1128,6 +1128,19 @@ uint32_t qv_net_events(void)
 	return qn.events;
 }
 
+int port_net_stats(struct port_net_stats *st)
+{
+	if (!qn.up)
+		return PORT_ENETUNREACH;
+	*st = (struct port_net_stats){ .rx_nobuf = qn.rx_nobuf,
+				       .rx_shed = qn.rx_shed,
+				       .pool_used = PBUF_POOL_SIZE - pool_free(),
+				       .pool_size = PBUF_POOL_SIZE,
+				       .heap_used = lwip_stats.mem.used,
+				       .heap_size = MEM_SIZE };
+	return 0;
+}
+
 void qv_net_stats(struct qv_net_stats *st)
 {
 	*st = (struct qv_net_stats){ .rx_nobuf = qn.rx_nobuf,

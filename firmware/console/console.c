@@ -226,6 +226,14 @@ static int cmd_status(struct console *c, struct args *a, struct console_out *o)
 		console_printf(o, "ram high-water: static %lu + heap %lu = %lu KiB\n",
 			       (unsigned long)b->static_ram, (unsigned long)hp,
 			       (unsigned long)((b->static_ram + hp + 1023) / 1024));
+	struct port_net_stats ns;
+	if (port_net_stats(&ns) == 0)
+		console_printf(o, "net buffers: receive pool %lu of %lu in use, stack heap %lu of %lu "
+				  "bytes; frames dropped %lu (no buffer), %lu (data shed to keep "
+				  "buffers for ACKs)\n",
+			       (unsigned long)ns.pool_used, (unsigned long)ns.pool_size,
+			       (unsigned long)ns.heap_used, (unsigned long)ns.heap_size,
+			       (unsigned long)ns.rx_nobuf, (unsigned long)ns.rx_shed);
 	if (e->queue) {
 		struct queue_stats st;
 		queue_stats(e->queue, &st);

@@ -200,6 +200,11 @@ def main():
             tb.check('status: RAM high-water on demand (static + heap peak)',
                      m and int(m.group(1)) > 0 and int(m.group(2)) > 0 and
                      int(m.group(3)) * 1024 >= int(m.group(1)) + int(m.group(2)), out)
+            m = re.search(r'net buffers: receive pool (\d+) of (\d+) in use, stack heap (\d+) of '
+                          r'(\d+) bytes; frames dropped (\d+) \(no buffer\), (\d+) \(data shed', out)
+            tb.check('status: network buffers (lwIP pool and heap, drops)',
+                     m and int(m.group(2)) > 0 and int(m.group(1)) <= int(m.group(2))
+                     and int(m.group(4)) > 0 and int(m.group(3)) <= int(m.group(4)), out)
             out = c.send('frobnicate')
             tb.check('unknown command: clear error', "error: unknown command 'frobnicate'" in out, out)
             out = c.send('config set smtp_port 99999')
