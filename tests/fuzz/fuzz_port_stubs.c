@@ -38,6 +38,11 @@ uint32_t port_heap_peak(void)
 {
 	return 0;
 }
+int port_net_stats(struct port_net_stats *st)
+{
+	(void)st;
+	return PORT_ENOTSUP;
+}
 const char *port_setting(const char *key)
 {
 	(void)key;
