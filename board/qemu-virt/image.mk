@@ -33,7 +33,7 @@ QV_QEMU_ARGS = -M virt -cpu cortex-a15 -m 128M -nographic \
 
 .PHONY: qemu-run size-report
 qemu-run: $(BUILD)/$(IMAGE) | $(QV_FLASH_IMG)
-	@echo "qemu-virt: SMTP on 127.0.0.1:2525 (swaks --server 127.0.0.1:2525), web console http://127.0.0.1:8080/"
+	@echo "qemu-virt: SMTP on 127.0.0.1:2525 (swaks --server 127.0.0.1:2525), web console https://127.0.0.1:8080/ (the gateway's self-signed certificate)"
 	@echo "qemu-virt: serial console below; Ctrl-A X quits QEMU. Flash: $(QV_FLASH_IMG)"
 	$(QEMU_SYSTEM_ARM) $(QV_QEMU_ARGS)
 
