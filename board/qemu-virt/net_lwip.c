@@ -1143,11 +1143,8 @@ int port_net_stats(struct port_net_stats *st)
 
 void qv_net_stats(struct qv_net_stats *st)
 {
-	*st = (struct qv_net_stats){ .rx_nobuf = qn.rx_nobuf,
-				     .rx_shed = qn.rx_shed,
-				     .udp_drops = qn.udp_drops,
-				     .pool_used = PBUF_POOL_SIZE - pool_free(),
-				     .heap_used = lwip_stats.mem.used };
+	*st = (struct qv_net_stats){ .udp_drops = qn.udp_drops };
+	port_net_stats(&st->net);
 	for (int h = 0; h < QV_NET_SOCKETS; h++) {
 		const struct qs *s = &qn.sock[h];
 		st->pool_held += pool_pbufs(s->rx);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "port.h"
+
 /* Where the virtio-mmio transports sit on `-M virt` (QEMU 7.2): 32 slots
  * of 0x200 bytes from 0x0a000000; slot n raises GIC SPI 16+n (id 48+n). */
 #define QV_VIRTIO_MMIO_BASE 0x0a000000u
@@ -28,12 +30,14 @@ bool qv_net_pending(void);             /* true if the NIC has work (port_poll mu
 uint32_t qv_net_events(void);
 uint32_t qv_net_sleep_ms(void);
 
-/* Counters for diagnostics: frames dropped for want of a pbuf, data
- * frames dropped to keep the pool's reserve for ACKs, datagrams dropped
- * (socket queue full), and RX pool pbufs in use now. */
+/* port_net_stats() (drops, sheds, pool and heap use) and what the netdrv
+ * harness prints beside it: datagrams dropped (socket queue full), pool
+ * pbufs held by sockets, connections with refused data, pbufs in
+ * out-of-order queues. */
 struct qv_net_stats {
-	uint32_t rx_nobuf, rx_shed, udp_drops;
-	unsigned pool_used, pool_held, refused, ooseq, heap_used;
+	struct port_net_stats net;
+	uint32_t udp_drops;
+	unsigned pool_held, refused, ooseq;
 };
 void qv_net_stats(struct qv_net_stats *st);
 

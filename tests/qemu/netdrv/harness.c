@@ -427,8 +427,9 @@ int main(void)
 			struct qv_net_stats st;
 			qv_net_stats(&st);
 			say("tick %u s, events %u, rx nobuf %u shed %u, pool used %u held %u, refused %u, ooseq %u, heap %u",
-			    (unsigned)(last / 1000), (unsigned)qv_net_events(), (unsigned)st.rx_nobuf,
-			    (unsigned)st.rx_shed, st.pool_used, st.pool_held, st.refused, st.ooseq, st.heap_used);
+			    (unsigned)(last / 1000), (unsigned)qv_net_events(), (unsigned)st.net.rx_nobuf,
+			    (unsigned)st.net.rx_shed, (unsigned)st.net.pool_used, st.pool_held, st.refused,
+			    st.ooseq, (unsigned)st.net.heap_used);
 		}
 	}
 }
